@@ -1,0 +1,197 @@
+// Flags + environment (+ .env, already merged into `env` by the caller) → one frozen, validated config.
+// Pure: no I/O. Every problem is a UsageError with one clear line, raised before any network I/O.
+// Precedence: a flag beats the environment, which beats .env, which beats the default.
+
+import { UsageError } from '../errors.js';
+import { DEFAULT_SERVER_VERSION, isDistinguishedFolder, parseEventTypeName } from '../ews/requests.js';
+import { EVENT_TYPES, type EventType, type FolderRef, type FolderSelector } from '../ews/types.js';
+import type { ColourMode } from '../term/colour.js';
+
+export type Source = 'flag' | 'env' | '.env' | 'default';
+export type OutputFormat = 'pretty' | 'ndjson';
+export type AuthKind = 'auto' | 'basic' | 'ntlm' | 'oauth' | 'token';
+
+/** What commander hands us; every value still a string as typed. */
+export interface RawOptions {
+  url?: string;
+  user?: string;
+  auth?: string;
+  mailbox?: string;
+  serverVersion?: string;
+  folder?: string[];
+  allFolders?: boolean;
+  events?: string;
+  format?: string;
+  json?: boolean;
+  maxEvents?: string;
+  connectionTimeout?: string;
+  heartbeatTimeout?: string;
+  color?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+  passwordStdin?: boolean;
+}
+
+export interface WatchSettings {
+  folders: FolderSelector;
+  /** How to name what is watched in status lines: "inbox", "inbox, sentitems", "all folders". */
+  folderLabel: string;
+  events: readonly EventType[];
+  format: OutputFormat;
+  maxEvents?: number;
+  connectionTimeoutMinutes: number;
+  heartbeatTimeoutMs: number;
+  colour: ColourMode;
+  verbosity: -1 | 0 | 1;
+}
+
+export interface ConnectionSettings {
+  url: URL;
+  auth: 'basic' | 'token';
+  user?: string;
+  mailbox: string;
+  serverVersion: string;
+  passwordStdin: boolean;
+  sources: Readonly<Record<string, Source>>;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): WatchSettings {
+  if (raw.verbose && raw.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
+  if (raw.json && raw.format && raw.format !== 'ndjson') throw new UsageError(`--json conflicts with --format ${raw.format}`);
+  const format = raw.json ? 'ndjson' : raw.format === undefined ? (stdoutIsTTY ? 'pretty' : 'ndjson') : parseFormat(raw.format);
+  const folders = parseFolders(raw.folder, raw.allFolders === true);
+  return Object.freeze({
+    folders,
+    folderLabel: folders.kind === 'all' ? 'all folders' : folders.folders.map((f) => (f.kind === 'id' ? 'folder id' : f.name)).join(', '),
+    events: Object.freeze(parseEvents(raw.events)),
+    format,
+    maxEvents: raw.maxEvents === undefined ? undefined : parseInteger('--max-events', raw.maxEvents, 1, Number.MAX_SAFE_INTEGER),
+    connectionTimeoutMinutes: raw.connectionTimeout === undefined ? 30 : parseInteger('--connection-timeout', raw.connectionTimeout, 1, 30),
+    heartbeatTimeoutMs: Math.round(1000 * (raw.heartbeatTimeout === undefined ? 90 : parseNumber('--heartbeat-timeout', raw.heartbeatTimeout, 1, 3600))),
+    colour: parseColour(raw.color ?? 'auto'),
+    verbosity: raw.verbose ? 1 : raw.quiet ? -1 : 0,
+  });
+}
+
+export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): ConnectionSettings {
+  const sources: Record<string, Source> = {};
+  const pick = (key: string, flag: string | undefined, envName: string): string | undefined => {
+    const [value, source] = flag !== undefined ? [flag, 'flag' as const] : env[envName] !== undefined && env[envName] !== '' ? [env[envName], 'env' as const] : dotenv[envName] !== undefined && dotenv[envName] !== '' ? [dotenv[envName], '.env' as const] : [undefined, 'default' as const];
+    sources[key] = source;
+    return value;
+  };
+  const urlText = pick('url', raw.url, 'EWS_URL');
+  if (!urlText) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
+  const url = parseUrl(urlText);
+  const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
+  const auth = parseAuth(authText, url);
+  const user = pick('user', raw.user, 'EWS_USER');
+  if (auth === 'basic' && !user) throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
+  const mailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX') ?? (user && isSmtp(user) ? user : undefined);
+  if (!mailbox) {
+    throw new UsageError(user ? `cannot tell the mailbox's SMTP address from the user name ${user}: pass --mailbox alice@contoso.com` : 'no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
+  }
+  if (!isSmtp(mailbox)) throw new UsageError(`--mailbox must be an SMTP address, got ${JSON.stringify(mailbox)}`);
+  const serverVersion = pick('serverVersion', raw.serverVersion, 'EWS_SERVER_VERSION') ?? DEFAULT_SERVER_VERSION;
+  if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
+    throw new UsageError(`--server-version must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
+  }
+  return Object.freeze({ url, auth, user, mailbox, serverVersion, passwordStdin: raw.passwordStdin === true, sources: Object.freeze(sources) });
+}
+
+function parseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--url is not a URL: ${JSON.stringify(text)} (expected e.g. https://mail.contoso.com/EWS/Exchange.asmx)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--url must be http or https, got ${url.protocol}`);
+  if (url.username || url.password) throw new UsageError('--url must not carry credentials; use --user and EWS_PASSWORD');
+  return url;
+}
+
+function parseAuth(text: string, url: URL): 'basic' | 'token' {
+  if (text === 'ntlm' || text === 'oauth') {
+    throw new UsageError(`--auth ${text} is not available in this version of ews-watch yet; use --auth basic or --auth token`);
+  }
+  if (text !== 'auto' && text !== 'basic' && text !== 'token') throw new UsageError(`--auth must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
+  // Until NTLM exists, auto means Basic.
+  const auth = text === 'token' ? 'token' : 'basic';
+  if (auth === 'basic' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new UsageError(`refusing to send a password with Basic authentication over plain http to ${url.hostname}; use an https URL`);
+  }
+  return auth;
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function isSmtp(s: string): boolean {
+  return /^[^\s@\\]+@[^\s@\\]+\.[^\s@\\]+$/.test(s);
+}
+
+function parseFolders(list: string[] | undefined, all: boolean): FolderSelector {
+  const names = (list ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f !== '');
+  if (all) {
+    if (names.length) throw new UsageError('--all-folders and --folder cannot be used together');
+    return { kind: 'all' };
+  }
+  if (list && names.length === 0) throw new UsageError('--folder needs a folder name or id');
+  const refs: FolderRef[] = (names.length ? names : ['inbox']).map((n) =>
+    isDistinguishedFolder(n) ? { kind: 'distinguished', name: n.toLowerCase() } : { kind: 'id', id: n },
+  );
+  const unique = refs.filter((r, i) => refs.findIndex((o) => JSON.stringify(o) === JSON.stringify(r)) === i);
+  for (const r of unique) {
+    if (r.kind === 'id' && !/^[A-Za-z0-9+/=_-]{8,}$/.test(r.id)) {
+      throw new UsageError(`--folder ${JSON.stringify(r.id)} is neither a known folder name (inbox, sentitems, calendar, …) nor a FolderId`);
+    }
+  }
+  return { kind: 'folders', folders: unique };
+}
+
+function parseEvents(text: string | undefined): EventType[] {
+  if (text === undefined) return [...EVENT_TYPES];
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new UsageError('--events needs at least one of NewMail, Created, Deleted, Modified, Moved, Copied, FreeBusyChanged');
+  const out: EventType[] = [];
+  for (const p of parts) {
+    const t = parseEventTypeName(p);
+    if (!t) throw new UsageError(`--events: unknown event ${JSON.stringify(p)}; use NewMail, Created, Deleted, Modified, Moved, Copied, FreeBusyChanged`);
+    if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+function parseFormat(text: string): OutputFormat {
+  const f = text.toLowerCase();
+  if (f === 'pretty' || f === 'ndjson') return f;
+  if (f === 'json') return 'ndjson';
+  throw new UsageError(`--format must be pretty or ndjson, got ${JSON.stringify(text)}`);
+}
+
+function parseColour(text: string): ColourMode {
+  const c = text.toLowerCase();
+  if (c === 'auto' || c === 'always' || c === 'never') return c;
+  throw new UsageError(`--color must be auto, always or never, got ${JSON.stringify(text)}`);
+}
+
+function parseInteger(flag: string, text: string, min: number, max: number): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got ${JSON.stringify(text)}`);
+  return checkRange(flag, Number(text), min, max, text);
+}
+
+function parseNumber(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number of seconds from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return checkRange(flag, n, min, max, text);
+}
+
+function checkRange(flag: string, n: number, min: number, max: number, text: string): number {
+  if (n < min || n > max) throw new UsageError(`${flag} must be from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got ${text.trim()}`);
+  return n;
+}
