@@ -176,7 +176,7 @@ async function watchWith(
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
         heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
         maxEvents: settings.maxEvents,
-        onStatus: createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, now: () => Date.now() }),
+        onStatus: createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() }),
       },
       signal,
     );
