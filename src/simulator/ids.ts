@@ -1,0 +1,52 @@
+// Opaque identifiers shaped like Exchange's: item/folder ids that embed a mailbox GUID (AAMk…/AQMk…),
+// change keys (CQAAABYAAA…/AQAAABYAAA…), subscription ids (length byte + backend FQDN + random bytes) and
+// the X-BackEndOverrideCookie value. Only the shape is imitated; nothing parses them for logic.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export interface IdFactory {
+  itemId(): string;
+  folderId(): string;
+  itemChangeKey(): string;
+  folderChangeKey(): string;
+  subscriptionId(): string;
+  /** X-BackEndOverrideCookie value, e.g. EXSIM01.contoso.local~1941996295 */
+  affinityCookie(): string;
+  /** X-BackEndCookie value: <anchor>=<opaque> */
+  backEndCookie(anchor: string): string;
+  readonly backendHost: string;
+}
+
+export function createIdFactory(backendHost = 'EXSIM01.contoso.local'): IdFactory {
+  const mailboxGuid = Buffer.from(randomUUID(), 'ascii');
+  // Entry ids carry: flags, the mailbox GUID as ASCII, a type marker, then store bytes.
+  const entryId = (lead: number, marker: number[], randomLength: number): string =>
+    Buffer.concat([
+      Buffer.from([lead, 0x03, 0x24, 0x00]),
+      mailboxGuid,
+      Buffer.from([0x00, ...marker]),
+      randomBytes(randomLength),
+    ]).toString('base64');
+  const changeKey = (lead: number): string =>
+    Buffer.concat([Buffer.from([lead, 0, 0, 0, 0x16, 0, 0, 0]), randomBytes(20)]).toString('base64');
+  return {
+    backendHost,
+    itemId: () => entryId(0x00, [0x46, 0x00, 0x00, 0x00, 0x00], 66),
+    folderId: () => entryId(0x01, [0x2e, 0x00, 0x00, 0x03], 46),
+    itemChangeKey: () => changeKey(0x09),
+    folderChangeKey: () => changeKey(0x01),
+    subscriptionId: () => {
+      const host = Buffer.from(backendHost, 'ascii');
+      return Buffer.concat([
+        Buffer.from([host.length, 0x00]),
+        host,
+        Buffer.from([0x10, 0x00, 0x00, 0x00]),
+        randomBytes(24),
+        Buffer.from([0x10, 0x00, 0x00, 0x00]),
+        randomBytes(16),
+      ]).toString('base64');
+    },
+    affinityCookie: () => `${backendHost}~${randomBytes(4).readUInt32BE(0)}`,
+    backEndCookie: (anchor) => `${anchor}=${randomBytes(60).toString('base64').replace(/[+/=]/g, '')}`,
+  };
+}

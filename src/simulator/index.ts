@@ -1,0 +1,241 @@
+// The simulated Exchange (EWS) server on 127.0.0.1 used by `ews-watch demo` and the end-to-end tests:
+// composes the mailbox, subscriptions, scripts and the HTTP server, and exposes the Simulator handle.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { TransportError, UsageError } from '../errors.js';
+import { createChangeSignal } from './change-signal.js';
+import { startDemo } from './demo.js';
+import { createIdFactory } from './ids.js';
+import { createMailbox } from './mailbox.js';
+import type { SimContext } from './operations.js';
+import { createRequestHandler } from './request-pipeline.js';
+import { createStreamConnection, type StreamConnection } from './stream-connection.js';
+import { createSubscriptionRegistry } from './subscriptions.js';
+import type {
+  MailInput,
+  MailboxChange,
+  RecordedRequest,
+  ScriptEntry,
+  SentEnvelope,
+  SimOperation,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';
+
+export type * from './types.js';
+
+const MAX_RECORDS = 10_000;
+const DEFAULT_SENDER = { name: 'Megan Bowen', address: 'megan.bowen@contoso.com' };
+
+function pushBounded<T>(list: T[], value: T): void {
+  list.push(value);
+  if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
+}
+
+/** Scripted answer delays that close() can cut short (they resolve false then). */
+function createDelays(): { wait(ms: number): Promise<boolean>; cancelAll(): void } {
+  const pending = new Map<NodeJS.Timeout, (elapsed: boolean) => void>();
+  let cancelled = false;
+  return {
+    wait: (ms) =>
+      new Promise<boolean>((resolve) => {
+        if (cancelled) return resolve(false);
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          resolve(true);
+        }, ms);
+        pending.set(timer, resolve);
+      }),
+    cancelAll() {
+      cancelled = true;
+      for (const [timer, resolve] of pending) {
+        clearTimeout(timer);
+        resolve(false);
+      }
+      pending.clear();
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error): void =>
+      reject(new TransportError(`simulator: cannot listen on 127.0.0.1:${port}: ${err.message}`, { cause: err }));
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', fail);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const log = options.log ?? ((): void => undefined);
+  const mailboxAddress = options.mailbox ?? 'alice@contoso.com';
+  const credentials = { user: options.user ?? mailboxAddress, password: options.password ?? randomBytes(18).toString('base64url') };
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const signal = createChangeSignal();
+  const ids = createIdFactory();
+  const mailbox = createMailbox(mailboxAddress, ids);
+  const registry = createSubscriptionRegistry(ids, { maxQueued: options.maxQueuedEvents ?? 1000, now: Date.now, onChange: signal.notify });
+  const requests: RecordedRequest[] = [];
+  const sent: SentEnvelope[] = [];
+  const scripts = new Map<string, ScriptEntry[]>();
+  const connections = new Map<number, StreamConnection>();
+  const delays = createDelays();
+  const requestWatchers = new Set<(request: RecordedRequest) => void>();
+  let nextConnection = 1;
+  let closing = false;
+
+  const deliver = (change: MailboxChange): MailboxChange => {
+    registry.dispatch(change.events);
+    return change;
+  };
+  const completeMail = (mail: Partial<MailInput>): MailInput => ({
+    subject: mail.subject ?? 'Test message',
+    from: mail.from ?? DEFAULT_SENDER,
+    ...(mail.to ? { to: mail.to } : {}),
+  });
+
+  const ctx: SimContext = {
+    mailbox,
+    registry,
+    ids,
+    replyOptions: { backendHost: ids.backendHost, compress: options.compress ?? true },
+    minuteMs: options.minuteMs ?? 60_000,
+    requireAffinity: options.requireAffinity ?? false,
+    issuedCookies: new Set(),
+    log,
+    openStream(res, subs, timeoutMs, steps) {
+      const id = nextConnection++;
+      const connection = createStreamConnection({
+        id,
+        res,
+        subscriptions: subs,
+        timeoutMs,
+        heartbeatMs,
+        initialHeartbeat: options.initialHeartbeat ?? true,
+        ...(steps ? { steps } : {}),
+        now: Date.now,
+        deliverNewMail: (mail) => void deliver(mailbox.deliverMail(completeMail(mail))),
+        expire: (expired) => expired.forEach((sid) => registry.remove(sid)),
+        record: (entry) => {
+          pushBounded(sent, { ...entry, connection: id, at: Date.now() });
+          signal.notify();
+        },
+        onEnd: () => {
+          connections.delete(id);
+          log(`stream ${id} ended`);
+          signal.notify();
+        },
+        log,
+      });
+      for (const sub of subs) sub.connection = connection;
+      connections.set(id, connection);
+      log(`stream ${id} open for ${subs.length} subscription(s)${steps ? ' (scripted)' : ''}, timeout ${timeoutMs} ms`);
+      signal.notify();
+    },
+  };
+
+  const handler = createRequestHandler({
+    ctx,
+    auth: { user: credentials.user, password: credentials.password, tokens: new Set(options.tokens ?? []) },
+    takeScript: (operation) => scripts.get(operation)?.shift(),
+    record: (request) => {
+      pushBounded(requests, request);
+      for (const watch of requestWatchers) watch(request);
+      log(`${request.method} ${request.path} ${request.operation || '(no operation)'}`);
+      signal.notify();
+    },
+    delay: (ms) => delays.wait(ms),
+  });
+  const server = createServer({ noDelay: true }, (req, res) => {
+    res.on('close', signal.notify);
+    handler(req, res);
+  });
+  const port = await listen(server, options.port ?? 0);
+  const url = `http://127.0.0.1:${port}/EWS/Exchange.asmx`;
+  log(`simulated Exchange listening on ${url} (mailbox ${mailboxAddress})`);
+
+  const demoOptions = options.demo === true ? {} : options.demo || undefined;
+  const demo =
+    demoOptions &&
+    startDemo({
+      intervalMs: demoOptions.intervalMs ?? 4000,
+      random: Math.random,
+      deliverMail: (mail) => deliver(mailbox.deliverMail(mail)),
+      markRead: (itemId) => deliver(mailbox.markRead(itemId)),
+      moveItem: (itemId, folder) => deliver(mailbox.moveItem(itemId, folder)),
+      deleteItem: (itemId) => deliver(mailbox.deleteItem(itemId)),
+      inbox: () => mailbox.items('inbox'),
+      log,
+    });
+
+  let closed: Promise<void> | undefined;
+  const sim: Simulator = {
+    url,
+    port,
+    mailboxAddress,
+    credentials,
+    requests,
+    sent,
+    script(operation: SimOperation, ...entries: ScriptEntry[]) {
+      if (operation !== 'GetStreamingEvents' && entries.some((e) => Array.isArray(e))) {
+        throw new UsageError(`simulator: stream steps can only be scripted for GetStreamingEvents, not ${operation}`);
+      }
+      scripts.set(operation, [...(scripts.get(operation) ?? []), ...entries]);
+    },
+    pendingScripts: (operation) => scripts.get(operation)?.length ?? 0,
+    deliverMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),
+    markRead: (itemId, isRead) => deliver(mailbox.markRead(itemId, isRead)),
+    moveItem: (itemId, folder) => deliver(mailbox.moveItem(itemId, folder)),
+    copyItem: (itemId, folder) => deliver(mailbox.copyItem(itemId, folder)),
+    deleteItem: (itemId, opts) => deliver(mailbox.deleteItem(itemId, opts)),
+    items: (folder) => mailbox.items(folder),
+    folders: () => mailbox.folders(),
+    folder: (nameOrId) => mailbox.folder(nameOrId),
+    changes: () => mailbox.changes(),
+    subscriptions: () => registry.all().map((s) => registry.info(s)),
+    connections: () => [...connections.values()].map((c) => c.info()),
+    expireSubscription(id, code = 'ErrorSubscriptionNotFound') {
+      const sub = registry.remove(id);
+      sub?.connection?.detach([id], code);
+      return sub !== undefined;
+    },
+    dropConnections() {
+      const open = [...connections.values()];
+      for (const connection of open) connection.destroy();
+      return open.length;
+    },
+    waitFor: (predicate, timeoutMs = 5000) => signal.until(predicate, timeoutMs, () => closing),
+    async nextRequest(operation, timeoutMs = 5000) {
+      let found: RecordedRequest | undefined;
+      const watcher = (r: RecordedRequest): void => {
+        if (!found && (operation === undefined || r.operation === operation)) found = r;
+      };
+      requestWatchers.add(watcher);
+      try {
+        await signal.until(() => found !== undefined, timeoutMs, () => closing);
+      } finally {
+        requestWatchers.delete(watcher);
+      }
+      return found!;
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        demo?.stop();
+        delays.cancelAll();
+        for (const connection of connections.values()) connection.destroy();
+        server.close(() => resolve());
+        server.closeAllConnections();
+        signal.notify();
+        log('simulated Exchange stopped');
+      });
+      return closed;
+    },
+  };
+  return sim;
+}

@@ -1,0 +1,161 @@
+// What happens to each HTTP request: bounded body, recording, path and authentication checks (IIS first),
+// then a queued script entry if one is waiting, else schema/version checks and the operation's default behaviour.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { buildChallenges, isAuthorized, type AuthConfig } from './auth.js';
+import { frontEndHeaders, reply } from './http-reply.js';
+import { handleGetStreamingEvents, handleSubscribe, handleUnsubscribe, type OperationCall, type SimContext } from './operations.js';
+import { decodeRequest, type DecodedRequest } from './request-decoder.js';
+import { supportsStreaming } from './schema-enums.js';
+import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
+import type { RecordedRequest, ScriptEntry, ScriptResponse } from './types.js';
+
+const MAX_BODY = 1024 * 1024;
+
+export interface PipelineDeps {
+  ctx: SimContext;
+  auth: AuthConfig;
+  /** Removes and returns the next script entry for an operation. */
+  takeScript(operation: string): ScriptEntry | undefined;
+  record(request: RecordedRequest): void;
+  /** A cancellable wait (ends early, resolving false, when the simulator closes). */
+  delay(ms: number): Promise<boolean>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY) chunks.push(chunk);
+    else if (size > 16 * MAX_BODY) break;
+  }
+  return size <= MAX_BODY ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function replaysCookie(header: string | undefined, issued: ReadonlySet<string>): boolean {
+  return (header ?? '').split(';').some((part) => {
+    const eq = part.indexOf('=');
+    return eq > 0 && part.slice(0, eq).trim() === 'X-BackEndOverrideCookie' && issued.has(part.slice(eq + 1).trim());
+  });
+}
+
+function plain(res: ServerResponse, deps: PipelineDeps, status: number, body = '', headers: Record<string, string | string[]> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const data = Buffer.from(body, 'utf8');
+  res.writeHead(status, {
+    ...frontEndHeaders(deps.ctx.ids.backendHost),
+    ...(data.length ? { 'Content-Type': 'text/html' } : {}),
+    ...headers,
+    'Content-Length': data.length,
+  });
+  res.end(data);
+}
+
+function challenge(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps, headers: Record<string, string> = {}): void {
+  const sentBearer = /^bearer\s/i.test(req.headers.authorization ?? '');
+  const realm = (req.headers.host ?? '127.0.0.1').replace(/:\d+$/, '');
+  plain(res, deps, 401, '', {
+    'WWW-Authenticate': buildChallenges(realm, deps.auth, sentBearer),
+    ...(sentBearer ? { 'x-ms-diagnostics': '2000001;reason="The token is invalid.";error_category="invalid_token"' } : {}),
+    ...headers,
+  });
+}
+
+/** Header checks Exchange makes before the operation: version (streaming needs 2010 SP1+) and impersonation. */
+function headerFault(ctx: SimContext, request: DecodedRequest): FaultSpec | undefined {
+  const version = request.serverVersion;
+  if (version === undefined || (['Subscribe', 'GetStreamingEvents'].includes(request.operation) && !supportsStreaming(version))) {
+    return { code: 'ErrorInvalidServerVersion' };
+  }
+  if (request.impersonate !== undefined && request.impersonate.toLowerCase() !== ctx.mailbox.address.toLowerCase()) {
+    return { code: 'ErrorNonExistentMailbox' };
+  }
+  return undefined;
+}
+
+function dispatch(ctx: SimContext, call: OperationCall): void {
+  const { payload } = call.request;
+  if (payload.kind === 'Subscribe') return handleSubscribe(ctx, call, payload);
+  if (payload.kind === 'Unsubscribe') return handleUnsubscribe(ctx, call, payload);
+  if (payload.kind === 'GetStreamingEvents') return handleGetStreamingEvents(ctx, call, payload);
+  reply(call.req, call.res, ctx.replyOptions, 500, buildFault({ code: 'ErrorInvalidRequest', message: `This server does not implement ${call.request.operation}.` }));
+}
+
+/** Applies one scripted answer; false when the default behaviour should still run (a bare delay). */
+async function applyScript(deps: PipelineDeps, call: OperationCall | undefined, req: IncomingMessage, res: ServerResponse, entry: ScriptEntry): Promise<boolean> {
+  const { ctx } = deps;
+  if (Array.isArray(entry)) {
+    if (call?.request.payload.kind !== 'GetStreamingEvents') return false;
+    handleGetStreamingEvents(ctx, call, call.request.payload, entry);
+    return true;
+  }
+  if ('hang' in entry) return true;
+  if (entry.delayMs !== undefined && !(await deps.delay(entry.delayMs))) return true;
+  if (res.destroyed) return true;
+  return answer(deps, call, req, res, entry);
+}
+
+function answer(deps: PipelineDeps, call: OperationCall | undefined, req: IncomingMessage, res: ServerResponse, entry: Exclude<ScriptResponse, { hang: true }>): boolean {
+  const { ctx } = deps;
+  if ('fault' in entry) {
+    reply(req, res, ctx.replyOptions, entry.status ?? 500, buildFault({ code: entry.fault, ...errorExtras(entry) }));
+    return true;
+  }
+  if ('error' in entry) {
+    const payload = call?.request.payload;
+    if (call && payload?.kind === 'GetStreamingEvents') {
+      handleGetStreamingEvents(ctx, call, payload, [{ op: 'error', code: entry.error, ...errorExtras(entry) }]);
+    } else if (payload?.kind === 'Subscribe' || payload?.kind === 'Unsubscribe') {
+      reply(req, res, ctx.replyOptions, 200, buildResponseError(payload.kind, { code: entry.error, ...errorExtras(entry) }));
+    } else {
+      reply(req, res, ctx.replyOptions, 500, buildFault({ code: entry.error, ...errorExtras(entry) }));
+    }
+    return true;
+  }
+  if (!('status' in entry)) return false;
+  const headers = entry.headers ?? {};
+  const hasChallenge = Object.keys(headers).some((h) => h.toLowerCase() === 'www-authenticate');
+  if (entry.status === 401 && !hasChallenge) challenge(req, res, deps, headers);
+  else plain(res, deps, entry.status, entry.body ?? '', headers);
+  return true;
+}
+
+export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { ctx } = deps;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    if (body === undefined) return plain(res, deps, 413, '<h1>413 Request Entity Too Large</h1>', { Connection: 'close' });
+    const decoded = decodeRequest(body);
+    const operation = decoded.ok ? decoded.request.operation : decoded.operation;
+    const path = req.url ?? '/';
+    const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
+    deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
+    // IIS answers unknown paths and missing credentials before EWS ever sees the body.
+    if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return plain(res, deps, 404, '<h1>404 - File or directory not found.</h1>');
+    if (!isAuthorized(req.headers.authorization, deps.auth)) return challenge(req, res, deps);
+    if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
+    const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
+    const entry = deps.takeScript(operation);
+    if (entry && (await applyScript(deps, call, req, res, entry))) return;
+    if (!decoded.ok) return reply(req, res, ctx.replyOptions, 500, buildFault(decoded.fault));
+    const fault = headerFault(ctx, decoded.request);
+    if (fault) return reply(req, res, ctx.replyOptions, 500, buildFault(fault));
+    dispatch(ctx, call!);
+  };
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) plain(res, deps, 500, '<h1>Server Error in \'/EWS\' Application.</h1>');
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,264 @@
+// Public types of the simulated Exchange server (options, recorded requests, scripts, the Simulator handle).
+// No code here; src/simulator/index.ts is the entry point that implements them.
+
+import type { EwsId } from '../ews/types.js';
+
+export type { EwsId };
+
+/** The EWS operations the simulator answers (any other body root gets an ErrorInvalidRequest fault). */
+export type SimOperation = 'Subscribe' | 'Unsubscribe' | 'GetStreamingEvents';
+
+/** The seven subscribable EWS event element names. */
+export type SimEventType =
+  | 'CopiedEvent'
+  | 'CreatedEvent'
+  | 'DeletedEvent'
+  | 'ModifiedEvent'
+  | 'MovedEvent'
+  | 'NewMailEvent'
+  | 'FreeBusyChangedEvent';
+
+/** One event as the simulator writes it inside a streaming m:Notification. */
+export interface SimEvent {
+  type: SimEventType;
+  /** xs:dateTime, UTC, second precision, e.g. 2024-05-01T09:30:00Z. */
+  timestamp: string;
+  kind: 'item' | 'folder';
+  /** ItemId or FolderId. */
+  id: EwsId;
+  parent: EwsId;
+  /** Moved/Copied: OldItemId or OldFolderId. */
+  oldId?: EwsId;
+  oldParent?: EwsId;
+  /** Folder ModifiedEvent only. */
+  unreadCount?: number;
+}
+
+export interface Person {
+  name: string;
+  address: string;
+}
+
+export interface MailInput {
+  subject: string;
+  from: Person;
+  to?: Person[];
+}
+
+export interface SimItem {
+  id: string;
+  changeKey: string;
+  folderId: string;
+  subject: string;
+  from: Person;
+  to: Person[];
+  isRead: boolean;
+  /** xs:dateTime of delivery. */
+  receivedAt: string;
+  internetMessageId: string;
+}
+
+export interface SimFolder {
+  id: string;
+  changeKey: string;
+  /** The distinguished name (inbox, sentitems, …) when it has one. */
+  distinguished?: string;
+  displayName: string;
+  parentId?: string;
+  unreadCount: number;
+  totalCount: number;
+}
+
+/** One entry of the mailbox change log (the raw material for a later SyncFolderItems). */
+export interface ChangeRecord {
+  seq: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  folderId: string;
+  kind: 'create' | 'update' | 'delete' | 'readflag';
+  itemId: string;
+  changeKey: string;
+  isRead?: boolean;
+}
+
+/** What a mailbox operation did: the item afterwards (absent after a hard delete) and the events it caused. */
+export interface MailboxChange {
+  item?: SimItem;
+  events: SimEvent[];
+}
+
+export interface RecordedRequest {
+  /** Local name of the SOAP Body's first element (Subscribe, …), or '' when the body is not parseable XML. */
+  operation: string;
+  method: string;
+  path: string;
+  /** Lower-case names; repeated headers joined as Node joins them. */
+  headers: Record<string, string>;
+  body: string;
+  /** Milliseconds since the epoch at arrival. */
+  at: number;
+  /** true when a Cookie header carried an X-BackEndOverrideCookie value this simulator issued. */
+  cookieReplayed: boolean;
+}
+
+/** An envelope (or a deliberate fragment) written on a GetStreamingEvents response, for assertions. */
+export interface SentEnvelope {
+  connection: number;
+  kind: 'heartbeat' | 'notification' | 'closed' | 'error' | 'raw' | 'partial';
+  at: number;
+  subscriptionIds: string[];
+  events?: SimEvent[];
+  /** ResponseCode, for kind 'error'. */
+  code?: string;
+  xml: string;
+}
+
+/** How an envelope is cut into separate writes: sizes in bytes (the rest goes last), or one byte per write. */
+export type Split = number[] | 'bytes';
+
+interface SplitOptions {
+  split?: Split;
+  /** Pause between the writes of a split, so they arrive separately (default 5 ms). */
+  pauseMs?: number;
+}
+
+/** Steps that produce one envelope. `closed` and `error` (unless close:false) end the response after it. */
+export type EnvelopeStep =
+  | ({ op: 'heartbeat' } & SplitOptions)
+  /** Deliver a new mail into the inbox (every matching subscription gets the events) and send this connection's queue. */
+  | ({ op: 'newMail'; subject?: string; from?: Person; to?: Person[] } & SplitOptions)
+  /** Explicit events for one subscription of this connection (default: its first). The mailbox is not touched. */
+  | ({ op: 'notify'; events: SimEvent[]; subscriptionId?: string } & SplitOptions)
+  /** Send whatever is queued for this connection's subscriptions (nothing when the queue is empty). */
+  | ({ op: 'flush' } & SplitOptions)
+  | ({ op: 'closed' } & SplitOptions)
+  /**
+   * ResponseClass="Error" with ErrorSubscriptionIds (this connection's ids unless given) and, unless close:false,
+   * ConnectionStatus Closed and the end of the response. expire:true also deletes those subscriptions, as a lost one.
+   */
+  | ({
+      op: 'error';
+      code: string;
+      message?: string;
+      backOffMs?: number;
+      subscriptionIds?: string[];
+      close?: boolean;
+      expire?: boolean;
+    } & SplitOptions)
+  /** Bytes written as they are (e.g. an XML declaration, a malformed envelope). */
+  | ({ op: 'raw'; text: string } & SplitOptions);
+
+export type StreamStep =
+  | EnvelopeStep
+  /** Several envelopes rendered back to back and written as one chunk (or split as asked). */
+  | ({ op: 'batch'; steps: EnvelopeStep[] } & SplitOptions)
+  /** Write the first `bytes` (default: half) of an envelope, then destroy the socket. */
+  | { op: 'drop'; envelope?: 'heartbeat' | 'newMail'; bytes?: number }
+  /** Send nothing more and keep the socket open until the client gives up or the simulator closes. */
+  | { op: 'stall' }
+  /** End the chunked body cleanly without ConnectionStatus Closed. */
+  | { op: 'end' }
+  | { op: 'wait'; ms: number };
+
+/** What one ordinary request gets instead of the default behaviour. `delayMs` waits before answering. */
+export type ScriptResponse =
+  /** A plain HTTP answer; 401 carries the usual WWW-Authenticate offers unless `headers` sets its own. */
+  | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
+  /** A SOAP fault (HTTP 500 unless `status`), e.g. { fault: 'ErrorServerBusy', backOffMs: 5000 }. */
+  | { fault: string; message?: string; backOffMs?: number; status?: number; delayMs?: number }
+  /** HTTP 200 with a ResponseClass="Error" message; for GetStreamingEvents an in-stream error then Closed. */
+  | { error: string; message?: string; backOffMs?: number; delayMs?: number }
+  /** Never answer (until the client gives up or the simulator closes). */
+  | { hang: true }
+  /** The default behaviour, after a delay. */
+  | { delayMs: number };
+
+/** One queued script entry; an array of steps is a GetStreamingEvents stream script. */
+export type ScriptEntry = ScriptResponse | StreamStep[];
+
+export interface SubscriptionInfo {
+  id: string;
+  /** 'all' for SubscribeToAllFolders, else the FolderIds. */
+  folders: 'all' | string[];
+  eventTypes: SimEventType[];
+  /** Events waiting for a connection. */
+  queued: number;
+  connected: boolean;
+  createdAt: number;
+}
+
+export interface StreamInfo {
+  id: number;
+  subscriptionIds: string[];
+  openedAt: number;
+  mode: 'script' | 'live' | 'stalled';
+}
+
+export interface SimulatorOptions {
+  /** Default: a random free port on 127.0.0.1. */
+  port?: number;
+  /** Basic-auth user; default: the mailbox address. */
+  user?: string;
+  /** Basic-auth password; default: random. */
+  password?: string;
+  /** Accepted bearer tokens. */
+  tokens?: string[];
+  /** SMTP address of the simulated mailbox; default alice@contoso.com. */
+  mailbox?: string;
+  /** Interval of ConnectionStatus OK heartbeats; default 10 000 ms. */
+  heartbeatMs?: number;
+  /** Length of a ConnectionTimeout minute; default 60 000 (tests shrink it). */
+  minuteMs?: number;
+  /** Send an OK envelope as soon as a stream opens with nothing queued (default true). */
+  initialHeartbeat?: boolean;
+  /** Mail arrives by itself: first after ~1 s, then every `intervalMs` (default 4 000) with jitter. */
+  demo?: boolean | { intervalMs?: number };
+  /** GetStreamingEvents and Unsubscribe without the issued X-BackEndOverrideCookie get ErrorSubscriptionNotFound. */
+  requireAffinity?: boolean;
+  /** gzip ordinary responses when the request accepts gzip, as IIS does (default true; never the stream). */
+  compress?: boolean;
+  /** Events kept per subscription while no connection is open; beyond it ErrorMissedNotificationEvents (default 1000). */
+  maxQueuedEvents?: number;
+  log?: (line: string) => void;
+}
+
+export interface Simulator {
+  /** http://127.0.0.1:PORT/EWS/Exchange.asmx */
+  readonly url: string;
+  readonly port: number;
+  readonly mailboxAddress: string;
+  readonly credentials: { user: string; password: string };
+  /** Every request, in arrival order (bounded to the last 10 000). */
+  readonly requests: RecordedRequest[];
+  /** Every envelope written on a stream, in order (bounded to the last 10 000). */
+  readonly sent: SentEnvelope[];
+  /** Queue per-request overrides for an operation; each entry is consumed by one authenticated request. */
+  script(operation: 'GetStreamingEvents', ...entries: ScriptEntry[]): void;
+  script(operation: SimOperation, ...entries: ScriptResponse[]): void;
+  /** Entries still queued for an operation. */
+  pendingScripts(operation: SimOperation): number;
+  deliverMail(mail: Partial<MailInput>): MailboxChange;
+  markRead(itemId: string, isRead?: boolean): MailboxChange;
+  /** `folder`: a distinguished name, a FolderId or a display name. The item gets a new id. */
+  moveItem(itemId: string, folder: string): MailboxChange;
+  copyItem(itemId: string, folder: string): MailboxChange;
+  /** Soft delete = move to Deleted Items; hard (or already there) = DeletedEvent. */
+  deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  items(folder?: string): SimItem[];
+  folders(): SimFolder[];
+  /** Resolves a distinguished name, FolderId or display name to a folder. */
+  folder(nameOrId: string): SimFolder | undefined;
+  changes(): readonly ChangeRecord[];
+  subscriptions(): SubscriptionInfo[];
+  connections(): StreamInfo[];
+  /** Lose a subscription server-side; an open stream on it gets `code` (default ErrorSubscriptionNotFound). */
+  expireSubscription(id: string, code?: string): boolean;
+  /** Destroy the sockets of every open GetStreamingEvents response (no Closed). */
+  dropConnections(): number;
+  /** Resolves once `predicate()` is true, re-checking on every request, write and state change. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves with the next request (after this call) whose operation matches, if given. */
+  nextRequest(operation?: string, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Ends every response and socket, stops the demo, and closes the server. */
+  close(): Promise<void>;
+}

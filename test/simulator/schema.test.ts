@@ -1,0 +1,80 @@
+// Everything the simulator writes is checked against Microsoft's EWS schema (../shared/ews-schema, validated
+// with xmllint-wasm): each response's and each stream envelope's Body payload. Skips visibly without ../shared.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator } from '../../src/simulator/index.js';
+import { elementsOf, gseBody, post, rawPost, soap, splitEnvelopes, subscribe, subscribeBody, unsubscribeBody } from './helpers.js';
+import { extractBodyPayload, findSchemaDir, validatePayloads } from './schema-check.js';
+
+test('every envelope the simulator sends is well-formed and its Body payload is schema-valid', async (t) => {
+  const schemaDir = findSchemaDir();
+  const sim = await startSimulator({ heartbeatMs: 60_000, minuteMs: 60_000 });
+  const docs: Array<{ name: string; xml: string }> = [];
+  try {
+    // Ordinary responses: successes, response-message errors and SOAP faults.
+    const { id, cookie } = await subscribe(sim, 'all');
+    docs.push({ name: 'subscribe-ok', xml: (await post(sim, subscribeBody(['inbox']))).body });
+    docs.push({ name: 'subscribe-folder-not-found', xml: (await post(sim, subscribeBody(['voicemail']))).body });
+    sim.script('Subscribe', { error: 'ErrorServerBusy', backOffMs: 5000 });
+    docs.push({ name: 'subscribe-busy', xml: (await post(sim, subscribeBody())).body });
+    sim.script('Subscribe', { fault: 'ErrorServerBusy', backOffMs: 299984 });
+    docs.push({ name: 'fault-busy', xml: (await post(sim, subscribeBody())).body });
+    docs.push({ name: 'fault-schema', xml: (await post(sim, '<oops')).body });
+    docs.push({ name: 'fault-version', xml: (await post(sim, soap('<m:Unsubscribe><m:SubscriptionId>x</m:SubscriptionId></m:Unsubscribe>', ''))).body });
+    docs.push({ name: 'unsubscribe-not-found', xml: (await post(sim, unsubscribeBody('AAAAAAAAAAAA'))).body });
+
+    // A stream that carries every event kind, then errors with and without Closed.
+    const stream = rawPost(sim, gseBody([id], 30), { Cookie: cookie });
+    await stream.until((text) => text.includes('<m:ConnectionStatus>OK'));
+    const mail = sim.deliverMail({ subject: 'schema' });
+    sim.markRead(mail.item!.id);
+    const copy = sim.copyItem(mail.item!.id, 'drafts');
+    sim.moveItem(mail.item!.id, 'Archive');
+    sim.deleteItem(copy.item!.id, { hard: true });
+    await sim.waitFor(() => sim.sent.filter((s) => s.kind === 'notification').length === 5);
+    sim.expireSubscription(id, 'ErrorSubscriptionNotFound');
+    await stream.done;
+    const other = await subscribe(sim);
+    sim.script('GetStreamingEvents', [
+      { op: 'error', code: 'ErrorMissedNotificationEvents', close: false },
+      { op: 'error', code: 'ErrorServerBusy', backOffMs: 1000, close: false },
+      { op: 'closed' },
+    ]);
+    await rawPost(sim, gseBody([other.id], 1), { Cookie: other.cookie }).done;
+    docs.push({ name: 'unsubscribe-ok', xml: (await post(sim, unsubscribeBody(other.id), { cookie: other.cookie })).body });
+    sim.sent.forEach((s, i) => docs.push({ name: `stream-${i}-${s.kind}`, xml: s.xml }));
+  } finally {
+    await sim.close();
+  }
+
+  const kinds = new Set(docs.map((d) => d.name.replace(/^stream-\d+-/, 'stream-')));
+  assert.deepEqual([...kinds].filter((k) => k.startsWith('stream-')).sort(), ['stream-closed', 'stream-error', 'stream-heartbeat', 'stream-notification']);
+  const eventKinds = new Set(docs.flatMap((d) => elementsOf(d.xml).filter((e) => e.path.at(-2) === 'Notification' && e.local !== 'SubscriptionId').map((e) => e.local)));
+  assert.deepEqual([...eventKinds].sort(), ['CopiedEvent', 'CreatedEvent', 'DeletedEvent', 'ModifiedEvent', 'MovedEvent', 'NewMailEvent']);
+  for (const doc of docs) {
+    if (doc.name.startsWith('stream-')) assert.deepEqual(splitEnvelopes(doc.xml), [doc.xml], `${doc.name} is exactly one envelope`);
+  }
+
+  if (!schemaDir) {
+    t.skip('../shared not found: set EWS_WATCH_SHARED or check out ../shared to validate against the EWS schema');
+    return;
+  }
+  const payloads = docs.map((d) => ({ name: d.name, xml: extractBodyPayload(d.xml) }));
+  const result = await validatePayloads(schemaDir, payloads);
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.valid, true);
+});
+
+test('the schema check itself rejects an invalid payload (guards against a vacuous pass)', async (t) => {
+  const schemaDir = findSchemaDir();
+  if (!schemaDir) return t.skip('../shared not found: set EWS_WATCH_SHARED or check out ../shared');
+  const bad =
+    '<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><soap11:Body xmlns:soap11="http://schemas.xmlsoap.org/soap/envelope/">' +
+    '<m:GetStreamingEventsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages>' +
+    '<m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ConnectionStatus>closed</m:ConnectionStatus>' +
+    '</m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse></soap11:Body></Envelope>';
+  const result = await validatePayloads(schemaDir, [{ name: 'bad', xml: extractBodyPayload(bad) }]);
+  assert.equal(result.valid, false);
+  assert.match(result.errors.join('\n'), /ConnectionStatus/);
+});
