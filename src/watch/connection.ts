@@ -1,0 +1,172 @@
+// One GetStreamingEvents connection: open it, feed the body to the stream decoder, hand each event on the moment
+// its envelope closes, and name how it ended (an Outcome). Never throws for network or server trouble; bounded by
+// the heartbeat watchdog and by ConnectionTimeout + 60 s (ews-protocol.md §2.4).
+
+import { createStreamDecoder } from '../ews/stream-decoder.js';
+import type { EwsErrorInfo, EwsEvent, StreamMessage } from '../ews/types.js';
+import { raceAbort, releaseIterable, releaseIterator } from './abortable.js';
+import type { WatchClient } from './client.js';
+import type { Clock } from './clock.js';
+import { outcomeOfError, type ConnectionFacts, type Outcome } from './policy.js';
+import { createWatchdog } from './watchdog.js';
+
+/** exchangelib's bound: "connection_timeout * 60 + 60 … to always get the final message containing Closed" (§2.4). */
+export const CONNECTION_GRACE_MS = 60_000;
+
+export interface ConnectionOptions {
+  client: WatchClient;
+  clock: Clock;
+  subscriptionId: string;
+  connectionTimeoutMinutes: number;
+  heartbeatTimeoutMs: number;
+  maxEnvelopeBytes?: number;
+  /** Each decoded event, as soon as its envelope closed. Return false to end the connection now (--max-events). */
+  onEvent(event: EwsEvent): boolean;
+  /** The server answered 200: the stream is open. */
+  onOpen?(): void;
+  /** ConnectionStatus OK arrived. */
+  onHeartbeat?(): void;
+}
+
+export interface ConnectionResult extends ConnectionFacts {
+  outcome: Outcome;
+  /** Events handed to onEvent. */
+  events: number;
+}
+
+/** Runs one connection to its end. Aborting `signal` ends it with outcome `aborted`. */
+export async function runConnection(opts: ConnectionOptions, signal: AbortSignal): Promise<ConnectionResult> {
+  const startedAt = opts.clock.now();
+  const request = new AbortController();
+  let stalled: 'heartbeat' | 'overall' | undefined;
+  const stall = (limit: 'heartbeat' | 'overall') => (): void => {
+    stalled ??= limit;
+    request.abort();
+  };
+  // Armed before the request: a server that never even answers the headers is a stall too.
+  const watchdog = createWatchdog(opts.clock, opts.heartbeatTimeoutMs, stall('heartbeat'));
+  const overall = opts.clock.setTimer(opts.connectionTimeoutMinutes * 60_000 + CONNECTION_GRACE_MS, stall('overall'));
+  const stopRequest = (): void => request.abort();
+  signal.addEventListener('abort', stopRequest, { once: true });
+  if (signal.aborted) request.abort();
+
+  const reader = createMessageReader(opts);
+  let opened = false;
+  let outcome: Outcome;
+  try {
+    const end = await pump(opts, request.signal, () => watchdog.kick(), reader, () => {
+      opened = true;
+      opts.onOpen?.();
+    });
+    outcome = reader.outcome() ?? (end === 'ended' ? endOfBody(reader) : abortedOutcome(signal, stalled));
+  } catch (err) {
+    // An error caused by our own abort is not news: report why we aborted.
+    outcome = reader.outcome() ?? (request.signal.aborted ? abortedOutcome(signal, stalled) : outcomeOfError(err));
+  } finally {
+    watchdog.stop();
+    overall.cancel();
+    signal.removeEventListener('abort', stopRequest);
+    // [ews] after Closed "Don't wait for the TCP connection to timeout" (exchangelib, §2.2): always end the request.
+    request.abort();
+  }
+  return { outcome, opened, messages: reader.messages, events: reader.events, durationMs: opts.clock.now() - startedAt };
+}
+
+/** Opens the stream and feeds it until it ends ('ended'), the reader is done ('done') or we abort ('aborted'). */
+async function pump(
+  opts: ConnectionOptions,
+  signal: AbortSignal,
+  kick: () => void,
+  reader: MessageReader,
+  onOpened: () => void,
+): Promise<'ended' | 'done' | 'aborted'> {
+  const opening = opts.client.openStream(opts.subscriptionId, opts.connectionTimeoutMinutes, signal);
+  const open = await raceAbort(opening, signal, releaseIterable);
+  if (open.aborted) return 'aborted';
+  kick();
+  onOpened();
+  const it = open.value[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      // Raced, so a body that ignores its signal cannot hold us after a stall.
+      const next = await raceAbort(it.next(), signal);
+      if (next.aborted) return 'aborted';
+      if (next.value.done) return 'ended';
+      kick();
+      reader.feed(next.value.value);
+      if (reader.done()) return 'done';
+    }
+  } finally {
+    releaseIterator(it);
+  }
+}
+
+function endOfBody(reader: MessageReader): Outcome {
+  try {
+    reader.end();
+  } catch (err) {
+    // The body stopped inside an envelope.
+    return outcomeOfError(err);
+  }
+  return reader.outcome() ?? { kind: 'eof' };
+}
+
+function abortedOutcome(signal: AbortSignal, stalled: 'heartbeat' | 'overall' | undefined): Outcome {
+  if (signal.aborted || stalled === undefined) return { kind: 'aborted' };
+  return { kind: 'stalled', limit: stalled };
+}
+
+interface MessageReader {
+  feed(chunk: Uint8Array): void;
+  end(): void;
+  /** Closed, an error, or enough events: stop reading. */
+  done(): boolean;
+  /** The outcome the messages themselves decided, if any. */
+  outcome(): Outcome | undefined;
+  readonly messages: number;
+  readonly events: number;
+}
+
+function createMessageReader(opts: ConnectionOptions): MessageReader {
+  let closed = false;
+  let enough = false;
+  let error: EwsErrorInfo | undefined;
+  let messages = 0;
+  let events = 0;
+  const onMessage = (m: StreamMessage): void => {
+    messages += 1;
+    if (enough) return; // --max-events reached: nothing more goes out, even from the same chunk
+    if (m.kind === 'event') {
+      events += 1;
+      if (!opts.onEvent(m.event)) enough = true;
+    } else if (m.kind === 'heartbeat') {
+      opts.onHeartbeat?.();
+    } else if (m.kind === 'closed') {
+      closed = true;
+    } else {
+      // The first error decides; a Closed in the same message (§2.3 (d)) does not override it.
+      error ??= m.error;
+    }
+  };
+  const decoder = createStreamDecoder({ onMessage, maxEnvelopeBytes: opts.maxEnvelopeBytes });
+  return {
+    feed: (chunk) => decoder.feed(chunk),
+    end: () => decoder.end(),
+    done: () => closed || enough || error !== undefined,
+    outcome() {
+      if (error) return ewsErrorOutcome(error);
+      if (enough) return { kind: 'aborted' };
+      return closed ? { kind: 'closed' } : undefined;
+    },
+    get messages() {
+      return messages;
+    },
+    get events() {
+      return events;
+    },
+  };
+}
+
+function ewsErrorOutcome(e: EwsErrorInfo): Outcome {
+  return { kind: 'ews-error', code: e.responseCode, message: e.messageText, backOffMs: e.backOffMs, subscriptionIds: e.subscriptionIds };
+}

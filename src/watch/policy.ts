@@ -1,0 +1,245 @@
+// What to do after one connection (or one Subscribe) ended: the named outcomes, decide() and the backoff maths.
+// Pure: no I/O, no clock, no timers; randomness is handed in. Each branch cites the fact it rests on.
+
+import { AuthError, EwsResponseError, ProtocolError, TransportError, type EwsWatchError } from '../errors.js';
+import { classifyResponseCode, responseCodeHint } from '../ews/response-codes.js';
+
+/** How one GetStreamingEvents connection (or a Subscribe) ended. */
+export type Outcome =
+  /** ConnectionStatus Closed: the server ended the connection normally. */
+  | { kind: 'closed' }
+  /** The body ended without Closed. */
+  | { kind: 'eof' }
+  /** Nothing arrived for the heartbeat timeout, or the connection outlived ConnectionTimeout + 60 s. */
+  | { kind: 'stalled'; limit: 'heartbeat' | 'overall' }
+  /** We stopped it ourselves (shutdown, --max-events). */
+  | { kind: 'aborted' }
+  | { kind: 'ews-error'; code: string; message: string; backOffMs?: number; subscriptionIds?: readonly string[]; cause?: unknown }
+  | { kind: 'transport-error'; message: string; status?: number; backOffMs?: number; cause?: unknown }
+  | { kind: 'auth-error'; status?: number; message: string; cause?: unknown }
+  | { kind: 'protocol-error'; message: string; cause?: unknown };
+
+export type OutcomeKind = Outcome['kind'];
+
+/** What the connection got done before it ended; absent for a failed Subscribe. */
+export interface ConnectionFacts {
+  /** The server answered 200 and the body started (so events may have been in flight when it ended). */
+  opened: boolean;
+  /** Decoded stream messages (heartbeats, events, Closed, errors). */
+  messages: number;
+  durationMs: number;
+}
+
+export type DecisionKind = 'reconnect' | 'resubscribe' | 'back-off' | 'stop' | 'fail';
+
+export interface Decision {
+  kind: DecisionKind;
+  /** How long to wait before the next request (0 = at once). */
+  delayMs: number;
+  /** Events may have been missed: synchronise before streaming resumes (the catch-up issue hooks in here). */
+  catchUp: boolean;
+  /** Short label for logs and for the catch-up hook: the outcome kind, or the EWS response code. */
+  reason: string;
+  /** Only for `fail`: what runWatch rejects with. */
+  error?: EwsWatchError;
+}
+
+export interface PolicyState {
+  /** Consecutive unhealthy ends since the last healthy connection; drives the backoff exponent. */
+  readonly attempt: number;
+}
+
+export interface DecideContext {
+  random: () => number;
+  connection?: ConnectionFacts;
+}
+
+export const initialPolicyState: PolicyState = { attempt: 0 };
+
+export const BACKOFF_INITIAL_MS = 1_000;
+export const BACKOFF_MAX_MS = 60_000;
+/** Jitter spreads each delay over ±20 % of its nominal value. */
+export const BACKOFF_JITTER = 0.2;
+/** A server hint above this is clamped: server text is untrusted, and timers overflow past 2^31 ms. */
+export const MAX_SERVER_HINT_MS = 15 * 60_000;
+/** A connection counts as healthy when it delivered at least one message and stayed up this long. */
+export const HEALTHY_MIN_MS = 30_000;
+
+const NOT_OPENED: ConnectionFacts = { opened: false, messages: 0, durationMs: 0 };
+
+/**
+ * The delay before retry number `attempt` (0-based):
+ *   nominal = min(60 000, 1 000 · 2^attempt);  delay = min(60 000, round(nominal · (0.8 + 0.4 · random())))
+ * so random() = 0.5 gives exactly 1000, 2000, 4000, … 32000, 60000. A valid server hint (BackOffMilliseconds,
+ * clamped to MAX_SERVER_HINT_MS) replaces the computed delay: [ews] "the value … should be used as the duration
+ * until the client resubmits" (ews-protocol.md §4.4).
+ */
+export function nextDelay(attempt: number, serverHintMs: number | undefined, random: () => number): number {
+  if (serverHintMs !== undefined && Number.isFinite(serverHintMs) && serverHintMs >= 0) {
+    return Math.min(Math.round(serverHintMs), MAX_SERVER_HINT_MS);
+  }
+  const exponent = Math.min(Math.max(0, Math.floor(attempt)), 30);
+  const nominal = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** exponent);
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.min(BACKOFF_MAX_MS, Math.round(nominal * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * r)));
+}
+
+/**
+ * Healthy = the connection delivered at least one message (a heartbeat, an event, Closed) and lasted
+ * HEALTHY_MIN_MS. The duration matters: a server that answers one heartbeat (or one Closed) and drops at once
+ * must still see growing delays, not a request per event-loop turn forever.
+ */
+export function isHealthy(connection: ConnectionFacts = NOT_OPENED): boolean {
+  return connection.opened && connection.messages > 0 && connection.durationMs >= HEALTHY_MIN_MS;
+}
+
+/** Maps how a connection ended to what to do next, and the new state. */
+export function decide(state: PolicyState, outcome: Outcome, ctx: DecideContext): { decision: Decision; state: PolicyState } {
+  const conn = ctx.connection ?? NOT_OPENED;
+  const healthy = isHealthy(conn);
+  const attempt = healthy ? 0 : state.attempt;
+  const plan = planFor(outcome, conn, healthy);
+  if (plan.kind === 'stop' || plan.kind === 'fail') {
+    return { decision: { kind: plan.kind, delayMs: 0, catchUp: false, reason: plan.reason, error: plan.error }, state: { attempt } };
+  }
+  const delayMs =
+    plan.delay === 'none' ? 0
+    : plan.delay === 'prompt' ? (attempt === 0 ? 0 : nextDelay(attempt - 1, undefined, ctx.random))
+    : nextDelay(attempt, plan.hintMs, ctx.random);
+  // A healthy Closed is the one end that needs no counting: the next connection starts a fresh cycle.
+  const next = plan.delay === 'none' ? 0 : attempt + 1;
+  return { decision: { kind: plan.kind, delayMs, catchUp: plan.catchUp, reason: plan.reason }, state: { attempt: next } };
+}
+
+/** How the delay is chosen: none (at once), prompt (at once the first time, then backoff), backoff. */
+type Plan =
+  | { kind: 'reconnect' | 'resubscribe' | 'back-off'; delay: 'none' | 'prompt' | 'backoff'; hintMs?: number; catchUp: boolean; reason: string }
+  | { kind: 'stop'; reason: string; error?: undefined }
+  | { kind: 'fail'; reason: string; error: EwsWatchError };
+
+function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean): Plan {
+  switch (outcome.kind) {
+    case 'closed':
+      // [ews] ConnectionStatus Closed is the normal end after ConnectionTimeout; re-POST with the same
+      // SubscriptionIds, the subscription outlives the connection (ews-protocol.md §2.4; cli-contract "Staying connected").
+      // Exchange sends it only after ConnectionTimeout (≥ 1 min). A Closed right after opening is not that normal
+      // end (a broken proxy, a misbehaving server): at once the first time, then backoff if it repeats.
+      return { kind: 'reconnect', delay: healthy ? 'none' : 'prompt', catchUp: false, reason: 'closed' };
+    case 'eof':
+      // [ews] "Any EOF without a Closed counts as an unclean disconnect: reconnect with backoff and, to be safe,
+      // run a catch-up sync" (ews-protocol.md §2.4).
+      return { kind: 'back-off', delay: 'backoff', catchUp: true, reason: 'eof' };
+    case 'stalled':
+      // [ews] No heartbeat for the timeout: abort and reconnect (§2.4, §9 item 6). With backoff: the stall already
+      // cost a whole timeout of silence, so the first retry waits ~1 s only, but repeated stalls mean something on the
+      // path is broken and should not be hammered. Catch up: the server may have written events into the dead socket.
+      return { kind: 'back-off', delay: 'backoff', catchUp: true, reason: `stalled (${outcome.limit})` };
+    case 'aborted':
+      // We ended it (shutdown or --max-events); the engine knows why and finishes.
+      return { kind: 'stop', reason: 'aborted' };
+    case 'auth-error':
+      // [contract] 401/403: exit 4 "after one token refresh where one applies" (the refresh is a later issue).
+      return { kind: 'fail', reason: 'auth-error', error: authFailure(outcome) };
+    case 'protocol-error':
+      // Bytes that are not a well-formed EWS stream: a broken proxy or a truncated envelope. Another connection
+      // gets a fresh decoder; back off so a server that always sends garbage is not hammered.
+      return { kind: 'back-off', delay: 'backoff', catchUp: conn.opened, reason: 'protocol-error' };
+    case 'transport-error':
+      return planForTransport(outcome, conn);
+    case 'ews-error':
+      return planForEwsCode(outcome, conn);
+  }
+}
+
+function planForTransport(outcome: Extract<Outcome, { kind: 'transport-error' }>, conn: ConnectionFacts): Plan {
+  const status = outcome.status;
+  if (status === 401 || status === 403) {
+    // [contract] authentication failed → exit 4, whichever layer noticed it.
+    return { kind: 'fail', reason: 'auth-error', error: authFailure({ kind: 'auth-error', status, message: outcome.message, cause: outcome.cause }) };
+  }
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    // A 4xx other than timeout/too-many says the request itself is wrong (bad URL, our bug): retrying cannot help.
+    const error = outcome.cause instanceof TransportError ? outcome.cause : new TransportError(outcome.message, { status, cause: outcome.cause });
+    return { kind: 'fail', reason: `http ${status}`, error };
+  }
+  // [contract] "Network errors, HTTP 5xx … reconnect with exponential backoff and jitter"; [ews] 503 "EWS requests
+  // are queuing with IIS" (§4.4), 500 "Server Error in '/EWS' Application" is transient (§1.4). A failure after
+  // the body started may have swallowed events in flight, so catch up then.
+  return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason: status ? `http ${status}` : 'network' };
+}
+
+function planForEwsCode(outcome: Extract<Outcome, { kind: 'ews-error' }>, conn: ConnectionFacts): Plan {
+  const reason = outcome.code;
+  switch (classifyResponseCode(outcome.code)) {
+    case 'resubscribe':
+      // [ews] ErrorSubscriptionNotFound / ErrorInvalidSubscription / ErrorExpiredSubscription / ErrorReadEventsFailed:
+      // the subscription is gone, and its queue with it: subscribe again, then catch up (§2.5). At once the first
+      // time; backoff when it repeats (broken affinity would otherwise burn the 20-subscription budget, §4.3).
+      return { kind: 'resubscribe', delay: 'prompt', catchUp: true, reason };
+    case 'unsubscribed':
+      // [ews] ErrorSubscriptionUnsubscribed: "expected during shutdown; otherwise resubscribe" (§2.5). During
+      // shutdown the engine never asks; here it was someone else, so resubscribe and catch up.
+      return { kind: 'resubscribe', delay: 'prompt', catchUp: true, reason };
+    case 'catch-up':
+      // [ews] ErrorMissedNotificationEvents: keep the subscription, run a catch-up sync (§2.5). We end this connection
+      // and reconnect to the same id, so the catch-up runs before streaming resumes and its output never interleaves
+      // with the stream's; events meanwhile stay queued on the server (§2.4).
+      return { kind: 'reconnect', delay: 'prompt', catchUp: true, reason };
+    case 'superseded':
+      // [ews] ErrorNewEventStreamConnectionOpened: another connection took the subscription (§2.4). We never open two,
+      // so the other one is a ghost of ours (a request we gave up on that still reached the server, or a proxy's
+      // retry). Not fatal: back off so the ghost settles, then reconnect and take the subscription back; events
+      // sent to the ghost are lost to us, so catch up.
+      return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: true, reason };
+    case 'back-off':
+      // [ews] ErrorServerBusy: wait BackOffMilliseconds (SOAP fault or MessageXml) before the next request (§4.4, §9
+      // item 11); without a hint, the computed backoff. The subscription and its queue survive: no catch-up.
+      return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: false, reason };
+    case 'transient':
+      // [ews] ErrorMailboxMoveInProgress, ErrorMailboxStoreUnavailable, …: "Transient. Retry with backoff" (§1.4).
+      return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason };
+    case 'auth':
+      return { kind: 'fail', reason, error: authFailure({ kind: 'auth-error', message: withHint(outcome.code, outcome.message), cause: outcome.cause }) };
+    case 'fatal':
+    default:
+      // [ews] ErrorAccessDenied, ErrorNonExistentMailbox, ErrorImpersonateUserDenied, ErrorFolderNotFound,
+      // ErrorSchemaValidation, …: retrying cannot help; tell the user what to do (§1.4).
+      return { kind: 'fail', reason, error: ewsFailure(outcome) };
+  }
+}
+
+function authFailure(o: Extract<Outcome, { kind: 'auth-error' }>): AuthError {
+  if (o.cause instanceof AuthError) return o.cause;
+  return new AuthError(o.message, { status: o.status, cause: o.cause });
+}
+
+function ewsFailure(o: Extract<Outcome, { kind: 'ews-error' }>): EwsResponseError {
+  return new EwsResponseError(o.code, withHint(o.code, o.message), {
+    cause: o.cause,
+    backOffMs: o.backOffMs,
+    subscriptionIds: o.subscriptionIds,
+  });
+}
+
+/** "<message> (<code>). <hint>": the code always appears once, the hint when the code table has one. */
+export function withHint(code: string, message: string): string {
+  const text = message.trim().replace(/[.\s]+$/, '');
+  const base = text === '' ? code : text.includes(code) ? text : `${text} (${code})`;
+  const hint = responseCodeHint(code);
+  return hint ? `${base}. ${hint}` : base;
+}
+
+/** Maps anything thrown by the client, the body iterator or the decoder to an outcome (never throws). */
+export function outcomeOfError(err: unknown): Outcome {
+  if (err instanceof AuthError) return { kind: 'auth-error', status: err.status, message: err.message, cause: err };
+  if (err instanceof EwsResponseError) {
+    return { kind: 'ews-error', code: err.responseCode, message: err.message, backOffMs: err.backOffMs, subscriptionIds: err.subscriptionIds, cause: err };
+  }
+  if (err instanceof TransportError) {
+    if (err.status === 401 || err.status === 403) return { kind: 'auth-error', status: err.status, message: err.message, cause: err };
+    return { kind: 'transport-error', message: err.message, status: err.status, cause: err };
+  }
+  if (err instanceof ProtocolError) return { kind: 'protocol-error', message: err.message, cause: err };
+  // Anything else comes from the socket under the body iterator (undici's own errors): network trouble.
+  return { kind: 'transport-error', message: err instanceof Error ? err.message : String(err), cause: err };
+}

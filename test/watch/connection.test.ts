@@ -1,0 +1,153 @@
+// One GetStreamingEvents connection: how each way of ending is named, and the bounds that end it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TransportError } from '../../src/errors.js';
+import type { EwsEvent } from '../../src/ews/types.js';
+import { runConnection, type ConnectionResult } from '../../src/watch/connection.js';
+import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
+import { closed, createFakeClient, heartbeat, notification, streamError, type FakeClient, type StreamScript } from './fake-ews.js';
+
+interface Setup {
+  clock: FakeClock;
+  client: FakeClient;
+  events: EwsEvent[];
+  start: number;
+  run(o?: { signal?: AbortSignal; minutes?: number; stopAfter?: number }): Promise<ConnectionResult>;
+}
+
+function setup(script: StreamScript): Setup {
+  const clock = createFakeClock();
+  const client = createFakeClient({ clock, subscribes: [], streams: [script] });
+  const events: EwsEvent[] = [];
+  return {
+    clock,
+    client,
+    events,
+    start: clock.now(),
+    run: (o = {}) =>
+      clock.runUntil(
+        runConnection(
+          {
+            client,
+            clock,
+            subscriptionId: 'sub-1',
+            connectionTimeoutMinutes: o.minutes ?? 30,
+            heartbeatTimeoutMs: 90_000,
+            onEvent: (e) => {
+              events.push(e);
+              return o.stopAfter === undefined || events.length < o.stopAfter;
+            },
+          },
+          o.signal ?? new AbortController().signal,
+        ),
+      ),
+  };
+}
+
+test('connection: Closed ends it at once and aborts the request, whatever the socket does next', async () => {
+  const s = setup({ steps: [heartbeat(), notification('sub-1', [1]), closed(), { hang: true, ignoreAbort: true }] });
+  const r = await s.run();
+  assert.deepEqual(r, { outcome: { kind: 'closed' }, opened: true, messages: 3, events: 1, durationMs: 0 });
+  assert.equal(s.client.streams[0].signal.aborted, true, 'the request was aborted');
+  assert.deepEqual(s.client.calls, ['open:sub-1']);
+  assert.equal(s.client.streams[0].minutes, 30);
+  assert.equal(s.clock.pendingCount(), 0, 'watchdog and overall timer are gone');
+});
+
+test('connection: an error message wins over the Closed in the same message', async () => {
+  const s = setup({ steps: [streamError('ErrorInvalidSubscription', { message: 'Subscription is invalid.', subscriptionIds: ['sub-1'], closed: true })] });
+  const r = await s.run();
+  assert.deepEqual(r.outcome, {
+    kind: 'ews-error',
+    code: 'ErrorInvalidSubscription',
+    message: 'Subscription is invalid.',
+    backOffMs: undefined,
+    subscriptionIds: ['sub-1'],
+  });
+  assert.equal(s.client.streams[0].signal.aborted, true);
+});
+
+test('connection: ErrorServerBusy in the stream carries BackOffMilliseconds from MessageXml', async () => {
+  const s = setup({ steps: [heartbeat(), streamError('ErrorServerBusy', { backOffMs: 5000 }), heartbeat()] });
+  const r = await s.run();
+  assert.equal(r.outcome.kind, 'ews-error');
+  assert.equal(r.outcome.kind === 'ews-error' && r.outcome.backOffMs, 5000);
+  assert.equal(r.messages, 2, 'nothing read after the error');
+});
+
+test('connection: a body that ends without Closed is eof', async () => {
+  const s = setup({ steps: [heartbeat(), notification('sub-1', [1, 2])] });
+  const r = await s.run();
+  assert.deepEqual(r, { outcome: { kind: 'eof' }, opened: true, messages: 3, events: 2, durationMs: 0 });
+});
+
+test('connection: a body that stops inside an envelope is a protocol error', async () => {
+  const s = setup({ steps: [heartbeat(), heartbeat().slice(0, 120)] });
+  const r = await s.run();
+  assert.equal(r.outcome.kind, 'protocol-error');
+  assert.equal(r.opened, true);
+});
+
+test('connection: a malformed envelope is a protocol error; the events before it were delivered', async () => {
+  const bad = notification('sub-1', [9]).replace('</t:NewMailEvent>', '</t:Oops>');
+  const s = setup({ steps: [notification('sub-1', [1]), bad, notification('sub-1', [2])] });
+  const r = await s.run();
+  assert.equal(r.outcome.kind, 'protocol-error');
+  assert.deepEqual(s.events.map((e) => e.target.id), ['item-1']);
+  assert.equal(s.client.streams[0].signal.aborted, true);
+});
+
+test('connection: a server that never answers stalls after exactly the heartbeat timeout', async () => {
+  const s = setup({ hangOpen: true });
+  const r = await s.run();
+  assert.deepEqual(r, { outcome: { kind: 'stalled', limit: 'heartbeat' }, opened: false, messages: 0, events: 0, durationMs: 90_000 });
+  assert.equal(s.client.streams[0].signal.aborted, true);
+});
+
+test('connection: silence after data stalls heartbeatTimeoutMs after the last chunk', async () => {
+  const s = setup({ steps: [{ wait: 50_000 }, heartbeat(), { hang: true }] });
+  const r = await s.run();
+  assert.deepEqual(r.outcome, { kind: 'stalled', limit: 'heartbeat' });
+  assert.equal(r.durationMs, 50_000 + 90_000);
+});
+
+test('connection: heartbeats do not keep it open past ConnectionTimeout + 60 s', async () => {
+  const beat = [{ wait: 30_000 }, heartbeat()];
+  const s = setup({ steps: [heartbeat(), ...beat, ...beat, ...beat, ...beat, ...beat, ...beat] });
+  const r = await s.run({ minutes: 1 });
+  assert.deepEqual(r.outcome, { kind: 'stalled', limit: 'overall' });
+  assert.equal(r.durationMs, 120_000);
+  assert.equal(r.messages, 4, 'heartbeats at 0, 30, 60 and 90 s');
+});
+
+test('connection: a socket error mid-stream is a transport error after the stream opened', async () => {
+  const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  const s = setup({ steps: [heartbeat(), { throw: reset }] });
+  const r = await s.run();
+  assert.equal(r.outcome.kind, 'transport-error');
+  assert.equal(r.outcome.kind === 'transport-error' && r.outcome.cause, reset);
+  assert.equal(r.opened, true);
+});
+
+test('connection: an HTTP error before the stream keeps its status', async () => {
+  const s = setup({ fail: new TransportError('GetStreamingEvents: HTTP 503', { status: 503 }) });
+  const r = await s.run();
+  assert.equal(r.outcome.kind === 'transport-error' && r.outcome.status, 503);
+  assert.equal(r.opened, false);
+});
+
+test('connection: our abort ends it as aborted, not as an error', async () => {
+  const ac = new AbortController();
+  const s = setup({ steps: [heartbeat(), { run: () => ac.abort() }, { hang: true }] });
+  const r = await s.run({ signal: ac.signal });
+  assert.deepEqual(r.outcome, { kind: 'aborted' });
+  assert.equal(s.client.streams[0].signal.aborted, true);
+});
+
+test('connection: onEvent returning false stops delivery inside the same envelope', async () => {
+  const s = setup({ steps: [notification('sub-1', [1, 2, 3]), closed()] });
+  const r = await s.run({ stopAfter: 2 });
+  assert.deepEqual(s.events.map((e) => e.target.id), ['item-1', 'item-2']);
+  assert.deepEqual([r.outcome.kind, r.events], ['aborted', 2]);
+});

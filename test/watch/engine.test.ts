@@ -1,0 +1,361 @@
+// The watch engine end to end, with a fake clock and a scripted client streaming real Exchange-framed envelopes.
+// Every test checks the exact sleeps and calls, and that no two GetStreamingEvents were ever outstanding.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
+import { responseCodeHint } from '../../src/ews/response-codes.js';
+import type { WatchedEvent } from '../../src/output/types.js';
+import { runWatch, type GapInfo, type WatchOptions, type WatchResult } from '../../src/watch/engine.js';
+import type { WatchStatus } from '../../src/watch/status.js';
+import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
+import {
+  chunks,
+  closed,
+  createFakeClient,
+  heartbeat,
+  notification,
+  streamError,
+  type FakeClient,
+  type FakeClientOptions,
+  type StreamScript,
+  type SubscribeScript,
+} from './fake-ews.js';
+
+interface Setup {
+  clock: FakeClock;
+  client: FakeClient;
+  stop: AbortController;
+  written: WatchedEvent[];
+  statuses: WatchStatus[];
+  gaps: GapInfo[];
+  start: number;
+  opts: WatchOptions;
+  /** Starts the watch and drives the fake clock until it settles. */
+  run(): Promise<WatchResult>;
+  /** Times (relative to start) of every openStream. */
+  openTimes(): number[];
+}
+
+interface SetupOptions {
+  subscribes?: SubscribeScript[];
+  streams?: StreamScript[];
+  unsubscribe?: FakeClientOptions['unsubscribe'];
+  watch?: Partial<WatchOptions>;
+}
+
+const busy = (ms: number): EwsResponseError =>
+  new EwsResponseError('ErrorServerBusy', 'GetStreamingEvents: ErrorServerBusy: The server cannot service this request right now.', { backOffMs: ms });
+const http503 = (): TransportError => new TransportError('GetStreamingEvents: HTTP 503 from the server', { status: 503 });
+
+function setup(o: SetupOptions): Setup {
+  const clock = createFakeClock();
+  const stop = new AbortController();
+  // When a script runs out, the watch is stopped as by SIGINT: every test ends with a clean shutdown.
+  const client = createFakeClient({ clock, subscribes: o.subscribes ?? ['sub-1'], streams: o.streams ?? [], unsubscribe: o.unsubscribe, onExhausted: () => stop.abort() });
+  const written: WatchedEvent[] = [];
+  const statuses: WatchStatus[] = [];
+  const gaps: GapInfo[] = [];
+  const opts: WatchOptions = {
+    client,
+    clock,
+    random: () => 0.5,
+    sink: { write: (e) => written.push(e) },
+    mailbox: 'alice@contoso.com',
+    connectionTimeoutMinutes: 30,
+    heartbeatTimeoutMs: 90_000,
+    onStatus: (s) => statuses.push(s),
+    onGap: async (gap) => {
+      gaps.push(gap);
+      client.calls.push(`gap:${gap.reason}`);
+    },
+    ...o.watch,
+  };
+  const start = clock.now();
+  return {
+    clock,
+    client,
+    stop,
+    written,
+    statuses,
+    gaps,
+    start,
+    opts,
+    run: () => clock.runUntil(runWatch(opts, stop.signal)),
+    openTimes: () => client.streams.map((s) => s.openedAt - start),
+  };
+}
+
+function assertOneStreamAtATime(s: Setup): void {
+  assert.deepEqual(s.client.violations, []);
+  for (const stream of s.client.streams) assert.equal(stream.signal.aborted || stream.ended, true, 'every stream was ended');
+}
+
+const ids = (s: Setup): string[] => s.written.map((w) => w.event.target.id);
+
+test('engine: Closed → at once; 503 twice → 1 s, 2 s; ErrorServerBusy fault → its BackOffMilliseconds', async () => {
+  // The first connection is a normal one: heartbeats every 30 s, Closed after ConnectionTimeout (1 minute).
+  const fullCycle = [heartbeat(), notification('sub-1', [1]), { wait: 30_000 }, heartbeat(), { wait: 30_000 }, closed()];
+  const s = setup({
+    streams: [{ steps: fullCycle }, { fail: http503() }, { fail: http503() }, { fail: busy(299984) }],
+    watch: { connectionTimeoutMinutes: 1, folderOf: (e) => (e.parentFolderId?.id === 'inbox-id' ? 'inbox' : undefined) },
+  });
+  const result = await s.run();
+  assert.deepEqual(s.clock.sleeps, [0, 1000, 2000, 299984]);
+  assert.deepEqual(s.openTimes(), [0, 60_000, 61_000, 63_000, 362_984]);
+  assert.equal(s.clock.now() - s.start, 362_984);
+  assert.deepEqual(s.client.streams.map((st) => st.minutes), [1, 1, 1, 1, 1], 'ConnectionTimeout is passed on');
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'open:sub-1', 'open:sub-1', 'open:sub-1', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 1 });
+  assert.deepEqual(s.written[0], {
+    event: s.written[0].event,
+    mailbox: 'alice@contoso.com',
+    source: 'stream',
+    folder: 'inbox',
+  });
+  assert.deepEqual([s.written[0].event.type, s.written[0].event.subscriptionId, s.written[0].event.target.id], ['NewMail', 'sub-1', 'item-1']);
+  const waits = s.statuses.flatMap((st) => (st.type === 'waiting' ? [[st.delayMs, st.reason]] : []));
+  assert.deepEqual(waits, [[1000, 'http 503'], [2000, 'http 503'], [299984, 'ErrorServerBusy']]);
+  assert.deepEqual(s.gaps, [], 'no catch-up: nothing was lost');
+  assertOneStreamAtATime(s);
+});
+
+test('engine: the status sequence of a plain run', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), notification('sub-1', [1]), closed()] }] });
+  await s.run();
+  assert.deepEqual(
+    s.statuses.map((st) => st.type),
+    ['subscribing', 'subscribed', 'connecting', 'connected', 'heartbeat', 'event', 'disconnected', 'connecting', 'unsubscribing', 'unsubscribed'],
+  );
+  assert.deepEqual(s.statuses.at(-1), { type: 'unsubscribed', subscriptionId: 'sub-1', ok: true });
+});
+
+test('engine: ErrorSubscriptionNotFound mid-stream → Subscribe again, catch up, stream on the NEW id', async () => {
+  const s = setup({
+    subscribes: ['sub-1', 'sub-2'],
+    streams: [{ steps: [notification('sub-1', [1]), streamError('ErrorSubscriptionNotFound', { subscriptionIds: ['sub-1'] })] }],
+  });
+  const result = await s.run();
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'subscribe', 'gap:ErrorSubscriptionNotFound', 'open:sub-2', 'unsubscribe:sub-2']);
+  assert.deepEqual(s.gaps, [{ reason: 'ErrorSubscriptionNotFound', subscriptionId: 'sub-2' }]);
+  assert.deepEqual(s.clock.sleeps, [0]);
+  assert.deepEqual(ids(s), ['item-1']);
+  assert.ok(s.statuses.some((st) => st.type === 'resubscribing' && st.reason === 'ErrorSubscriptionNotFound'));
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 1 });
+  assertOneStreamAtATime(s);
+});
+
+test('engine: ErrorMissedNotificationEvents keeps the subscription and catches up before streaming on', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), streamError('ErrorMissedNotificationEvents', { subscriptionIds: ['sub-1'] })] }] });
+  await s.run();
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'gap:ErrorMissedNotificationEvents', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(s.gaps, [{ reason: 'ErrorMissedNotificationEvents', subscriptionId: 'sub-1' }]);
+  assert.deepEqual(s.clock.sleeps, [0]);
+  assertOneStreamAtATime(s);
+});
+
+test('engine: a stall aborts the request (even a body that ignores it) and reconnects with backoff', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), { hang: true, ignoreAbort: true }] }] });
+  await s.run();
+  assert.equal(s.client.streams[0].signal.aborted, true, 'the stalled request was aborted');
+  assert.deepEqual(s.openTimes(), [0, 91_000], 'silent for 90 s, then 1 s of backoff');
+  assert.deepEqual(s.clock.sleeps, [1000]);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'gap:stalled (heartbeat)', 'open:sub-1', 'unsubscribe:sub-1']);
+  const d = s.statuses.find((st) => st.type === 'disconnected');
+  assert.deepEqual(d?.type === 'disconnected' && d.outcome, { kind: 'stalled', limit: 'heartbeat' });
+  assertOneStreamAtATime(s);
+});
+
+test('engine: a body that ends without Closed → backoff and catch up', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), notification('sub-1', [1])] }] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [1000]);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'gap:eof', 'open:sub-1', 'unsubscribe:sub-1']);
+  assertOneStreamAtATime(s);
+});
+
+test('engine: a malformed envelope → reconnect with backoff, no crash', async () => {
+  const bad = notification('sub-1', [2]).replace('</t:NewMailEvent>', '</t:NewMail>');
+  const s = setup({ streams: [{ steps: [notification('sub-1', [1]), bad, notification('sub-1', [3])] }, { steps: [notification('sub-1', [4]), { wait: 30_000 }, closed()] }] });
+  const result = await s.run();
+  assert.deepEqual(ids(s), ['item-1', 'item-4']);
+  assert.deepEqual(s.clock.sleeps, [1000, 0]);
+  const outcomes = s.statuses.flatMap((st) => (st.type === 'disconnected' ? [st.outcome.kind] : []));
+  assert.deepEqual(outcomes, ['protocol-error', 'closed']);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 2 });
+  assertOneStreamAtATime(s);
+});
+
+test('engine: 401 on GetStreamingEvents rejects with the AuthError, without a retry', async () => {
+  const denied = new AuthError('GetStreamingEvents: the server rejected the credentials (HTTP 401)', { status: 401 });
+  const s = setup({ streams: [{ fail: denied }] });
+  await assert.rejects(s.run(), (err) => err === denied);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(s.clock.sleeps, []);
+});
+
+test('engine: 401 on Subscribe rejects at once, with nothing to unsubscribe', async () => {
+  const s = setup({ subscribes: [{ fail: new AuthError('Subscribe: HTTP 401', { status: 401 }) }] });
+  await assert.rejects(s.run(), AuthError);
+  assert.deepEqual(s.client.calls, ['subscribe']);
+  assert.deepEqual(s.clock.sleeps, []);
+});
+
+test('engine: a fatal code on Subscribe rejects with an EwsResponseError that carries the hint', async () => {
+  const s = setup({
+    subscribes: [{ fail: new EwsResponseError('ErrorNonExistentMailbox', 'Subscribe: ErrorNonExistentMailbox: No mailbox is associated with bob@contoso.com.') }],
+  });
+  const hint = responseCodeHint('ErrorNonExistentMailbox');
+  assert.ok(hint);
+  await assert.rejects(s.run(), (err: unknown) => {
+    assert.ok(err instanceof EwsResponseError);
+    assert.equal(err.responseCode, 'ErrorNonExistentMailbox');
+    assert.ok(err.message.includes(hint), err.message);
+    assert.ok(err.message.includes('bob@contoso.com'), err.message);
+    return true;
+  });
+  assert.deepEqual(s.client.calls, ['subscribe']);
+});
+
+test('engine: a fatal code inside the stream rejects after unsubscribing', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), streamError('ErrorAccessDenied', { message: 'Access is denied.' })] }] });
+  await assert.rejects(s.run(), (err: unknown) => err instanceof EwsResponseError && err.responseCode === 'ErrorAccessDenied');
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(s.clock.sleeps, []);
+});
+
+test('engine: Subscribe failures go through the policy (ErrorServerBusy hint, then 503 backoff); no catch-up at first start', async () => {
+  const s = setup({ subscribes: [{ fail: busy(5000) }, { fail: http503() }, 'sub-1'] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [5000, 2000]);
+  assert.deepEqual(s.client.calls, ['subscribe', 'subscribe', 'subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(s.gaps, []);
+});
+
+test('engine: the backoff resets after a healthy connection', async () => {
+  const s = setup({ streams: [{ fail: http503() }, { fail: http503() }, { steps: [heartbeat(), { wait: 40_000 }, heartbeat()] }] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [1000, 2000, 1000]);
+});
+
+test('engine: ErrorNewEventStreamConnectionOpened is not fatal: back off, same id, catch up', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), streamError('ErrorNewEventStreamConnectionOpened')] }] });
+  const result = await s.run();
+  assert.equal(result.reason, 'stopped');
+  assert.deepEqual(s.clock.sleeps, [1000]);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'gap:ErrorNewEventStreamConnectionOpened', 'open:sub-1', 'unsubscribe:sub-1']);
+});
+
+test('engine: ErrorServerBusy inside the stream waits its BackOffMilliseconds', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), streamError('ErrorServerBusy', { backOffMs: 297749 })] }] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [297749]);
+  assert.deepEqual(s.openTimes(), [0, 297749]);
+});
+
+test('engine: abort during a backoff ends the sleep at once, unsubscribes the current id, resolves stopped', async () => {
+  const s = setup({ streams: [{ fail: http503() }] });
+  const watching = runWatch(s.opts, s.stop.signal);
+  await s.clock.flush();
+  assert.deepEqual(s.clock.sleeps, [1000], 'sleeping the first backoff');
+  s.stop.abort();
+  const result = await s.clock.runUntil(watching);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 0 });
+  assert.equal(s.clock.now(), s.start, 'no time passed');
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+});
+
+test('engine: abort while Unsubscribe hangs still resolves, exactly unsubscribeTimeoutMs later', async () => {
+  for (const timeout of [undefined, 2000]) {
+    const s = setup({ unsubscribe: 'hang', watch: timeout === undefined ? {} : { unsubscribeTimeoutMs: timeout } });
+    const result = await s.run();
+    assert.deepEqual(result, { reason: 'stopped', eventsWritten: 0 });
+    assert.equal(s.clock.now() - s.start, timeout ?? 5000);
+    assert.equal(s.client.unsubscribeSignals[0].aborted, true, 'the hung Unsubscribe was aborted');
+    assert.deepEqual(s.statuses.at(-1), { type: 'unsubscribed', subscriptionId: 'sub-1', ok: false, message: `no answer within ${timeout ?? 5000} ms` });
+  }
+});
+
+test('engine: abort during a slow Subscribe waits for its id (bounded) and unsubscribes it', async () => {
+  const s = setup({ subscribes: [{ after: 3000, id: 'sub-late' }] });
+  const watching = runWatch(s.opts, s.stop.signal);
+  await s.clock.advance(1000);
+  s.stop.abort();
+  const result = await s.clock.runUntil(watching);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 0 });
+  assert.deepEqual(s.client.calls, ['subscribe', 'unsubscribe:sub-late']);
+  assert.equal(s.clock.now() - s.start, 3000);
+});
+
+test('engine: an already aborted signal resolves without any request', async () => {
+  const s = setup({});
+  s.stop.abort();
+  assert.deepEqual(await s.run(), { reason: 'stopped', eventsWritten: 0 });
+  assert.deepEqual(s.client.calls, []);
+});
+
+test('engine: --max-events writes exactly n events, then unsubscribes', async () => {
+  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2, 3]), closed()] }], watch: { maxEvents: 2 } });
+  const result = await s.run();
+  assert.deepEqual(ids(s), ['item-1', 'item-2']);
+  assert.deepEqual(result, { reason: 'max-events', eventsWritten: 2 });
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.equal(s.client.streams[0].signal.aborted, true);
+  assertOneStreamAtATime(s);
+});
+
+test('engine: --max-events counts across connections', async () => {
+  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2]), closed()] }, { steps: [notification('sub-1', [3, 4])] }], watch: { maxEvents: 3 } });
+  const result = await s.run();
+  assert.deepEqual(ids(s), ['item-1', 'item-2', 'item-3']);
+  assert.deepEqual(result, { reason: 'max-events', eventsWritten: 3 });
+  assert.deepEqual(s.clock.sleeps, [0]);
+});
+
+test('engine: each event reaches the sink when its envelope closes, before the next one is even sent', async () => {
+  const seen: string[] = [];
+  const note = (label: string) => ({ run: () => seen.push(`${label}:${s.written.length}`) });
+  const first = chunks(notification('sub-1', [1]), 37);
+  const s = setup({
+    streams: [
+      {
+        steps: [
+          ...first.slice(0, -1),
+          note('before the last byte of envelope 1'),
+          first[first.length - 1],
+          note('after envelope 1'),
+          ...chunks(notification('sub-1', [2]) + heartbeat(), 64),
+          note('after envelope 2'),
+          closed(),
+        ],
+      },
+    ],
+  });
+  await s.run();
+  assert.deepEqual(seen, ['before the last byte of envelope 1:0', 'after envelope 1:1', 'after envelope 2:2']);
+  assert.deepEqual(ids(s), ['item-1', 'item-2']);
+});
+
+test('engine: a sink that throws (stdout closed) ends the watch with its error, after unsubscribing', async () => {
+  const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+  const s = setup({
+    streams: [{ steps: [notification('sub-1', [1, 2]), closed()] }],
+    watch: {
+      sink: {
+        write: () => {
+          throw epipe;
+        },
+      },
+    },
+  });
+  await assert.rejects(s.run(), (err) => err === epipe);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+});
+
+test('fake client: it does notice two outstanding GetStreamingEvents', async () => {
+  const clock = createFakeClock();
+  const client = createFakeClient({ clock, subscribes: [], streams: [{ steps: [heartbeat()] }, { steps: [heartbeat()] }] });
+  await client.openStream('sub-1', 30, new AbortController().signal);
+  await client.openStream('sub-1', 30, new AbortController().signal);
+  assert.equal(client.violations.length, 1);
+});
