@@ -41,7 +41,6 @@ export function buildPrettyColumns(e: WatchedEvent, formatTime = localTime): str
     ? `${ev.kind} in ${stripControl(e.folder)}`
     : `${ev.kind} ${shortenId(ev.target.id)}`;
   const details: string[] = [];
-  if (ev.kind === 'folder' && e.folder === undefined) details.push(`folder ${shortenId(ev.target.id)}`);
   if (ev.unreadCount !== undefined) details.push(`unread ${ev.unreadCount}`);
   if (ev.oldParentFolderId) details.push(`from ${shortenId(ev.oldParentFolderId.id)}`);
   if (ev.parentFolderId && ev.kind === 'item' && e.folder === undefined) details.push(`in ${shortenId(ev.parentFolderId.id)}`);

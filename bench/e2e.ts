@@ -1,0 +1,80 @@
+// End-to-end figures: the built CLI in its own process against the simulator over real HTTP on 127.0.0.1.
+//  - latency: one new mail at a time; from the moment the simulator is told to deliver it (it writes the envelope
+//    on the open stream right away) to the moment its last line appears on the CLI's stdout; p50 and p99.
+//  - throughput: a burst of new mails written as fast as the simulator can; events per second through the CLI.
+// Printed as figures of one run on this machine; no assertion (the machine is shared and noisy).
+
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startSimulator } from '../src/simulator/index.js';
+
+const LATENCY_MAILS = Number(process.env.BENCH_LATENCY_MAILS ?? 400);
+const BURST_MAILS = Number(process.env.BENCH_BURST_MAILS ?? 10_000);
+const EVENTS_PER_MAIL = 3;
+
+const bin = fileURLToPath(new URL('../../bin/ews-watch.js', import.meta.url));
+
+async function main(): Promise<void> {
+  const sim = await startSimulator({ heartbeatMs: 60_000 });
+  const child = spawn(process.execPath, [bin, '--json', '-q'], {
+    env: { PATH: process.env.PATH, EWS_URL: sim.url, EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let lines = 0;
+  let partial = '';
+  let waiter: { target: number; resolve: () => void } | undefined;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    const parts = (partial + d).split('\n');
+    partial = parts.pop() ?? '';
+    lines += parts.length;
+    if (waiter && lines >= waiter.target) {
+      const w = waiter;
+      waiter = undefined;
+      w.resolve();
+    }
+  });
+  const untilLines = (target: number): Promise<void> =>
+    lines >= target ? Promise.resolve() : new Promise((resolve) => (waiter = { target, resolve }));
+
+  await sim.waitFor(() => sim.connections().length > 0, 15_000);
+  // Warm-up: the first mails pay for JIT and connection set-up.
+  for (let i = 0; i < 20; i++) {
+    sim.deliverMail({ subject: `warm-up ${i}` });
+    await untilLines(lines + EVENTS_PER_MAIL);
+  }
+
+  const latencies: number[] = [];
+  for (let i = 0; i < LATENCY_MAILS; i++) {
+    const target = lines + EVENTS_PER_MAIL;
+    const t0 = performance.now();
+    sim.deliverMail({ subject: `latency ${i}` });
+    await untilLines(target);
+    latencies.push(performance.now() - t0);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+
+  const start = lines;
+  const t0 = performance.now();
+  for (let i = 0; i < BURST_MAILS; i++) {
+    sim.deliverMail({ subject: `burst ${i}` });
+    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+  }
+  await untilLines(start + BURST_MAILS * EVENTS_PER_MAIL);
+  const seconds = (performance.now() - t0) / 1000;
+
+  child.kill('SIGINT');
+  await new Promise((r) => child.on('close', r));
+  await sim.close();
+
+  console.log('end to end (CLI process ← simulator over HTTP on 127.0.0.1)');
+  console.log(`  latency, deliver → last line on stdout, ${LATENCY_MAILS} mails one at a time:`);
+  console.log(`    p50 ${pct(50).toFixed(2)} ms   p99 ${pct(99).toFixed(2)} ms   max ${latencies[latencies.length - 1].toFixed(2)} ms`);
+  console.log(`  throughput, burst of ${BURST_MAILS} mails (${BURST_MAILS * EVENTS_PER_MAIL} events): ${Math.round((BURST_MAILS * EVENTS_PER_MAIL) / seconds)} events/s (${seconds.toFixed(2)} s)`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
