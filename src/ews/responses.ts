@@ -1,0 +1,129 @@
+// Pure decoders for ordinary (non-streaming) EWS answers: Subscribe, Unsubscribe, SOAP faults, ServerVersionInfo.
+// Elements are matched by local name (ews-protocol.md: "must not depend on element order or on prefix names").
+// Errors: an EWS error → EwsResponseError; a body that is not an EWS envelope → ProtocolError.
+import { EwsResponseError, ProtocolError } from '../errors.js';
+import type { EwsErrorInfo, ServerVersionInfo } from './types.js';
+import { faultResponseCode, isErrorMessage, parseBackOff } from './error-fields.js';
+import { excerpt } from './excerpt.js';
+import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
+
+/** Ordinary answers are a few KB; anything past this is not an answer we want to hold. */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** SubscriptionId of a streaming Subscribe answer (no Watermark: streaming has none, §1.3). */
+export function decodeSubscribeResponse(xml: string): { subscriptionId: string; serverVersion?: ServerVersionInfo } {
+  const env = parseEnvelope(xml);
+  const message = responseMessage(env, 'Subscribe');
+  const subscriptionId = childText(message, 'SubscriptionId');
+  if (!subscriptionId) throw new ProtocolError('the Subscribe answer has no SubscriptionId');
+  const serverVersion = serverVersionOf(env);
+  return serverVersion ? { subscriptionId, serverVersion } : { subscriptionId };
+}
+
+/** Returns when the Unsubscribe succeeded; throws EwsResponseError (e.g. ErrorSubscriptionNotFound) otherwise. */
+export function decodeUnsubscribeResponse(xml: string): void {
+  responseMessage(parseEnvelope(xml), 'Unsubscribe');
+}
+
+/** The error a SOAP Fault carries; undefined when the envelope's body is not a fault. ProtocolError when the
+ * text is not a SOAP envelope at all (an HTML error page, say). */
+export function decodeFault(xml: string): EwsErrorInfo | undefined {
+  const fault = child(bodyOf(parseEnvelope(xml)), 'Fault');
+  return fault === undefined ? undefined : faultInfo(fault);
+}
+
+/** Header/ServerVersionInfo, when the envelope has one (ProtocolError when the text is not an envelope). */
+export function decodeServerVersion(xml: string): ServerVersionInfo | undefined {
+  return serverVersionOf(parseEnvelope(xml));
+}
+
+function parseEnvelope(xml: string): XmlElement {
+  if (xml.length > MAX_RESPONSE_BYTES) {
+    throw new ProtocolError(`the server's answer is larger than ${MAX_RESPONSE_BYTES} bytes: ${excerpt(xml)}`);
+  }
+  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  let root: XmlElement;
+  try {
+    root = parseXmlTree(text);
+  } catch (err) {
+    throw new ProtocolError(`the server's answer is not well-formed XML: ${excerpt(text.trimStart())}`, { cause: err });
+  }
+  if (root.local !== 'Envelope') throw new ProtocolError(`the server's answer is not a SOAP envelope: ${excerpt(text.trimStart())}`);
+  return root;
+}
+
+function bodyOf(env: XmlElement): XmlElement {
+  const body = child(env, 'Body');
+  if (body === undefined) throw new ProtocolError('the SOAP envelope has no Body');
+  return body;
+}
+
+// The one response message of an answer; throws for a fault or an error message.
+function responseMessage(env: XmlElement, operation: string): XmlElement {
+  const body = bodyOf(env);
+  const fault = child(body, 'Fault');
+  if (fault !== undefined) throw toError(faultInfo(fault));
+  // Any child of ResponseMessages: gromox 2.17 nests m:UnsubscribeResponse where …ResponseMessage belongs.
+  const message = find(body, 'ResponseMessages')?.children[0];
+  if (message === undefined) throw new ProtocolError(`the ${operation} answer has no response message`);
+  const responseClass = message.attrs.ResponseClass;
+  const code = childText(message, 'ResponseCode');
+  if (isErrorMessage(responseClass, code)) {
+    throw toError({
+      responseCode: code || 'ErrorUnknown',
+      messageText: childText(message, 'MessageText') ?? '',
+      backOffMs: backOffOf(child(message, 'MessageXml')),
+      subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? []).map((c) => c.text.trim()).filter(Boolean),
+      fault: false,
+    });
+  }
+  return message;
+}
+
+function faultInfo(fault: XmlElement): EwsErrorInfo {
+  const detail = child(fault, 'detail');
+  const info: EwsErrorInfo = {
+    responseCode: faultResponseCode(childText(fault, 'faultcode'), childText(detail, 'ResponseCode') || undefined),
+    messageText: childText(fault, 'faultstring') || childText(detail, 'Message') || '',
+    subscriptionIds: [],
+    fault: true,
+  };
+  const backOffMs = backOffOf(find(detail, 'MessageXml'));
+  if (backOffMs !== undefined) info.backOffMs = backOffMs;
+  return info;
+}
+
+// [ews] MessageXml/Value Name="BackOffMilliseconds" (§4.4), in a fault's detail or in a response message.
+function backOffOf(messageXml: XmlElement | undefined): number | undefined {
+  const value = messageXml?.children.find((c) => c.local === 'Value' && c.attrs.Name === 'BackOffMilliseconds');
+  return value === undefined ? undefined : parseBackOff(value.text.trim());
+}
+
+function toError(info: EwsErrorInfo): EwsResponseError {
+  // Server text in a one-line message: controls and line breaks out, length bounded.
+  // eslint-disable-next-line no-control-regex
+  const text = info.messageText.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 300);
+  return new EwsResponseError(info.responseCode, text ? `${info.responseCode}: ${text}` : info.responseCode, {
+    backOffMs: info.backOffMs,
+    subscriptionIds: info.subscriptionIds,
+  });
+}
+
+function serverVersionOf(env: XmlElement): ServerVersionInfo | undefined {
+  const el = child(child(env, 'Header'), 'ServerVersionInfo');
+  if (el === undefined) return undefined;
+  const v: ServerVersionInfo = {};
+  const num = (name: string): number | undefined => (/^\d{1,9}$/.test(el.attrs[name] ?? '') ? Number(el.attrs[name]) : undefined);
+  const fields = [
+    ['majorVersion', 'MajorVersion'],
+    ['minorVersion', 'MinorVersion'],
+    ['majorBuildNumber', 'MajorBuildNumber'],
+    ['minorBuildNumber', 'MinorBuildNumber'],
+  ] as const;
+  for (const [key, attr] of fields) {
+    const n = num(attr);
+    if (n !== undefined) v[key] = n;
+  }
+  if (el.attrs.Version) v.version = el.attrs.Version;
+  return v;
+}

@@ -1,0 +1,121 @@
+// Requests against Microsoft's EWS schema (xmllint as WebAssembly). First the validator is proven on the shared
+// examples (valid ones pass, invalid ones fail for their stated reason), then every builder's output is checked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe, DEFAULT_SERVER_VERSION } from '../../src/ews/requests.js';
+import { EVENT_TYPES, type RequestContext } from '../../src/ews/types.js';
+import { extractPayloads, validateEwsRequest } from '../support/schema.js';
+import { sharedDir } from '../support/shared.js';
+
+const examples = (): string | undefined => {
+  const dir = sharedDir();
+  return dir ? join(dir, 'ews-schema', 'examples') : undefined;
+};
+
+// Why each file in examples/invalid is invalid (ews-schema/README.md).
+const INVALID_REASONS: Record<string, RegExp> = {
+  'subscribe-eventtype-newmail.request.xml': /EventType.*'NewMail' is not an element of the set/,
+  'getstreamingevents-timeout-31.request.xml': /ConnectionTimeout.*'31' is greater than the maximum value allowed \('30'\)/,
+  'subscribe-no-eventtypes.request.xml': /StreamingSubscriptionRequest.*Missing child element\(s\)\. Expected is .*EventTypes/,
+  'getstreamingevents-subscriptionid-wrong-ns.request.xml': /messages\}SubscriptionId': This element is not expected\. Expected is .*types\}SubscriptionId/,
+  'getstreamingevents-status-closed-lowercase.response.xml': /ConnectionStatus.*'closed' is not an element of the set \{'OK', 'Closed'\}/,
+  'subscribe-https-soap-namespace.request.xml': /root is \{https:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/\}Envelope/,
+};
+
+test('validator: every example in ews-schema/examples/valid is valid', async (t) => {
+  const dir = examples();
+  if (!dir) return t.skip('../shared not found: schema validation skipped');
+  const files = readdirSync(join(dir, 'valid')).filter((f) => f.endsWith('.xml'));
+  assert.equal(files.length, 6);
+  for (const f of files) {
+    const r = await validateEwsRequest(readFileSync(join(dir, 'valid', f), 'utf8'));
+    assert.deepEqual(r, { valid: true, errors: [] }, f);
+  }
+});
+
+test('validator: every example in ews-schema/examples/invalid is invalid, for its stated reason', async (t) => {
+  const dir = examples();
+  if (!dir) return t.skip('../shared not found: schema validation skipped');
+  const files = readdirSync(join(dir, 'invalid')).filter((f) => f.endsWith('.xml')).sort();
+  assert.deepEqual(files, Object.keys(INVALID_REASONS).sort());
+  for (const f of files) {
+    const r = await validateEwsRequest(readFileSync(join(dir, 'invalid', f), 'utf8'));
+    assert.equal(r.valid, false, f);
+    assert.ok(r.errors.some((e) => INVALID_REASONS[f].test(e)), `${f}: ${r.errors.join(' | ')}`);
+  }
+});
+
+test('validator: envelope checks come before the schema (no xmllint needed)', async () => {
+  const soap = 'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"';
+  const two = await validateEwsRequest(`<soap:Envelope ${soap}><soap:Body><m:A/><m:B/></soap:Body></soap:Envelope>`);
+  assert.deepEqual(two, { valid: false, errors: ['soap:Body has 2 element children (expected exactly 1)'] });
+  const none = await validateEwsRequest(`<soap:Envelope ${soap}><soap:Body/></soap:Envelope>`);
+  assert.deepEqual(none.errors, ['soap:Body has 0 element children (expected exactly 1)']);
+  const unbound = await validateEwsRequest(`<soap:Envelope ${soap}><soap:Body><x:A/></soap:Body></soap:Envelope>`);
+  assert.equal(unbound.valid, false);
+  assert.match(unbound.errors[0], /not well-formed or not namespace-well-formed/);
+});
+
+test('validator: the extracted payload re-declares the namespaces in scope, like validate.sh', () => {
+  const xml = buildGetStreamingEvents({ serverVersion: 'Exchange2013' }, ['a'], 5);
+  const { docs, errors } = extractPayloads(xml, { header: true });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(docs.map((d) => d.label), ['Body/m:GetStreamingEvents', 'Header/t:RequestServerVersion']);
+  assert.match(docs[0].xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<m:GetStreamingEvents xmlns:soap="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/" xmlns:m="[^"]+" xmlns:t="[^"]+">/);
+  assert.match(docs[0].xml, /<\/m:GetStreamingEvents>\n$/);
+});
+
+const ctx: RequestContext = { serverVersion: DEFAULT_SERVER_VERSION };
+const requests: [string, string][] = [
+  ['Subscribe: inbox, all event types', buildSubscribe(ctx, { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, EVENT_TYPES)],
+  [
+    'Subscribe: several folders including a FolderId',
+    buildSubscribe(
+      ctx,
+      {
+        kind: 'folders',
+        folders: [
+          { kind: 'distinguished', name: 'inbox' },
+          { kind: 'distinguished', name: 'Calendar' },
+          { kind: 'id', id: 'AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAuAAAAAABSSWVKrmGUTJE+MVIvofglAQDZGACZQpSgSpyNkexYe2b7AAAAAAEMAAA=' },
+        ],
+      },
+      ['NewMail', 'Moved', 'Deleted'],
+    ),
+  ],
+  ['Subscribe: all folders', buildSubscribe(ctx, { kind: 'all' }, EVENT_TYPES)],
+  ['Subscribe: one event type', buildSubscribe(ctx, { kind: 'folders', folders: [{ kind: 'distinguished', name: 'sentitems' }] }, ['FreeBusyChanged'])],
+  ['Subscribe: impersonation', buildSubscribe({ serverVersion: 'Exchange2016', impersonate: 'alisa@contoso.com' }, { kind: 'all' }, ['NewMail'])],
+  ['GetStreamingEvents: 1 minute', buildGetStreamingEvents(ctx, ['JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag='], 1)],
+  ['GetStreamingEvents: 30 minutes, 3 ids', buildGetStreamingEvents({ serverVersion: 'Exchange2010_SP1', impersonate: 'bob@contoso.com' }, ['id-1', 'id-2', 'id-3'], 30)],
+  ['Unsubscribe', buildUnsubscribe(ctx, 'JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag=')],
+];
+
+for (const [name, xml] of requests) {
+  test(`schema: ${name} is valid (Body and Header)`, async (t) => {
+    if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
+    const r = await validateEwsRequest(xml, { header: true });
+    assert.deepEqual(r, { valid: true, errors: [] }, xml);
+  });
+}
+
+test("schema: a request with 'NewMail' as EventType, built by hand, is reported invalid", async (t) => {
+  if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
+  const good = buildSubscribe(ctx, { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, ['NewMail']);
+  const bad = good.replace('<t:EventType>NewMailEvent</t:EventType>', '<t:EventType>NewMail</t:EventType>');
+  assert.notEqual(bad, good);
+  const r = await validateEwsRequest(bad);
+  assert.equal(r.valid, false);
+  assert.match(r.errors.join('\n'), /Body\/m:Subscribe:\d+: .*EventType.*'NewMail' is not an element of the set/);
+});
+
+test('schema: a bad header value is caught when headers are validated too', async (t) => {
+  if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
+  const xml = buildUnsubscribe({ serverVersion: 'Exchange2099' }, 'a');
+  assert.deepEqual(await validateEwsRequest(xml), { valid: true, errors: [] }, 'validate.sh checks the Body only');
+  const r = await validateEwsRequest(xml, { header: true });
+  assert.equal(r.valid, false);
+  assert.match(r.errors.join('\n'), /RequestServerVersion.*'Exchange2099' is not an element of the set/);
+});
