@@ -26,8 +26,7 @@ if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');
   process.exit(2);
 }
-const reporter = process.env.CI ? 'spec' : process.stdout.isTTY ? 'spec' : 'spec';
-const r = spawnSync(process.execPath, ['--test', `--test-reporter=${reporter}`, '--test-concurrency=2', ...files], {
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   cwd: root,
 });
