@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../src/errors.js';
 import { createEnvelopeFramer } from '../../src/ews/framer.js';
+import { seededRandom } from './feed.js';
 
 function frame(chunks: string[], max = 1 << 20): { envelopes: string[]; error?: string } {
   const envelopes: string[] = [];
@@ -200,7 +201,7 @@ function randomEnvelope(rnd: () => number): string {
 test('framer: 300 generated streams come back exactly as built, whole and in random chunks', () => {
   const separators = ['', '\n', '<?xml version="1.0"?>', ' <!-- gap --> ', '\r\n\t'];
   for (let seed = 1; seed <= 300; seed++) {
-    const rnd = seededRandomLocal(seed);
+    const rnd = seededRandom(seed);
     const envelopes = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => randomEnvelope(rnd));
     const text = envelopes.map((e) => separators[Math.floor(rnd() * separators.length)] + e).join('');
     assert.deepEqual(frame([text]), { envelopes }, `seed ${seed}: ${text}`);
@@ -213,14 +214,3 @@ test('framer: 300 generated streams come back exactly as built, whole and in ran
     assert.deepEqual(frame(chunks), { envelopes }, `seed ${seed}, chunked: ${JSON.stringify(chunks)}`);
   }
 });
-
-function seededRandomLocal(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
