@@ -91,12 +91,12 @@ export function describeOutcome(outcome: Outcome, heartbeatTimeoutMs: number): s
     case 'aborted':
       return 'stopped';
     case 'ews-error': {
-      const msg = stripControl(outcome.message);
+      const msg = stripControl(outcome.message).trim().replace(/\.$/, '');
       return msg.includes(outcome.code) ? msg : `${outcome.code}${msg ? `: ${msg}` : ''}`;
     }
     case 'transport-error':
     case 'auth-error':
-      return stripControl(outcome.message);
+      return stripControl(outcome.message).trim().replace(/\.$/, '');
     case 'protocol-error':
       return `malformed stream: ${stripControl(outcome.message)}`;
   }

@@ -12,7 +12,7 @@ describe('status reporting', () => {
     assert.equal(describeOutcome({ kind: 'eof' }, 90_000), 'the stream ended without ConnectionStatus Closed');
     assert.equal(describeOutcome({ kind: 'stalled', limit: 'heartbeat' }, 90_000), 'no data for 90 s (connection stalled)');
     assert.equal(describeOutcome({ kind: 'ews-error', code: 'ErrorServerBusy', message: 'busy\u001b[2J' }, 1), 'ErrorServerBusy: busy[2J');
-    assert.equal(describeOutcome({ kind: 'ews-error', code: 'ErrorX', message: 'ErrorX: gone' }, 1), 'ErrorX: gone');
+    assert.equal(describeOutcome({ kind: 'ews-error', code: 'ErrorX', message: 'ErrorX: gone.' }, 1), 'ErrorX: gone');
   });
   it('a normal Closed is silent; an unexpected end warns once with what comes next', () => {
     const out: string[] = [];
