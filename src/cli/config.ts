@@ -30,6 +30,10 @@ export interface RawOptions {
   verbose?: boolean;
   quiet?: boolean;
   passwordStdin?: boolean;
+  tenant?: string;
+  clientId?: string;
+  clientCert?: string;
+  authority?: string;
 }
 
 export interface WatchSettings {
@@ -45,14 +49,32 @@ export interface WatchSettings {
   verbosity: -1 | 0 | 1;
 }
 
+/** --auth oauth: who signs in where. The secret stays in the environment; only its presence is noted. */
+export interface OAuthSettings {
+  tenant: string;
+  clientId: string;
+  /** An app (client credentials: EWS_CLIENT_SECRET or --client-cert) rather than a person (device code). */
+  app: boolean;
+  /** Path of the PEM file with the app's private key and certificate. */
+  clientCert?: string;
+  /** Another identity platform than login.microsoftonline.com (sovereign clouds, tests). */
+  authority?: string;
+}
+
+export const EXCHANGE_ONLINE_EWS_URL = 'https://outlook.office365.com/EWS/Exchange.asmx';
+
 export interface ConnectionSettings {
   url: URL;
-  auth: 'basic' | 'token';
+  auth: 'basic' | 'token' | 'oauth';
   user?: string;
   mailbox: string;
   serverVersion: string;
   passwordStdin: boolean;
   sources: Readonly<Record<string, Source>>;
+  /** Present with --auth oauth. */
+  oauth?: OAuthSettings;
+  /** SMTP address for the ExchangeImpersonation header (the app flow of OAuth, ews-protocol.md §4.2). */
+  impersonate?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -82,14 +104,20 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
     sources[key] = source;
     return value;
   };
-  const urlText = pick('url', raw.url, 'EWS_URL');
+  const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
+  // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there.
+  const urlText = pick('url', raw.url, 'EWS_URL') ?? (authText === 'oauth' ? EXCHANGE_ONLINE_EWS_URL : undefined);
   if (!urlText) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
   const url = parseUrl(urlText);
-  const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
   const auth = parseAuth(authText, url);
+  const oauth = auth === 'oauth' ? resolveOAuth(raw, env, dotenv, pick) : undefined;
   const user = pick('user', raw.user, 'EWS_USER');
   if (auth === 'basic' && !user) throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
-  const mailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX') ?? (user && isSmtp(user) ? user : undefined);
+  const explicitMailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
+  if (oauth?.app && !explicitMailbox) {
+    throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
+  }
+  const mailbox = explicitMailbox ?? (user && isSmtp(user) ? user : undefined);
   if (!mailbox) {
     throw new UsageError(user ? `cannot tell the mailbox's SMTP address from the user name ${user}: pass --mailbox alice@contoso.com` : 'no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
   }
@@ -98,7 +126,35 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
   if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
     throw new UsageError(`--server-version must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
   }
-  return Object.freeze({ url, auth, user, mailbox, serverVersion, passwordStdin: raw.passwordStdin === true, sources: Object.freeze(sources) });
+  return Object.freeze({
+    url,
+    auth,
+    user,
+    mailbox,
+    serverVersion,
+    passwordStdin: raw.passwordStdin === true,
+    sources: Object.freeze(sources),
+    ...(oauth ? { oauth: Object.freeze(oauth) } : {}),
+    ...(oauth?.app ? { impersonate: mailbox } : {}),
+  });
+}
+
+type Pick = (key: string, flag: string | undefined, envName: string) => string | undefined;
+
+/** --tenant, --client-id and the app's credential kind; a person signs in when there is neither secret nor certificate. */
+function resolveOAuth(raw: RawOptions, env: Env, dotenv: Env, pick: Pick): OAuthSettings {
+  const tenant = pick('tenant', raw.tenant, 'EWS_TENANT_ID');
+  const clientId = pick('clientId', raw.clientId, 'EWS_CLIENT_ID');
+  if (!tenant) throw new UsageError('--auth oauth needs the Entra tenant: pass --tenant contoso.onmicrosoft.com (or its id) or set EWS_TENANT_ID');
+  if (!clientId) throw new UsageError('--auth oauth needs the app registration: pass --client-id <application id> or set EWS_CLIENT_ID');
+  if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw new UsageError(`--tenant must be a tenant id or domain, got ${JSON.stringify(tenant)}`);
+  if (!/^[A-Za-z0-9-]+$/.test(clientId)) throw new UsageError(`--client-id must be an application id (a GUID), got ${JSON.stringify(clientId)}`);
+  const clientCert = pick('clientCert', raw.clientCert, 'EWS_CLIENT_CERT');
+  const hasSecret = Boolean(env.EWS_CLIENT_SECRET || dotenv.EWS_CLIENT_SECRET);
+  if (clientCert && hasSecret) throw new UsageError('EWS_CLIENT_SECRET and --client-cert cannot be used together: choose one app credential');
+  const authority = pick('authority', raw.authority, 'EWS_AUTHORITY');
+  if (authority !== undefined && !/^https:\/\/[^/\s]+/.test(authority)) throw new UsageError(`--authority must be an https URL, got ${JSON.stringify(authority)}`);
+  return { tenant, clientId, app: hasSecret || clientCert !== undefined, ...(clientCert ? { clientCert } : {}), ...(authority ? { authority } : {}) };
 }
 
 function parseUrl(text: string): URL {
@@ -113,8 +169,12 @@ function parseUrl(text: string): URL {
   return url;
 }
 
-function parseAuth(text: string, url: URL): 'basic' | 'token' {
-  if (text === 'ntlm' || text === 'oauth') {
+function parseAuth(text: string, url: URL): 'basic' | 'token' | 'oauth' {
+  if (text === 'oauth') {
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) throw new UsageError(`refusing to send an OAuth token over plain http to ${url.hostname}; use an https URL`);
+    return 'oauth';
+  }
+  if (text === 'ntlm') {
     throw new UsageError(`--auth ${text} is not available in this version of ews-watch yet; use --auth basic or --auth token`);
   }
   if (text !== 'auto' && text !== 'basic' && text !== 'token') throw new UsageError(`--auth must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);

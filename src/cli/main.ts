@@ -21,7 +21,7 @@ import { systemClock } from '../watch/clock.js';
 import { runWatch } from '../watch/engine.js';
 import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type Env, type RawOptions, type WatchSettings } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { buildProgram } from './program.js';
+import { buildProgram, type CredentialOptions } from './program.js';
 import { promptPassword, readPasswordFromStdin } from './secrets.js';
 import { createStatusReporter } from './status.js';
 
@@ -68,6 +68,12 @@ export default async function main(io: Io = processIo()): Promise<number> {
             await sim.close();
           }
         });
+      },
+      login: async (opts) => {
+        code = await runCredentialCommand(io, opts, 'login');
+      },
+      logout: async (opts) => {
+        code = await runCredentialCommand(io, opts, 'logout');
       },
     },
     VERSION,
@@ -158,7 +164,8 @@ async function watchWith(
   const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now() });
   const client = createEwsClient({
     http,
-    ctx: { serverVersion: conn.serverVersion },
+    ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
+    auth,
     folders: settings.folders,
     events: settings.events,
     user: conn.user ?? conn.mailbox,
@@ -196,6 +203,12 @@ function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => vo
 
 async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env): Promise<AuthProvider> {
   const fromEnv = (name: string): string | undefined => (io.env[name] !== undefined && io.env[name] !== '' ? io.env[name] : dotenv[name] || undefined);
+  if (conn.auth === 'oauth' && conn.oauth) {
+    const { createOAuthForCli } = await import('../auth/oauth-setup.js');
+    // A person's token cache (from `ews-watch login --auth oauth`) is in the credential store; an app needs none.
+    const store = conn.oauth.app ? undefined : (await (await import('./login.js')).openStoreFor(undefined, io.env, dotenv))?.store;
+    return createOAuthForCli(conn.oauth, { secret: fromEnv('EWS_CLIENT_SECRET'), username: conn.user ?? conn.mailbox, ...(store ? { store } : {}) });
+  }
   if (conn.auth === 'token') {
     const token = fromEnv('EWS_ACCESS_TOKEN');
     if (!token) throw new UsageError('--auth token needs a bearer token in EWS_ACCESS_TOKEN');
@@ -204,11 +217,21 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env): Promi
   const user = conn.user as string;
   let password = fromEnv('EWS_PASSWORD');
   if (password === undefined && conn.passwordStdin) password = await readPasswordFromStdin(io.stdin);
+  // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
+  if (password === undefined) password = await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv);
   if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) password = await promptPassword(io.stdin, io.stderr, `Password for ${user}: `);
   if (password === undefined) {
-    throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, or run ews-watch on a terminal to be asked');
+    throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
   }
   return createBasicAuth(user, password);
+}
+
+/** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
+async function runCredentialCommand(io: Io, opts: CredentialOptions, which: 'login' | 'logout'): Promise<number> {
+  const dotenv = loadDotenv(opts.envFile, io.cwd);
+  const { runLogin, runLogout } = await import('./login.js');
+  const loginIo = { env: io.env, dotenv, stdin: io.stdin, stderr: io.stderr };
+  return which === 'login' ? runLogin(opts, loginIo) : runLogout(opts, loginIo);
 }
 
 function loadDotenv(envFile: string | undefined, cwd: string): Env {

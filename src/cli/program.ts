@@ -7,6 +7,22 @@ import type { RawOptions } from './config.js';
 export interface ProgramActions {
   watch(opts: RawOptions & { envFile?: string }): Promise<void>;
   demo(opts: RawOptions): Promise<void>;
+  /** `login` / `logout`: the options of the subcommand merged with those given before it. */
+  login(opts: CredentialOptions): Promise<void>;
+  logout(opts: CredentialOptions): Promise<void>;
+}
+
+/** What `login` and `logout` take (src/cli/login.ts). */
+export interface CredentialOptions {
+  url?: string;
+  user?: string;
+  auth?: string;
+  passwordStdin?: boolean;
+  keychain?: string;
+  envFile?: string;
+  tenant?: string;
+  clientId?: string;
+  authority?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -34,11 +50,15 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL)')
-    .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin or a prompt')
-    .option('--auth <kind>', 'auto, basic or token (EWS_AUTH); ntlm and oauth are not available yet (default: auto = basic)')
+    .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
+    .option('--auth <kind>', 'auto, basic, oauth or token (EWS_AUTH); ntlm is not available yet (default: auto = basic)')
     .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user, when it is an address)')
     .option('--server-version <version>', 'RequestServerVersion to send (EWS_SERVER_VERSION; default: Exchange2013_SP1)')
     .option('--password-stdin', 'read the password from the first line of standard input')
+    .option('--tenant <id>', 'OAuth: the Entra tenant id or domain (EWS_TENANT_ID)')
+    .option('--client-id <id>', 'OAuth: the application (client) id of the app registration (EWS_CLIENT_ID)')
+    .option('--client-cert <pem>', 'OAuth app-only: PEM file with the private key and certificate (EWS_CLIENT_CERT); or a secret in EWS_CLIENT_SECRET')
+    .addOption(new Option('--authority <url>', 'OAuth: another identity platform than https://login.microsoftonline.com/<tenant> (EWS_AUTHORITY)').hideHelp())
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
   addWatchOptions(program);
   program.addHelpText(
@@ -47,6 +67,8 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
 Environment: EWS_URL, EWS_USER, EWS_PASSWORD, EWS_AUTH, EWS_MAILBOX, EWS_ACCESS_TOKEN (--auth token),
 EWS_SERVER_VERSION, NO_COLOR, FORCE_COLOR; a .env file in the current directory is read too.
 A flag beats the environment, which beats .env.
+OAuth (Exchange Online): EWS_TENANT_ID, EWS_CLIENT_ID; an app adds EWS_CLIENT_SECRET or EWS_CLIENT_CERT and
+EWS_MAILBOX; a person signs in once with \`ews-watch login --auth oauth --tenant T --client-id C\`.
 
 Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure,
 2 usage or configuration error, 4 authentication failed, 130 second SIGINT.
@@ -54,7 +76,8 @@ Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 r
 Examples:
   ews-watch demo --max-events 3 --json
   ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user alice@contoso.com --events NewMail,Created
-  ews-watch --events NewMail --json | jq -r .itemId`,
+  ews-watch --events NewMail --json | jq -r .itemId
+  EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );
   program.action(async (opts: RawOptions & { envFile?: string }) => actions.watch(opts));
 
@@ -64,5 +87,24 @@ Examples:
   addWatchOptions(demo);
   demo.action(async (opts: RawOptions) => actions.demo(opts));
   program.addCommand(demo);
+  program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));
+  program.addCommand(credentialCommand('logout', 'remove what login stored, and say whether anything was there', actions.logout));
   return program;
+}
+
+function credentialCommand(name: 'login' | 'logout', description: string, action: (opts: CredentialOptions) => Promise<void>): Command {
+  const cmd = new Command(name)
+    .description(description)
+    .helpOption('-h, --help', 'show this help')
+    .option('--url <url>', 'EWS endpoint; the entry is kept per server origin and user (EWS_URL)')
+    .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER)')
+    .option('--auth <kind>', 'oauth: the token cache of a device-code sign-in instead of a password (EWS_AUTH)')
+    .option('--keychain <where>', 'auto (the OS keychain, else a private file), keychain, file or none (EWS_KEYCHAIN)')
+    .option('--tenant <id>', 'OAuth: the Entra tenant id or domain (EWS_TENANT_ID)')
+    .option('--client-id <id>', 'OAuth: the application (client) id (EWS_CLIENT_ID)')
+    .addOption(new Option('--authority <url>', 'OAuth: another identity platform (EWS_AUTHORITY)').hideHelp())
+    .option('--env-file <path>', 'read variables from this file instead of ./.env');
+  if (name === 'login') cmd.option('--password-stdin', 'read the password from the first line of standard input (else a prompt on a terminal)');
+  cmd.addHelpText('after', '\nNothing is sent to the server; `ews-watch check` tries the stored password. EWS_KEYCHAIN_SERVICE names the keychain service (default ews-watch).');
+  return cmd.action(async (_opts: CredentialOptions, self: Command) => action(self.optsWithGlobals<CredentialOptions>()));
 }

@@ -7,6 +7,8 @@ export interface AuthConfig {
   user: string;
   password: string;
   tokens: ReadonlySet<string>;
+  /** Bearer tokens judged elsewhere (the tests' fake identity platform: issued, unexpired, unrevoked). */
+  acceptToken?: (token: string) => boolean;
 }
 
 const sameText = (a: string, b: string): boolean => {
@@ -22,7 +24,7 @@ export function isAuthorized(header: string | undefined, config: AuthConfig): bo
   if (!match) return false;
   const scheme = match[1]!.toLowerCase();
   const value = match[2]!;
-  if (scheme === 'bearer') return [...config.tokens].some((t) => sameText(t, value));
+  if (scheme === 'bearer') return [...config.tokens].some((t) => sameText(t, value)) || config.acceptToken?.(value) === true;
   if (scheme !== 'basic') return false;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
@@ -34,7 +36,7 @@ export function isAuthorized(header: string | undefined, config: AuthConfig): bo
 /** WWW-Authenticate values for a 401, in the order Exchange on-premises lists them. */
 export function buildChallenges(realm: string, config: AuthConfig, sentBearer: boolean): string[] {
   const offers = ['Negotiate', 'NTLM', `Basic realm="${realm.replace(/["\\]/g, '')}"`];
-  if (config.tokens.size === 0) return offers;
+  if (config.tokens.size === 0 && !config.acceptToken) return offers;
   const bearer =
     'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", trusted_issuers="00000001-0000-0000-c000-000000000000@*", ' +
     'token_types="app_asserting_user", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' +

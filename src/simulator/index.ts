@@ -141,7 +141,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const handler = createRequestHandler({
     ctx,
-    auth: { user: credentials.user, password: credentials.password, tokens: new Set(options.tokens ?? []) },
+    auth: { user: credentials.user, password: credentials.password, tokens: new Set(options.tokens ?? []), ...(options.acceptToken ? { acceptToken: options.acceptToken } : {}) },
     takeScript: (operation) => scripts.get(operation)?.shift(),
     record: (request) => {
       pushBounded(requests, request);

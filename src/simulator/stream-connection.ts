@@ -184,9 +184,22 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
   };
 
   const flushNow = (): boolean => {
+    const taken = subs.map((s) => ({ sub: s, events: [...s.queue], missed: s.missed }));
     const queued = takeQueued();
-    if (queued.length) enqueue(() => write(queued));
-    return queued.length > 0;
+    if (queued.length === 0) return false;
+    let written = false;
+    enqueue(() => ((written = true), write(queued)));
+    // A Closed already in the chain may end this connection first: then the events go back to their
+    // subscriptions for the next connection instead of being lost.
+    chain = chain.then(() => {
+      if (written) return;
+      for (const t of taken) {
+        t.sub.queue.unshift(...t.events);
+        t.sub.missed ||= t.missed;
+      }
+      for (const t of taken) if (t.sub.connection !== connection) t.sub.connection?.flush();
+    });
+    return true;
   };
   const goLive = (initial: boolean): void => {
     mode = 'live';

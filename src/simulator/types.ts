@@ -203,6 +203,8 @@ export interface SimulatorOptions {
   password?: string;
   /** Accepted bearer tokens. */
   tokens?: string[];
+  /** Also accept a bearer token when this says so (asked on every request, so tokens can expire mid-stream). */
+  acceptToken?: (token: string) => boolean;
   /** SMTP address of the simulated mailbox; default alice@contoso.com. */
   mailbox?: string;
   /** Interval of ConnectionStatus OK heartbeats; default 10 000 ms. */

@@ -1,7 +1,8 @@
 // The WatchClient of the engine over real HTTP: builds each request (src/ews/requests.ts), sends it, and turns
 // the answer into a result or one of our errors. HTTP status mapping: 401/403 → AuthError; a SOAP fault body →
 // EwsResponseError (ErrorServerBusy keeps its BackOffMilliseconds, ews-protocol.md §4.4); other non-200 →
-// TransportError with the status.
+// TransportError with the status. A 401 with a provider that can refresh (OAuth) gets one new token and one retry
+// of the same request, so the subscription survives a token that expired mid-stream.
 
 import { AuthError, EwsResponseError, ProtocolError, TransportError } from '../errors.js';
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe } from '../ews/requests.js';
@@ -9,6 +10,7 @@ import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from 
 import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
 import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
+import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
 
 export interface EwsClientOptions {
@@ -21,20 +23,31 @@ export interface EwsClientOptions {
   /** The hanging request's idle bound; the engine's watchdog normally fires first. */
   streamIdleMs: number;
   onServerVersion?: (v: ServerVersionInfo) => void;
+  /** The provider behind `http`: its refresh() and advice() apply on 401/403 (OAuth). */
+  auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
 }
 
 export function createEwsClient(o: EwsClientOptions): WatchClient {
+  const advice = o.auth?.advice?.bind(o.auth);
+  /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
+  const post = async (body: string, operation: string, signal?: AbortSignal) => {
+    const res = await o.http.post(body, { operation, signal });
+    if (res.status !== 401 || !(await refreshed(o.auth))) return res;
+    return o.http.post(body, { operation, signal });
+  };
+  const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
+    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers) });
   return {
     async subscribe(signal) {
-      const res = await o.http.post(buildSubscribe(o.ctx, o.folders, o.events), { operation: 'Subscribe', signal });
-      checkStatus(res.status, res.body, 'Subscribe', o.user);
+      const res = await post(buildSubscribe(o.ctx, o.folders, o.events), 'Subscribe', signal);
+      check(res, 'Subscribe');
       const decoded = decodeSubscribeResponse(res.body);
       if (decoded.serverVersion) o.onServerVersion?.(decoded.serverVersion);
       return decoded.subscriptionId;
     },
     async unsubscribe(subscriptionId, signal) {
-      const res = await o.http.post(buildUnsubscribe(o.ctx, subscriptionId), { operation: 'Unsubscribe', signal });
-      checkStatus(res.status, res.body, 'Unsubscribe', o.user);
+      const res = await post(buildUnsubscribe(o.ctx, subscriptionId), 'Unsubscribe', signal);
+      check(res, 'Unsubscribe');
       try {
         decodeUnsubscribeResponse(res.body);
       } catch (err) {
@@ -45,10 +58,15 @@ export function createEwsClient(o: EwsClientOptions): WatchClient {
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);
-      const res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
+      let res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
+      if (res.status === 401 && o.auth?.refresh) {
+        // Read the refusal to its end so the connection can carry the retry.
+        await res.text().catch(() => '');
+        if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
+      }
       if (res.status !== 200) {
         const text = await res.text().catch(() => '');
-        checkStatus(res.status, text, 'GetStreamingEvents', o.user);
+        check({ status: res.status, body: text, headers: res.headers }, 'GetStreamingEvents');
         throw new ProtocolError(`GetStreamingEvents: unexpected HTTP ${res.status}`);
       }
       return res.body;
@@ -56,21 +74,48 @@ export function createEwsClient(o: EwsClientOptions): WatchClient {
   };
 }
 
+type Headers = Record<string, string | string[] | undefined>;
+
+export interface StatusContext {
+  /** The provider's advice for a refusal (replaces the generic one). */
+  advice?: (status: number) => string;
+  /** Exchange Online's x-ms-diagnostics reason, e.g. "The token has expired." (untrusted; sanitised here). */
+  diagnostics?: string;
+}
+
+async function refreshed(auth: EwsClientOptions['auth']): Promise<boolean> {
+  return auth?.refresh ? auth.refresh() : false;
+}
+
+/** The reason="…" of Exchange Online's x-ms-diagnostics header, printable and bounded. */
+export function diagnosticsOf(headers: Headers | undefined): string | undefined {
+  const raw = headers?.['x-ms-diagnostics'];
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (!text) return undefined;
+  const reason = /reason="([^"]*)"/.exec(text)?.[1] ?? text;
+  return stripControl(reason).trim().slice(0, 160) || undefined;
+}
+
 /** Throws the error that an HTTP answer other than 200 means. A 200 passes. */
-export function checkStatus(status: number, body: string, operation: string, user: string): void {
+export function checkStatus(status: number, body: string, operation: string, user: string, sc: StatusContext = {}): void {
   if (status === 200) {
     // Some servers send SOAP faults with 200 (gromox does); decoders handle those.
     return;
   }
+  const said = sc.diagnostics ? ` (server: ${sc.diagnostics})` : '';
   if (status === 401) {
     throw new AuthError(
-      `${operation}: the server rejected the credentials of ${user} (HTTP 401). Check EWS_USER and the password (or token), and that this authentication scheme is enabled on the EWS virtual directory.`,
+      sc.advice
+        ? `${operation}: the server rejected the credentials of ${user} (HTTP 401)${said} even after a new token: ${sc.advice(401)}.`
+        : `${operation}: the server rejected the credentials of ${user} (HTTP 401)${said}. Check EWS_USER and the password (or token), and that this authentication scheme is enabled on the EWS virtual directory.`,
       { status },
     );
   }
   if (status === 403) {
     throw new AuthError(
-      `${operation}: access forbidden for ${user} (HTTP 403): the credentials were accepted but EWS is not allowed for this account or application (on Exchange Online, the tenant must allow EWS and this app id).`,
+      sc.advice
+        ? `${operation}: access forbidden for ${user} (HTTP 403)${said}: ${sc.advice(403)}.`
+        : `${operation}: access forbidden for ${user} (HTTP 403)${said}: the credentials were accepted but EWS is not allowed for this account or application (on Exchange Online, the tenant must allow EWS and this app id: Set-OrganizationConfig -EWSEnabled $true and -EwsAllowedAppIDs).`,
       { status },
     );
   }
