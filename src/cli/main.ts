@@ -16,7 +16,9 @@ import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
-import { createEwsHttp } from '../transport/http.js';
+import { createEwsHttp, type EwsHttp } from '../transport/http.js';
+import type { ServerVersionInfo } from '../ews/types.js';
+import type { WatchClient } from '../watch/client.js';
 import { systemClock } from '../watch/clock.js';
 import { runWatch } from '../watch/engine.js';
 import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type Env, type RawOptions, type WatchSettings } from './config.js';
@@ -74,6 +76,9 @@ export default async function main(io: Io = processIo()): Promise<number> {
       },
       logout: async (opts) => {
         code = await runCredentialCommand(io, opts, 'logout');
+      },
+      check: async (opts) => {
+        code = await runCheckCommand(io, opts);
       },
     },
     VERSION,
@@ -160,18 +165,7 @@ async function watchWith(
   sink: EventSink,
   signal: AbortSignal,
 ): Promise<number> {
-  for (const s of auth.secrets) logger.addSecret(s);
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now() });
-  const client = createEwsClient({
-    http,
-    ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
-    auth,
-    folders: settings.folders,
-    events: settings.events,
-    user: conn.user ?? conn.mailbox,
-    streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
-    onServerVersion: (v) => logger.debug(`server version ${v.majorVersion}.${v.minorVersion}.${v.majorBuildNumber}.${v.minorBuildNumber} (${v.version ?? '?'})`),
-  });
+  const { http, client } = createClientFor(conn, auth, settings, logger);
   try {
     const result = await runWatch(
       {
@@ -192,6 +186,32 @@ async function watchWith(
   } finally {
     await http.close();
   }
+}
+
+/** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
+function createClientFor(
+  conn: ConnectionSettings,
+  auth: AuthProvider,
+  settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
+  logger: Logger,
+  onServerVersion?: (v: ServerVersionInfo) => void,
+): { http: EwsHttp; client: WatchClient } {
+  for (const s of auth.secrets) logger.addSecret(s);
+  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now() });
+  const client = createEwsClient({
+    http,
+    ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
+    auth,
+    folders: settings.folders,
+    events: settings.events,
+    user: conn.user ?? conn.mailbox,
+    streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
+    onServerVersion: (v) => {
+      logger.debug(`server version ${v.majorVersion}.${v.minorVersion}.${v.majorBuildNumber}.${v.minorBuildNumber} (${v.version ?? '?'})`);
+      onServerVersion?.(v);
+    },
+  });
+  return { http, client };
 }
 
 function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => void): EventSink {
@@ -224,6 +244,57 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env): Promi
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
   }
   return createBasicAuth(user, password);
+}
+
+/** `check` (src/cli/check.ts): the same configuration and sign-in as watching, then one Subscribe + Unsubscribe. */
+async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }): Promise<number> {
+  const logger = createLogger((t) => void io.stderr.write(t), opts.verbose ? 1 : 0);
+  try {
+    const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
+    const dotenv = loadDotenv(opts.envFile, io.cwd);
+    const conn = resolveConnection(opts, io.env, dotenv);
+    const secretSource = await describeSecretSource(conn, io, dotenv);
+    const auth = await resolveAuth(conn, io, dotenv);
+    let version: ServerVersionInfo | undefined;
+    const { http, client } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
+    const { runCheck } = await import('./check.js');
+    const src = (key: string): string => conn.sources[key] ?? 'default';
+    try {
+      return await runCheck({
+        client,
+        write: (line) => void io.stdout.write(line),
+        now: () => Date.now(),
+        folderLabel: settings.folderLabel,
+        scheme: () => auth.scheme,
+        serverVersion: () => version,
+        configuration: [
+          { name: 'url', value: conn.url.href, source: src('url') },
+          { name: 'auth', value: conn.auth, source: src('auth') },
+          ...(conn.user ? [{ name: 'user', value: conn.user, source: src('user') }] : []),
+          { name: 'mailbox', value: conn.mailbox, source: conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },
+          { name: 'secret', value: secretSource.what, source: secretSource.source },
+          { name: 'version', value: conn.serverVersion, source: src('serverVersion') },
+          { name: 'folders', value: settings.folderLabel },
+        ],
+      });
+    } finally {
+      await http.close();
+    }
+  } catch (err) {
+    logger.error(describeError(err));
+    return exitCodeFor(err);
+  }
+}
+
+/** Where the secret for this run comes from, for `check`'s configuration table. Never the secret itself. */
+async function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): Promise<{ what: string; source: string }> {
+  const from = (name: string): string | undefined => (io.env[name] ? 'env' : dotenv[name] ? '.env' : undefined);
+  if (conn.auth === 'token') return { what: 'bearer token', source: from('EWS_ACCESS_TOKEN') ?? 'missing' };
+  if (conn.auth === 'oauth') return { what: 'OAuth token', source: from('EWS_CLIENT_SECRET') ? `client secret (${from('EWS_CLIENT_SECRET')})` : 'token cache or certificate' };
+  const direct = from('EWS_PASSWORD') ?? (conn.passwordStdin ? 'standard input' : undefined);
+  if (direct) return { what: 'password', source: direct };
+  const stored = await (await import('./login.js')).findStoredPassword(conn.url, conn.user ?? '', io.env, dotenv);
+  return { what: 'password', source: stored !== undefined ? 'keychain (ews-watch login)' : 'prompt' };
 }
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */

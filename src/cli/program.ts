@@ -10,6 +10,8 @@ export interface ProgramActions {
   /** `login` / `logout`: the options of the subcommand merged with those given before it. */
   login(opts: CredentialOptions): Promise<void>;
   logout(opts: CredentialOptions): Promise<void>;
+  /** `check`: the doctor (src/cli/check.ts). */
+  check(opts: RawOptions & { envFile?: string }): Promise<void>;
 }
 
 /** What `login` and `logout` take (src/cli/login.ts). */
@@ -42,13 +44,9 @@ function addWatchOptions(cmd: Command): Command {
     .option('-q, --quiet', 'less on stderr: errors only');
 }
 
-export function buildProgram(actions: ProgramActions, version: string): Command {
-  const program = new Command('ews-watch')
-    .description('Watch a Microsoft Exchange mailbox over EWS streaming notifications and print every event as it arrives.')
-    .version(version, '--version', 'print the version and exit')
-    .helpOption('-h, --help', 'show this help')
-    .enablePositionalOptions()
-    .showSuggestionAfterError(true)
+/** Where and as whom to connect: the root command's options, shared by `check`. */
+function addConnectionOptions(cmd: Command): Command {
+  return cmd
     .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
     .option('--auth <kind>', 'auto, basic, oauth or token (EWS_AUTH); ntlm is not available yet (default: auto = basic)')
@@ -60,6 +58,16 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
     .option('--client-cert <pem>', 'OAuth app-only: PEM file with the private key and certificate (EWS_CLIENT_CERT); or a secret in EWS_CLIENT_SECRET')
     .addOption(new Option('--authority <url>', 'OAuth: another identity platform than https://login.microsoftonline.com/<tenant> (EWS_AUTHORITY)').hideHelp())
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
+}
+
+export function buildProgram(actions: ProgramActions, version: string): Command {
+  const program = new Command('ews-watch')
+    .description('Watch a Microsoft Exchange mailbox over EWS streaming notifications and print every event as it arrives.')
+    .version(version, '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true);
+  addConnectionOptions(program);
   addWatchOptions(program);
   program.addHelpText(
     'after',
@@ -87,6 +95,16 @@ Examples:
   addWatchOptions(demo);
   demo.action(async (opts: RawOptions) => actions.demo(opts));
   program.addCommand(demo);
+  const check = new Command('check')
+    .description('sign in, Subscribe and Unsubscribe once, and report the server version, the scheme, the timings and what to fix')
+    .helpOption('-h, --help', 'show this help');
+  addConnectionOptions(check)
+    .option('--folder <name|id>', 'folder to try the subscription on (default: inbox)', collect)
+    .option('--all-folders', 'try a subscription on every folder')
+    .option('--events <list>', 'event types to subscribe to (default: all)')
+    .option('-v, --verbose', 'show requests and headers on stderr (secrets redacted)');
+  check.action(async (_opts: RawOptions, self: Command) => actions.check(self.optsWithGlobals<RawOptions & { envFile?: string }>()));
+  program.addCommand(check);
   program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));
   program.addCommand(credentialCommand('logout', 'remove what login stored, and say whether anything was there', actions.logout));
   return program;
