@@ -221,7 +221,7 @@ function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => vo
   return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty });
 }
 
-async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env): Promise<AuthProvider> {
+async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void): Promise<AuthProvider> {
   const fromEnv = (name: string): string | undefined => (io.env[name] !== undefined && io.env[name] !== '' ? io.env[name] : dotenv[name] || undefined);
   if (conn.auth === 'oauth' && conn.oauth) {
     const { createOAuthForCli } = await import('../auth/oauth-setup.js');
@@ -236,13 +236,15 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env): Promi
   }
   const user = conn.user as string;
   let password = fromEnv('EWS_PASSWORD');
-  if (password === undefined && conn.passwordStdin) password = await readPasswordFromStdin(io.stdin);
+  let source = io.env.EWS_PASSWORD ? 'env' : '.env';
+  if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
   // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
-  if (password === undefined) password = await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv);
-  if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) password = await promptPassword(io.stdin, io.stderr, `Password for ${user}: `);
+  if (password === undefined) [password, source] = [await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv), 'keychain (ews-watch login)'];
+  if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) [password, source] = [await promptPassword(io.stdin, io.stderr, `Password for ${user}: `), 'prompt'];
   if (password === undefined) {
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
   }
+  passwordFrom?.(source);
   return createBasicAuth(user, password);
 }
 
@@ -253,8 +255,8 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
     const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
     const dotenv = loadDotenv(opts.envFile, io.cwd);
     const conn = resolveConnection(opts, io.env, dotenv);
-    const secretSource = await describeSecretSource(conn, io, dotenv);
-    const auth = await resolveAuth(conn, io, dotenv);
+    const secretSource = describeSecretSource(conn, io, dotenv);
+    const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
     const { http, client } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
     const { runCheck } = await import('./check.js');
@@ -286,15 +288,12 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
   }
 }
 
-/** Where the secret for this run comes from, for `check`'s configuration table. Never the secret itself. */
-async function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): Promise<{ what: string; source: string }> {
+/** Where the secret for this run comes from, for `check`'s table (a password's source is filled in by resolveAuth). */
+function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): { what: string; source: string } {
   const from = (name: string): string | undefined => (io.env[name] ? 'env' : dotenv[name] ? '.env' : undefined);
   if (conn.auth === 'token') return { what: 'bearer token', source: from('EWS_ACCESS_TOKEN') ?? 'missing' };
   if (conn.auth === 'oauth') return { what: 'OAuth token', source: from('EWS_CLIENT_SECRET') ? `client secret (${from('EWS_CLIENT_SECRET')})` : 'token cache or certificate' };
-  const direct = from('EWS_PASSWORD') ?? (conn.passwordStdin ? 'standard input' : undefined);
-  if (direct) return { what: 'password', source: direct };
-  const stored = await (await import('./login.js')).findStoredPassword(conn.url, conn.user ?? '', io.env, dotenv);
-  return { what: 'password', source: stored !== undefined ? 'keychain (ews-watch login)' : 'prompt' };
+  return { what: 'password', source: 'unknown' };
 }
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
