@@ -73,18 +73,19 @@ export function buildUnsubscribe(ctx: RequestContext, subscriptionId: string): s
 
 function folderIds(folders: readonly FolderRef[]): string {
   if (folders.length === 0) throw new UsageError('Subscribe needs at least one folder (or all folders)');
-  return folders
-    .map((f) => {
-      if (f.kind === 'id') return `<t:FolderId Id="${escapeXml(nonEmpty(f.id, 'folder id'), 'folder id')}"/>`;
-      const name = f.name.trim().toLowerCase();
-      if (!DISTINGUISHED.has(name)) throw new UsageError(`${JSON.stringify(f.name)} is not a distinguished folder name (inbox, calendar, deleteditems, …)`);
-      return `<t:DistinguishedFolderId Id="${name}"/>`;
-    })
-    .join('');
+  return folders.map(folderIdXml).join('');
+}
+
+/** One folder as t:FolderId or t:DistinguishedFolderId (lower-cased, checked against DISTINGUISHED_FOLDERS). */
+export function folderIdXml(f: FolderRef): string {
+  if (f.kind === 'id') return `<t:FolderId Id="${escapeXml(nonEmpty(f.id, 'folder id'), 'folder id')}"/>`;
+  const name = f.name.trim().toLowerCase();
+  if (!DISTINGUISHED.has(name)) throw new UsageError(`${JSON.stringify(f.name)} is not a distinguished folder name (inbox, calendar, deleteditems, …)`);
+  return `<t:DistinguishedFolderId Id="${name}"/>`;
 }
 
 // The SOAP envelope every request shares: RequestServerVersion, and ExchangeImpersonation when impersonating (§4.2).
-function envelope(ctx: RequestContext, body: string): string {
+export function envelope(ctx: RequestContext, body: string): string {
   const version = escapeXml(nonEmpty(ctx.serverVersion, 'server version'), 'server version');
   const impersonation =
     ctx.impersonate === undefined
@@ -98,7 +99,8 @@ function envelope(ctx: RequestContext, body: string): string {
   );
 }
 
-function nonEmpty(value: string, what: string): string {
+/** The value, unless it is empty or blank (UsageError). */
+export function nonEmpty(value: string, what: string): string {
   if (value.trim() === '') throw new UsageError(`the ${what} is empty`);
   return value;
 }

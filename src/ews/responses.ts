@@ -2,7 +2,7 @@
 // Elements are matched by local name (ews-protocol.md: "must not depend on element order or on prefix names").
 // Errors: an EWS error → EwsResponseError; a body that is not an EWS envelope → ProtocolError.
 import { EwsResponseError, ProtocolError } from '../errors.js';
-import type { EwsErrorInfo, ServerVersionInfo } from './types.js';
+import type { EwsErrorInfo, EwsId, ServerVersionInfo } from './types.js';
 import { faultResponseCode, isErrorMessage, parseBackOff } from './error-fields.js';
 import { excerpt } from './excerpt.js';
 import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
@@ -37,7 +37,8 @@ export function decodeServerVersion(xml: string): ServerVersionInfo | undefined 
   return serverVersionOf(parseEnvelope(xml));
 }
 
-function parseEnvelope(xml: string): XmlElement {
+/** Parses an ordinary answer, bounded by MAX_RESPONSE_BYTES; ProtocolError unless it is a SOAP envelope. */
+export function parseEnvelope(xml: string): XmlElement {
   if (xml.length > MAX_RESPONSE_BYTES) {
     throw new ProtocolError(`the server's answer is larger than ${MAX_RESPONSE_BYTES} bytes: ${excerpt(xml)}`);
   }
@@ -60,24 +61,35 @@ function bodyOf(env: XmlElement): XmlElement {
 
 // The one response message of an answer; throws for a fault or an error message.
 function responseMessage(env: XmlElement, operation: string): XmlElement {
+  const message = responseMessages(env, operation)[0];
+  const error = messageError(message);
+  if (error !== undefined) throw toError(error);
+  return message;
+}
+
+/** Every response message of an answer, in order (GetItem answers one per id). A SOAP fault throws
+ * EwsResponseError; an answer without any response message is a ProtocolError. */
+export function responseMessages(env: XmlElement, operation: string): XmlElement[] {
   const body = bodyOf(env);
   const fault = child(body, 'Fault');
   if (fault !== undefined) throw toError(faultInfo(fault));
   // Any child of ResponseMessages: gromox 2.17 nests m:UnsubscribeResponse where …ResponseMessage belongs.
-  const message = find(body, 'ResponseMessages')?.children[0];
-  if (message === undefined) throw new ProtocolError(`the ${operation} answer has no response message`);
-  const responseClass = message.attrs.ResponseClass;
+  const messages = find(body, 'ResponseMessages')?.children ?? [];
+  if (messages.length === 0) throw new ProtocolError(`the ${operation} answer has no response message`);
+  return messages;
+}
+
+/** The error one response message carries, or undefined when it is a success (Warning + NoError included). */
+export function messageError(message: XmlElement): EwsErrorInfo | undefined {
   const code = childText(message, 'ResponseCode');
-  if (isErrorMessage(responseClass, code)) {
-    throw toError({
-      responseCode: code || 'ErrorUnknown',
-      messageText: childText(message, 'MessageText') ?? '',
-      backOffMs: backOffOf(child(message, 'MessageXml')),
-      subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? []).map((c) => c.text.trim()).filter(Boolean),
-      fault: false,
-    });
-  }
-  return message;
+  if (!isErrorMessage(message.attrs.ResponseClass, code)) return undefined;
+  return {
+    responseCode: code || 'ErrorUnknown',
+    messageText: childText(message, 'MessageText') ?? '',
+    backOffMs: backOffOf(child(message, 'MessageXml')),
+    subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? []).map((c) => c.text.trim()).filter(Boolean),
+    fault: false,
+  };
 }
 
 function faultInfo(fault: XmlElement): EwsErrorInfo {
@@ -99,7 +111,8 @@ function backOffOf(messageXml: XmlElement | undefined): number | undefined {
   return value === undefined ? undefined : parseBackOff(value.text.trim());
 }
 
-function toError(info: EwsErrorInfo): EwsResponseError {
+/** The EwsResponseError for an EWS error, with a one-line message. */
+export function toError(info: EwsErrorInfo): EwsResponseError {
   // Server text in a one-line message: controls and line breaks out, length bounded.
   // eslint-disable-next-line no-control-regex
   const text = info.messageText.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 300);
@@ -126,4 +139,28 @@ function serverVersionOf(env: XmlElement): ServerVersionInfo | undefined {
   }
   if (el.attrs.Version) v.version = el.attrs.Version;
   return v;
+}
+
+// ---- small readers shared by the decoders of sync.ts and items.ts
+
+/** An xs:boolean ('true', 'false', '1', '0', surrounding whitespace allowed); undefined for anything else. */
+export function xsBoolean(text: string | undefined): boolean | undefined {
+  const t = text?.trim();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  return undefined;
+}
+
+/** Id and ChangeKey of an ItemId/FolderId/ParentFolderId element; undefined when Id is missing or empty. */
+export function ewsIdOf(el: XmlElement | undefined): EwsId | undefined {
+  const id = el?.attrs.Id;
+  if (!id) return undefined;
+  const changeKey = el.attrs.ChangeKey;
+  return changeKey ? { id, changeKey } : { id };
+}
+
+/** The object without its undefined properties, so that decoded results compare and serialise cleanly. */
+export function compact<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  return o;
 }
