@@ -1,0 +1,66 @@
+// The shapes a hook runner is configured and fed with. A hook is a program run once per event, without a shell.
+
+import type { spawn } from 'node:child_process';
+import type { Clock } from '../watch/clock.js';
+
+export interface HookSpec {
+  /** Short event names ('NewMail', 'Created', …) this hook runs for; undefined = all. */
+  events?: ReadonlySet<string>;
+  /** The program and its arguments, run as given (no shell, no globbing, no expansion). */
+  argv: readonly [string, ...string[]];
+}
+
+export interface HookEventFields {
+  event: string;
+  itemId?: string;
+  folderId?: string;
+  subject?: string;
+  from?: string;
+  folder?: string;
+  mailbox: string;
+  source: string;
+  timestamp: string;
+}
+
+export interface HookEvent {
+  /** The NDJSON line of the event, without its newline. */
+  json: string;
+  fields: HookEventFields;
+}
+
+export interface HookRunnerOptions {
+  hooks: HookSpec[];
+  /** Runs at once, at most (default 4). */
+  concurrency?: number;
+  /** Per run, then SIGTERM; SIGKILL 2 s later (default 30 000). */
+  timeoutMs?: number;
+  /** Fold events for one item that arrive within this of each other into one run; 0 = off (default 0). */
+  debounceMs?: number;
+  /** Runs waiting beyond this drop the oldest, with a report line (default 1000). */
+  maxPending?: number;
+  clock: Clock;
+  /** One line per failure, timeout or dropped run, for stderr (no trailing newline). */
+  onReport(line: string): void;
+  /** Each line a hook writes to its stdout or stderr, prefixed and sanitised, for OUR stderr; default onReport. */
+  onOutput?(line: string): void;
+  /** The environment hooks inherit (default process.env); secrets and stale EWS_* event variables are removed. */
+  env?: NodeJS.ProcessEnv;
+  spawnImpl?: typeof spawn;
+}
+
+export interface HookStats {
+  /** Processes spawned (or attempted). */
+  started: number;
+  /** Non-zero exits, deaths by signal, programs that could not start. Timeouts are counted apart. */
+  failed: number;
+  timedOut: number;
+  /** Runs dropped because the queue was full. */
+  dropped: number;
+}
+
+export interface HookRunner {
+  submit(ev: HookEvent): void;
+  /** Runs every debounced burst now and resolves once nothing is waiting or running (used at exit). */
+  drain(): Promise<void>;
+  stats(): HookStats;
+}

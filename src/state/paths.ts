@@ -1,0 +1,42 @@
+// Where state lives and how mailboxes and folder keys become file names. Pure except for os.homedir().
+// Names are a readable part plus a hash of the exact input, so they are unique, bounded and can never traverse.
+
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+
+/** $XDG_STATE_HOME/ews-watch, else ~/.local/state/ews-watch (%LOCALAPPDATA%\ews-watch\state on Windows). */
+export function defaultStateDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
+  const xdg = env.XDG_STATE_HOME;
+  // XDG base-dir spec: a relative path in these variables is invalid and must be ignored.
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'ews-watch');
+  if (platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'ews-watch', 'state');
+  return join(env.HOME || homedir(), '.local', 'state', 'ews-watch');
+}
+
+function hashHex(text: string, chars: number): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, chars);
+}
+
+/** SMTP addresses compare case-insensitively in practice; one directory per mailbox whatever the spelling. */
+export function normaliseMailbox(mailbox: string): string {
+  return mailbox.trim().toLowerCase();
+}
+
+/** 'alice@contoso.com' → 'alice@contoso.com-<12 hex>'. */
+export function mailboxDirName(mailbox: string): string {
+  const m = normaliseMailbox(mailbox);
+  const readable = m.replace(/[^a-z0-9._@+-]/g, '_').replace(/^\.+/, '_').slice(0, 64);
+  return `${readable || 'mailbox'}-${hashHex(m, 12)}`;
+}
+
+/** 'inbox' → 'inbox-<16 hex>.json'; 'AAMk+/==' → 'AAMk___-<16 hex>.json'. Folder ids are case-sensitive: hashed as given. */
+export function folderFileName(folderKey: string): string {
+  const readable = folderKey.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32);
+  return `${readable || 'folder'}-${hashHex(folderKey, 16)}.json`;
+}
+
+/** Temporary files of interrupted saves start with '.' and end in '.tmp'; see store.ts. */
+export function isTempFileName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
+}

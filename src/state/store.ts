@@ -1,0 +1,193 @@
+// The per-mailbox sync state store: one JSON file per watched folder under root/<mailbox dir>/, written atomically
+// (temp file in the same directory, fsync, rename over, fsync the directory), guarded by a per-mailbox lock.
+// Loading never throws for bad content: it reports 'corrupt' with a reason, and the next save replaces the file.
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../errors.js';
+import { StateError, type LockOwner } from './errors.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import { folderFileName, isTempFileName, mailboxDirName, normaliseMailbox } from './paths.js';
+import { decodeStateFile, encodeStateFile, MAX_STATE_FILE_BYTES, type FolderState, type LoadResult, type StateIdentity } from './record.js';
+
+export interface StateStore {
+  /** The per-mailbox directory. */
+  readonly dir: string;
+  /** The stale lock (dead holder) this store took over when it opened, if any. */
+  readonly takenOverLock: LockOwner | undefined;
+  load(folderKey: string): Promise<LoadResult>;
+  save(folderKey: string, syncState: string): Promise<void>;
+  remove(folderKey: string): Promise<void>;
+  /** Releases the lock. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenStateStoreOptions {
+  root: string;
+  mailbox: string;
+  /** The EWS URL's origin + path. */
+  server: string;
+  now?: () => Date;
+}
+
+const MAX_FOLDER_KEY_CHARS = 1024;
+// O_NOFOLLOW: a state file that is a symlink is not ours to read. Absent on Windows.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/** Host names are case-insensitive and the query is not part of the endpoint's identity. */
+export function normaliseServer(server: string): string {
+  try {
+    const u = new URL(server);
+    return `${u.origin}${u.pathname}`.toLowerCase();
+  } catch {
+    return server.trim().toLowerCase();
+  }
+}
+
+function checkFolderKey(folderKey: string): StateError | undefined {
+  if (typeof folderKey !== 'string' || folderKey === '' || folderKey.length > MAX_FOLDER_KEY_CHARS) {
+    return new StateError(`invalid folder key for the state store (empty or over ${MAX_FOLDER_KEY_CHARS} characters)`);
+  }
+  return undefined;
+}
+
+async function ensurePrivateDir(root: string, dir: string): Promise<void> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const st = await lstat(dir);
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  // An existing directory may have been created with looser permissions (another umask, a copy).
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/** fsync of a directory makes a rename durable on POSIX; Windows cannot open directories for it. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (fh === undefined) return;
+  try {
+    await fh.sync();
+  } catch {
+    // EISDIR/EINVAL/EPERM on file systems that do not support it: durability is best effort there
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Temp files left by a crash mid-save. Called while holding the lock, so no writer is using them. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (isTempFileName(name)) await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
+async function readBounded(file: string): Promise<{ text: string } | { missing: true } | { problem: string }> {
+  let fh;
+  try {
+    fh = await open(file, READ_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { missing: true };
+    if (code === 'ELOOP') return { problem: 'foreign: the state file is a symbolic link' };
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { problem: 'foreign: not a regular file' };
+    if (st.size > MAX_STATE_FILE_BYTES) return { problem: `foreign: ${st.size} bytes, over the ${MAX_STATE_FILE_BYTES}-byte bound` };
+    return { text: await fh.readFile('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
+  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(content, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+export async function openStateStore(o: OpenStateStoreOptions): Promise<StateStore> {
+  const id: StateIdentity = { mailbox: normaliseMailbox(o.mailbox), server: normaliseServer(o.server) };
+  const dir = join(o.root, mailboxDirName(id.mailbox));
+  const now = o.now ?? (() => new Date());
+  try {
+    await ensurePrivateDir(o.root, dir);
+  } catch (err) {
+    throw new StateError(`cannot create the state directory ${dir}: ${describeError(err)}`, { cause: err });
+  }
+  const lock = await acquireLock(dir, id.mailbox);
+  try {
+    await removeStaleTemps(dir);
+  } catch (err) {
+    await lock.release();
+    throw new StateError(`cannot read the state directory ${dir}: ${describeError(err)}`, { cause: err });
+  }
+  return createStore(dir, id, lock, now);
+}
+
+function createStore(dir: string, id: StateIdentity, lock: HeldLock, now: () => Date): StateStore {
+  let closed = false;
+  // Operations run one at a time, in call order: two un-awaited saves must land in the order they were made.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(what: string, folderKey: string, op: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new StateError('the state store is closed'));
+    const bad = checkFolderKey(folderKey);
+    if (bad) return Promise.reject(bad);
+    const run = chain.then(op).catch((err: unknown) => {
+      if (err instanceof StateError) throw err;
+      throw new StateError(`cannot ${what} the sync state of ${folderKey} in ${dir}: ${describeError(err)}`, { cause: err });
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    dir,
+    takenOverLock: lock.takenOver,
+    load: (folderKey) =>
+      serial('read', folderKey, async (): Promise<LoadResult> => {
+        const file = join(dir, folderFileName(folderKey));
+        const r = await readBounded(file);
+        if ('missing' in r) return { kind: 'missing' };
+        if ('problem' in r) return { kind: 'corrupt', reason: r.problem, file };
+        return decodeStateFile(r.text, id, folderKey, file);
+      }),
+    save: (folderKey, syncState) =>
+      serial('save', folderKey, async () => {
+        if (typeof syncState !== 'string' || syncState === '') throw new StateError(`refusing to save an empty sync state for ${folderKey}`);
+        const content = encodeStateFile(id, { folderKey, syncState, updatedAt: now().toISOString() });
+        if (Buffer.byteLength(content) > MAX_STATE_FILE_BYTES) throw new StateError(`the sync state of ${folderKey} is over ${MAX_STATE_FILE_BYTES} bytes; not saved`);
+        await writeAtomically(dir, folderFileName(folderKey), content);
+      }),
+    remove: (folderKey) =>
+      serial('remove', folderKey, async () => {
+        await unlink(join(dir, folderFileName(folderKey))).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await syncDir(dir);
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await chain;
+      await lock.release();
+    },
+  };
+}
+
+export type { FolderState, LoadResult };
