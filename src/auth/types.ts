@@ -1,11 +1,11 @@
-// How a request gets its credentials. Providers (basic, token; NTLM and OAuth come later) sit behind this one
-// interface so the transport never knows which scheme is in use.
+// How a request gets its credentials. Providers (basic, token, OAuth, NTLM, and auto, which picks one from the
+// server's offers) sit behind this one interface so the transport never knows the details of a scheme.
 
-export type AuthScheme = 'basic' | 'token' | 'oauth';
+export type AuthScheme = 'basic' | 'token' | 'oauth' | 'ntlm' | 'auto';
 
 export interface AuthProvider {
   readonly scheme: AuthScheme;
-  /** The value of the Authorization header for the next request. */
+  /** The value of the Authorization header for the next request (request-oriented schemes). */
   authorization(): Promise<string>;
   /** Values that must never be printed (the password, the encoded header, the token). */
   readonly secrets: readonly string[];
@@ -16,4 +16,18 @@ export interface AuthProvider {
   refresh?(): Promise<boolean>;
   /** What the user should do when the server still refuses (401 after a refresh, or 403); replaces the generic advice. */
   advice?(status: number): string;
+  /** Connection-oriented schemes (NTLM): a handshake authenticates a keep-alive connection, not a request. */
+  readonly handshake?: ConnectionHandshake;
+  /**
+   * `--auth auto`: given the schemes a 401 offered, the provider to use from now on and a sentence saying why.
+   * Throws AuthError when nothing offered is usable.
+   */
+  choose?(offers: readonly string[], url: URL): { provider: AuthProvider; why: string };
+}
+
+export interface ConnectionHandshake {
+  /** The Authorization value that opens the handshake (NTLM type 1). */
+  negotiate(): string;
+  /** The Authorization value that answers the server's challenge (NTLM type 3), from the 401's WWW-Authenticate. */
+  authenticate(wwwAuthenticate: string | string[] | undefined): string;
 }

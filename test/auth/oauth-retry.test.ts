@@ -26,6 +26,7 @@ function scriptedHttp(posts: number[], streams: number[] = []): EwsHttp & { bodi
       const status = streams.shift() ?? 500;
       return { status, headers: {}, body: (async function* () {})(), text: async () => ((http.drained += 1), '') };
     },
+    scheme: () => 'oauth',
     async close() {},
   };
   return http;
