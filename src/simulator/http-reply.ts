@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { Split } from './types.js';
 
 export const XML_CONTENT_TYPE = 'text/xml; charset=utf-8';
 
@@ -24,6 +25,37 @@ export function frontEndHeaders(backendHost: string): Record<string, string> {
 export interface ReplyOptions {
   backendHost: string;
   compress: boolean;
+  /** Write ordinary answers in pieces on a chunked body (tests of a client's decoder); default: whole, with Content-Length. */
+  split?: Split;
+  /** Pause between the pieces (default 5 ms). */
+  pauseMs?: number;
+}
+
+/** Cuts bytes into pieces: the given sizes (the rest goes last), or one byte per piece. */
+export function splitBytes(data: string | Buffer, split: Split): Buffer[] {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const sizes = split === 'bytes' ? [] : split;
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    if (at >= bytes.length) break;
+    pieces.push(bytes.subarray(at, Math.min(bytes.length, at + Math.max(1, size))));
+    at += Math.max(1, size);
+  }
+  if (split === 'bytes') for (; at < bytes.length; at++) pieces.push(bytes.subarray(at, at + 1));
+  else if (at < bytes.length) pieces.push(bytes.subarray(at));
+  return pieces;
+}
+
+/** Writes the pieces one by one with a pause between them, so they leave as separate HTTP chunks. */
+function writePieces(res: ServerResponse, pieces: Buffer[], pauseMs: number): void {
+  const next = (i: number): void => {
+    if (res.destroyed) return;
+    if (i >= pieces.length) return void res.end();
+    res.write(pieces[i]);
+    setTimeout(() => next(i + 1), pauseMs);
+  };
+  next(0);
 }
 
 function acceptsGzip(req: IncomingMessage): boolean {
@@ -50,6 +82,10 @@ export function reply(
     data = gzipSync(data);
     out['Content-Encoding'] = 'gzip';
     out.Vary = 'Accept-Encoding';
+  }
+  if (opts.split && data.length > 0) {
+    res.writeHead(status, out);
+    return writePieces(res, splitBytes(data, opts.split), opts.pauseMs ?? 5);
   }
   out['Content-Length'] = data.length;
   res.writeHead(status, out);

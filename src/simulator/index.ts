@@ -1,11 +1,13 @@
 // The simulated Exchange (EWS) server on 127.0.0.1 used by `ews-watch demo` and the end-to-end tests:
 // composes the mailbox, subscriptions, scripts and the HTTP server, and exposes the Simulator handle.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { TransportError, UsageError } from '../errors.js';
 import { createChangeSignal } from './change-signal.js';
+import { createAuthGate, type AuthConfig } from './auth.js';
 import { startDemo } from './demo.js';
 import { createIdFactory } from './ids.js';
 import { createMailbox } from './mailbox.js';
@@ -16,6 +18,8 @@ import { createSubscriptionRegistry } from './subscriptions.js';
 import type {
   MailInput,
   MailboxChange,
+  NtlmLogin,
+  NtlmRejection,
   RecordedRequest,
   ScriptEntry,
   SentEnvelope,
@@ -59,7 +63,7 @@ function createDelays(): { wait(ms: number): Promise<boolean>; cancelAll(): void
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: Server | HttpsServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const fail = (err: Error): void =>
       reject(new TransportError(`simulator: cannot listen on 127.0.0.1:${port}: ${err.message}`, { cause: err }));
@@ -75,6 +79,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const log = options.log ?? ((): void => undefined);
   const mailboxAddress = options.mailbox ?? 'alice@contoso.com';
   const credentials = { user: options.user ?? mailboxAddress, password: options.password ?? randomBytes(18).toString('base64url') };
+  const ntlm = { domain: options.domain ?? 'CONTOSO', logins: [] as NtlmLogin[], rejections: [] as NtlmRejection[] };
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const signal = createChangeSignal();
   const ids = createIdFactory();
@@ -94,9 +99,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return change;
   };
   const completeMail = (mail: Partial<MailInput>): MailInput => ({
+    ...mail,
     subject: mail.subject ?? 'Test message',
     from: mail.from ?? DEFAULT_SENDER,
-    ...(mail.to ? { to: mail.to } : {}),
   });
 
   const ctx: SimContext = {
@@ -139,9 +144,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
   };
 
+  const auth: AuthConfig = {
+    ...credentials,
+    domain: ntlm.domain,
+    tokens: new Set(options.tokens ?? []),
+    ...(options.acceptToken ? { acceptToken: options.acceptToken } : {}),
+    ...options.auth,
+  };
+  const [computer, ...dnsDomain] = ids.backendHost.split('.');
   const handler = createRequestHandler({
     ctx,
-    auth: { user: credentials.user, password: credentials.password, tokens: new Set(options.tokens ?? []), ...(options.acceptToken ? { acceptToken: options.acceptToken } : {}) },
+    auth,
+    authGate: createAuthGate(auth, {
+      server: { computer: computer!.toUpperCase(), dnsComputer: ids.backendHost, dnsDomain: dnsDomain.join('.') },
+      onLogin: (login) => {
+        pushBounded(ntlm.logins, login);
+        signal.notify();
+      },
+      onReject: (rejection) => {
+        pushBounded(ntlm.rejections, rejection);
+        signal.notify();
+      },
+    }),
     takeScript: (operation) => scripts.get(operation)?.shift(),
     record: (request) => {
       pushBounded(requests, request);
@@ -151,12 +175,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     delay: (ms) => delays.wait(ms),
   });
-  const server = createServer({ noDelay: true }, (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     res.on('close', signal.notify);
     handler(req, res);
-  });
+  };
+  const server = options.tls ? createHttpsServer({ noDelay: true, key: options.tls.key, cert: options.tls.cert }, serve) : createServer({ noDelay: true }, serve);
   const port = await listen(server, options.port ?? 0);
-  const url = `http://127.0.0.1:${port}/EWS/Exchange.asmx`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/EWS/Exchange.asmx`;
   log(`simulated Exchange listening on ${url} (mailbox ${mailboxAddress})`);
 
   const demoOptions = options.demo === true ? {} : options.demo || undefined;
@@ -179,6 +204,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     port,
     mailboxAddress,
     credentials,
+    ntlm,
     requests,
     sent,
     script(operation: SimOperation, ...entries: ScriptEntry[]) {
@@ -193,10 +219,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     moveItem: (itemId, folder) => deliver(mailbox.moveItem(itemId, folder)),
     copyItem: (itemId, folder) => deliver(mailbox.copyItem(itemId, folder)),
     deleteItem: (itemId, opts) => deliver(mailbox.deleteItem(itemId, opts)),
+    modifyItem: (itemId, changes) => deliver(mailbox.modifyItem(itemId, changes)),
+    createFolder: (name, parent) => deliver(mailbox.createFolder(name, parent)),
+    renameFolder: (folder, name) => deliver(mailbox.renameFolder(folder, name)),
+    deleteFolder: (folder) => deliver(mailbox.deleteFolder(folder)),
     items: (folder) => mailbox.items(folder),
     folders: () => mailbox.folders(),
     folder: (nameOrId) => mailbox.folder(nameOrId),
     changes: () => mailbox.changes(),
+    folderChanges: () => mailbox.folderChanges(),
+    splitReplies(split, pauseMs) {
+      ctx.replyOptions.split = split;
+      ctx.replyOptions.pauseMs = pauseMs;
+    },
     subscriptions: () => registry.all().map((s) => registry.info(s)),
     connections: () => [...connections.values()].map((c) => c.info()),
     expireSubscription(id, code = 'ErrorSubscriptionNotFound') {

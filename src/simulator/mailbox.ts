@@ -1,37 +1,56 @@
 // The simulated mailbox: folders, message items and a timestamped change log. Each operation returns the
-// events Exchange raises for it (one user action = one batch, so one notification). No I/O, no timers.
+// events Exchange raises for it (one user action = one batch, so one notification), and keeps the per-item
+// sequences SyncFolderItems answers from (mailbox-folders.ts keeps the hierarchy's). No I/O, no timers.
 
 import { UsageError } from '../errors.js';
 import type { IdFactory } from './ids.js';
-import type { ChangeRecord, MailboxChange, MailInput, SimEvent, SimEventType, SimFolder, SimItem } from './types.js';
+import { createFolderTree, type HierarchySyncView } from './mailbox-folders.js';
+import type {
+  ChangeRecord,
+  FolderChangeRecord,
+  Importance,
+  ItemUpdate,
+  MailboxChange,
+  MailInput,
+  SimEvent,
+  SimEventType,
+  SimFolder,
+  SimItem,
+} from './types.js';
 
-/** [distinguished name or undefined, display name, parent (distinguished or display name)] */
-const LAYOUT: ReadonlyArray<readonly [string | undefined, string, string | undefined]> = [
-  ['root', 'Root', undefined],
-  ['msgfolderroot', 'Top of Information Store', 'root'],
-  ['inbox', 'Inbox', 'msgfolderroot'],
-  ['sentitems', 'Sent Items', 'msgfolderroot'],
-  ['drafts', 'Drafts', 'msgfolderroot'],
-  ['deleteditems', 'Deleted Items', 'msgfolderroot'],
-  ['outbox', 'Outbox', 'msgfolderroot'],
-  ['junkemail', 'Junk Email', 'msgfolderroot'],
-  ['calendar', 'Calendar', 'msgfolderroot'],
-  ['contacts', 'Contacts', 'msgfolderroot'],
-  ['tasks', 'Tasks', 'msgfolderroot'],
-  ['notes', 'Notes', 'msgfolderroot'],
-  ['journal', 'Journal', 'msgfolderroot'],
-  ['conversationhistory', 'Conversation History', 'msgfolderroot'],
-  [undefined, 'Archive', 'msgfolderroot'],
-  [undefined, 'Projects', 'inbox'],
-  ['searchfolders', 'Finder', 'root'],
-  ['recoverableitemsroot', 'Recoverable Items', 'root'],
-  ['recoverableitemsdeletions', 'Deletions', 'recoverableitemsroot'],
-  ['recoverableitemspurges', 'Purges', 'recoverableitemsroot'],
-  ['recoverableitemsversions', 'Versions', 'recoverableitemsroot'],
-];
+export type { FolderSyncEntry, FolderTombstone, HierarchySyncView } from './mailbox-folders.js';
 
 const MAX_ITEMS = 10_000;
 const MAX_CHANGES = 10_000;
+const MAX_TOMBSTONES = 10_000;
+const IMPORTANCE: readonly Importance[] = ['Low', 'Normal', 'High'];
+
+/** A live item with its change-log sequences; `createSeq` is unique and never reused (the item's number). */
+export interface ItemSyncEntry {
+  item: SimItem;
+  createSeq: number;
+  /** Seq of the creation or the last modifyItem. */
+  changeSeq: number;
+  /** Seq of the last read-flag change, 0 when none. */
+  readSeq: number;
+}
+
+export interface ItemTombstone {
+  createSeq: number;
+  id: string;
+  /** The ChangeKey the item had when it left the folder. */
+  changeKey: string;
+  deletedSeq: number;
+}
+
+export interface ItemSyncView {
+  /** The folder's stable number (sync states name folders by it). */
+  folderNumber: number;
+  /** The latest change-log seq of the whole mailbox. */
+  position: number;
+  live: ItemSyncEntry[];
+  tombstones: ItemTombstone[];
+}
 
 export interface Mailbox {
   readonly address: string;
@@ -40,13 +59,23 @@ export interface Mailbox {
   items(folder?: string): SimItem[];
   item(id: string): SimItem | undefined;
   changes(): readonly ChangeRecord[];
-  /** Changes of one folder after `afterSeq`, oldest first (for SyncFolderItems). */
+  /** Changes of one folder after `afterSeq`, oldest first. */
   changesSince(folderId: string, afterSeq: number): ChangeRecord[];
+  folderChanges(): readonly FolderChangeRecord[];
+  /** Sync bookkeeping of one folder (undefined when no such folder): what SyncFolderItems answers from. */
+  itemSyncView(folderId: string): ItemSyncView | undefined;
+  hierarchySyncView(): HierarchySyncView;
+  /** The folder's stable number, or undefined when it does not exist (any more). */
+  folderNumber(folderId: string): number | undefined;
   deliverMail(mail: MailInput): MailboxChange;
   markRead(itemId: string, isRead?: boolean): MailboxChange;
+  modifyItem(itemId: string, changes: ItemUpdate): MailboxChange;
   moveItem(itemId: string, folder: string): MailboxChange;
   copyItem(itemId: string, folder: string): MailboxChange;
   deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  createFolder(name: string, parent?: string): MailboxChange;
+  renameFolder(folder: string, name: string): MailboxChange;
+  deleteFolder(folder: string): MailboxChange;
 }
 
 /** xs:dateTime with second precision and a Z, as Exchange writes TimeStamp. */
@@ -54,45 +83,41 @@ export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+function checkedDate(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`simulator: "${value.slice(0, 40)}" is not a date-time`);
+  return formatTimestamp(ms);
+}
+
+function checkProperties(p: ItemUpdate): void {
+  if (p.importance !== undefined && !IMPORTANCE.includes(p.importance)) throw new UsageError(`simulator: importance must be Low, Normal or High`);
+  if (p.size !== undefined && !(Number.isInteger(p.size) && p.size >= 0 && p.size < 2 ** 31)) throw new UsageError('simulator: size must be a non-negative int');
+}
+
+/** A plausible message size: headers and body grow with the subject and recipients; attachments dominate. */
+function estimateSize(subject: string, recipients: number, hasAttachments: boolean): number {
+  return 3072 + 2 * Buffer.byteLength(subject, 'utf8') + 96 * recipients + (hasAttachments ? 48_128 : 0);
+}
+
+const copyItem = (item: SimItem): SimItem => ({ ...item, from: { ...item.from }, to: item.to.map((p) => ({ ...p })) });
+
 export function createMailbox(address: string, ids: IdFactory, now: () => number = Date.now): Mailbox {
-  const folders = new Map<string, SimFolder>();
-  const byKey = new Map<string, SimFolder>();
-  for (const [distinguished, displayName, parentKey] of LAYOUT) {
-    const parent = parentKey === undefined ? undefined : byKey.get(parentKey);
-    const folder: SimFolder = {
-      id: ids.folderId(),
-      changeKey: ids.folderChangeKey(),
-      displayName,
-      unreadCount: 0,
-      totalCount: 0,
-      ...(distinguished ? { distinguished } : {}),
-      ...(parent ? { parentId: parent.id } : {}),
-    };
-    folders.set(folder.id, folder);
-    byKey.set(distinguished ?? displayName, folder);
-  }
+  const tree = createFolderTree(ids);
   const items = new Map<string, SimItem>();
+  const meta = new Map<string, { createSeq: number; changeSeq: number; readSeq: number }>();
+  const tombstones = new Map<number, ItemTombstone & { folderId: string }>();
   const log: ChangeRecord[] = [];
   let seq = 0;
 
-  const resolveFolder = (nameOrId: string): SimFolder | undefined => {
-    const lower = nameOrId.toLowerCase();
-    const found = folders.get(nameOrId) ?? [...folders.values()].find((f) => f.distinguished === lower);
-    return found ?? [...folders.values()].find((f) => f.displayName.toLowerCase() === lower);
-  };
-  const mustFolder = (nameOrId: string): SimFolder => {
-    const folder = resolveFolder(nameOrId);
-    if (!folder) throw new UsageError(`simulator: no folder "${nameOrId}"`);
-    return folder;
-  };
   const mustItem = (itemId: string): SimItem => {
     const item = items.get(itemId);
     if (!item) throw new UsageError(`simulator: no item ${itemId.slice(0, 24)}…`);
     return item;
   };
-  const record = (entry: Omit<ChangeRecord, 'seq' | 'at'>): void => {
+  const record = (entry: Omit<ChangeRecord, 'seq' | 'at'>): number => {
     log.push({ seq: ++seq, at: now(), ...entry });
     if (log.length > MAX_CHANGES) log.splice(0, log.length - MAX_CHANGES);
+    return seq;
   };
   const ref = (f: SimFolder) => ({ id: f.id, changeKey: f.changeKey });
   const itemEvent = (type: SimEventType, item: SimItem, ts: string): SimEvent => ({
@@ -100,61 +125,102 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     timestamp: ts,
     kind: 'item',
     id: { id: item.id, changeKey: item.changeKey },
-    parent: ref(folders.get(item.folderId)!),
+    parent: ref(tree.get(item.folderId)!),
+  });
+  const folderEvent = (type: SimEventType, folder: SimFolder, parent: SimFolder, ts: string): SimEvent => ({
+    type,
+    timestamp: ts,
+    kind: 'folder',
+    id: ref(folder),
+    parent: ref(parent),
   });
   /** A folder's counts changed: new ChangeKey, ModifiedEvent with its parent and UnreadCount. */
   const folderModified = (folder: SimFolder, ts: string): SimEvent => {
     folder.changeKey = ids.folderChangeKey();
-    const parent = folder.parentId ? folders.get(folder.parentId)! : folder;
-    return { type: 'ModifiedEvent', timestamp: ts, kind: 'folder', id: ref(folder), parent: ref(parent), unreadCount: folder.unreadCount };
+    const parent = folder.parentId ? tree.get(folder.parentId)! : folder;
+    return { ...folderEvent('ModifiedEvent', folder, parent, ts), unreadCount: folder.unreadCount };
   };
   const place = (item: SimItem, folder: SimFolder, delta: 1 | -1): void => {
     folder.totalCount += delta;
     if (!item.isRead) folder.unreadCount += delta;
   };
-  const store = (item: SimItem): void => {
-    items.set(item.id, item);
-    if (items.size > MAX_ITEMS) items.delete(items.keys().next().value as string);
+  /** The item leaves its folder (delete, move-out, eviction): a tombstone for later syncs. */
+  const removeItem = (item: SimItem): void => {
+    place(item, tree.get(item.folderId)!, -1);
+    items.delete(item.id);
+    const deletedSeq = record({ folderId: item.folderId, kind: 'delete', itemId: item.id, changeKey: item.changeKey });
+    const { createSeq } = meta.get(item.id)!;
+    meta.delete(item.id);
+    tombstones.set(createSeq, { createSeq, id: item.id, changeKey: item.changeKey, deletedSeq, folderId: item.folderId });
+    if (tombstones.size > MAX_TOMBSTONES) tombstones.delete(tombstones.keys().next().value as number);
   };
-  const change = (item: SimItem | undefined, events: SimEvent[]): MailboxChange =>
-    item ? { item: { ...item, to: [...item.to] }, events } : { events };
+  /** The item enters its folder (delivery, copy-in, move-in). */
+  const addItem = (item: SimItem): void => {
+    items.set(item.id, item);
+    place(item, tree.get(item.folderId)!, 1);
+    const created = record({ folderId: item.folderId, kind: 'create', itemId: item.id, changeKey: item.changeKey });
+    meta.set(item.id, { createSeq: created, changeSeq: created, readSeq: 0 });
+    // Bounded: the oldest item goes, as a hard delete without events, so syncs stay consistent.
+    if (items.size > MAX_ITEMS) removeItem(items.values().next().value as SimItem);
+  };
+  const change = (item: SimItem | undefined, events: SimEvent[]): MailboxChange => (item ? { item: copyItem(item), events } : { events });
+  const folderChange = (folder: SimFolder | undefined, events: SimEvent[]): MailboxChange => (folder ? { folder: { ...folder }, events } : { events });
+
+  const newItem = (mail: MailInput, folder: SimFolder, ts: string): SimItem => {
+    checkProperties(mail);
+    const to = (mail.to ?? [{ name: address, address }]).map((p) => ({ ...p }));
+    const hasAttachments = mail.hasAttachments ?? false;
+    return {
+      id: ids.itemId(),
+      changeKey: ids.itemChangeKey(),
+      folderId: folder.id,
+      subject: mail.subject,
+      from: { ...mail.from },
+      to,
+      isRead: mail.isRead ?? false,
+      receivedAt: mail.receivedAt === undefined ? ts : checkedDate(mail.receivedAt),
+      internetMessageId:
+        mail.internetMessageId ?? `<${ids.itemChangeKey().slice(8, 30).replace(/[+/=]/g, 'x')}@${mail.from.address.split('@')[1] ?? 'example.com'}>`,
+      hasAttachments,
+      importance: mail.importance ?? 'Normal',
+      size: mail.size ?? estimateSize(mail.subject, to.length, hasAttachments),
+      itemClass: mail.itemClass ?? 'IPM.Note',
+    };
+  };
 
   const api: Mailbox = {
     address,
     folder: (nameOrId) => {
-      const f = resolveFolder(nameOrId);
+      const f = tree.resolve(nameOrId);
       return f && { ...f };
     },
-    folders: () => [...folders.values()].map((f) => ({ ...f })),
+    folders: () => tree.all().map((f) => ({ ...f })),
     items: (folder) => {
-      const id = folder === undefined ? undefined : mustFolder(folder).id;
-      return [...items.values()].filter((i) => id === undefined || i.folderId === id).map((i) => ({ ...i }));
+      const id = folder === undefined ? undefined : tree.must(folder).id;
+      return [...items.values()].filter((i) => id === undefined || i.folderId === id).map(copyItem);
     },
     item: (id) => {
       const i = items.get(id);
-      return i && { ...i };
+      return i && copyItem(i);
     },
     changes: () => log,
     changesSince: (folderId, afterSeq) => log.filter((c) => c.folderId === folderId && c.seq > afterSeq),
+    folderChanges: () => tree.log(),
+    folderNumber: (folderId) => tree.number(folderId),
+    itemSyncView(folderId) {
+      const folderNumber = tree.number(folderId);
+      if (folderNumber === undefined) return undefined;
+      const live = [...items.values()].filter((i) => i.folderId === folderId).map((i) => ({ item: copyItem(i), ...meta.get(i.id)! }));
+      const gone = [...tombstones.values()].filter((t) => t.folderId === folderId).map(({ folderId: _, ...t }) => t);
+      return { folderNumber, position: seq, live, tombstones: gone };
+    },
+    hierarchySyncView: () => tree.view(),
 
     deliverMail(mail) {
-      const inbox = byKey.get('inbox')!;
-      const at = now();
-      const ts = formatTimestamp(at);
-      const item: SimItem = {
-        id: ids.itemId(),
-        changeKey: ids.itemChangeKey(),
-        folderId: inbox.id,
-        subject: mail.subject,
-        from: { ...mail.from },
-        to: (mail.to ?? [{ name: address, address }]).map((p) => ({ ...p })),
-        isRead: false,
-        receivedAt: ts,
-        internetMessageId: `<${ids.itemChangeKey().slice(8, 30).replace(/[+/=]/g, 'x')}@${mail.from.address.split('@')[1] ?? 'example.com'}>`,
-      };
-      store(item);
-      place(item, inbox, 1);
-      record({ folderId: inbox.id, kind: 'create', itemId: item.id, changeKey: item.changeKey });
+      const inbox = tree.must('inbox');
+      const ts = formatTimestamp(now());
+      const item = newItem(mail, inbox, ts);
+      addItem(item);
       // [ews] new mail = CreatedEvent + NewMailEvent + folder ModifiedEvent with UnreadCount (ews-protocol.md §3)
       const events = [itemEvent('CreatedEvent', item, ts), itemEvent('NewMailEvent', item, ts), folderModified(inbox, ts)];
       return change(item, events);
@@ -163,61 +229,105 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     markRead(itemId, isRead = true) {
       const item = mustItem(itemId);
       if (item.isRead === isRead) return change(item, []);
-      const folder = folders.get(item.folderId)!;
+      const folder = tree.get(item.folderId)!;
       const ts = formatTimestamp(now());
       item.isRead = isRead;
       item.changeKey = ids.itemChangeKey();
       folder.unreadCount += isRead ? -1 : 1;
-      record({ folderId: folder.id, kind: 'readflag', itemId: item.id, changeKey: item.changeKey, isRead });
+      meta.get(item.id)!.readSeq = record({ folderId: folder.id, kind: 'readflag', itemId: item.id, changeKey: item.changeKey, isRead });
       return change(item, [itemEvent('ModifiedEvent', item, ts), folderModified(folder, ts)]);
+    },
+
+    modifyItem(itemId, changes) {
+      const item = mustItem(itemId);
+      checkProperties(changes);
+      const differs = (Object.keys(changes) as (keyof ItemUpdate)[]).some(
+        (key) => changes[key] !== undefined && JSON.stringify(changes[key]) !== JSON.stringify(item[key]),
+      );
+      if (!differs) return change(item, []);
+      if (changes.subject !== undefined) item.subject = changes.subject;
+      if (changes.from !== undefined) item.from = { ...changes.from };
+      if (changes.to !== undefined) item.to = changes.to.map((p) => ({ ...p }));
+      if (changes.importance !== undefined) item.importance = changes.importance;
+      if (changes.hasAttachments !== undefined) item.hasAttachments = changes.hasAttachments;
+      if (changes.size !== undefined) item.size = changes.size;
+      item.changeKey = ids.itemChangeKey();
+      meta.get(item.id)!.changeSeq = record({ folderId: item.folderId, kind: 'update', itemId: item.id, changeKey: item.changeKey });
+      // [ews] a property change is an item ModifiedEvent; the folder's counts do not change
+      return change(item, [itemEvent('ModifiedEvent', item, formatTimestamp(now()))]);
     },
 
     moveItem(itemId, folderRef) {
       const item = mustItem(itemId);
-      const from = folders.get(item.folderId)!;
-      const to = mustFolder(folderRef);
+      const from = tree.get(item.folderId)!;
+      const to = tree.must(folderRef);
       if (to.id === from.id) return change(item, []);
       const ts = formatTimestamp(now());
       const old = { id: item.id, changeKey: item.changeKey };
-      place(item, from, -1);
-      items.delete(item.id);
-      record({ folderId: from.id, kind: 'delete', itemId: old.id, changeKey: old.changeKey });
+      removeItem(item);
       // [ews] the item id changes on a move (ews-protocol.md §3, MovedEvent)
-      const moved: SimItem = { ...item, id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
-      store(moved);
-      place(moved, to, 1);
-      record({ folderId: to.id, kind: 'create', itemId: moved.id, changeKey: moved.changeKey });
+      const moved: SimItem = { ...copyItem(item), id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
+      addItem(moved);
       const event: SimEvent = { ...itemEvent('MovedEvent', moved, ts), oldId: old, oldParent: ref(from) };
       return change(moved, [event, folderModified(from, ts), folderModified(to, ts)]);
     },
 
     copyItem(itemId, folderRef) {
       const item = mustItem(itemId);
-      const to = mustFolder(folderRef);
+      const to = tree.must(folderRef);
       const ts = formatTimestamp(now());
-      const copy: SimItem = { ...item, to: [...item.to], id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
-      store(copy);
-      place(copy, to, 1);
-      record({ folderId: to.id, kind: 'create', itemId: copy.id, changeKey: copy.changeKey });
+      const copy: SimItem = { ...copyItem(item), id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
+      addItem(copy);
       const event: SimEvent = {
         ...itemEvent('CopiedEvent', copy, ts),
         oldId: { id: item.id, changeKey: item.changeKey },
-        oldParent: ref(folders.get(item.folderId)!),
+        oldParent: ref(tree.get(item.folderId)!),
       };
       return change(copy, [event, folderModified(to, ts)]);
     },
 
     deleteItem(itemId, options) {
       const item = mustItem(itemId);
-      const folder = folders.get(item.folderId)!;
+      const folder = tree.get(item.folderId)!;
       // [ews] a soft delete is a MovedEvent to Deleted Items, not a DeletedEvent (ews-protocol.md §3, §9.14)
       if (!options?.hard && folder.distinguished !== 'deleteditems') return api.moveItem(itemId, 'deleteditems');
       const ts = formatTimestamp(now());
       const event = itemEvent('DeletedEvent', item, ts);
-      place(item, folder, -1);
-      items.delete(item.id);
-      record({ folderId: folder.id, kind: 'delete', itemId: item.id, changeKey: item.changeKey });
+      removeItem(item);
       return change(undefined, [event, folderModified(folder, ts)]);
+    },
+
+    createFolder(name, parentRef = 'msgfolderroot') {
+      const parent = tree.must(parentRef);
+      const at = now();
+      const folder = tree.create(name, parent, 'IPF.Note', at);
+      const ts = formatTimestamp(at);
+      // [ews] a new folder: folder CreatedEvent, and the parent changes (its child count) (ews-protocol.md §3)
+      return folderChange(folder, [folderEvent('CreatedEvent', folder, parent, ts), folderModified(parent, ts)]);
+    },
+
+    renameFolder(folderRef, name) {
+      const folder = tree.must(folderRef);
+      const at = now();
+      tree.rename(folder, name, at);
+      const parent = folder.parentId ? tree.get(folder.parentId)! : folder;
+      return folderChange(folder, [{ ...folderEvent('ModifiedEvent', folder, parent, formatTimestamp(at)), unreadCount: folder.unreadCount }]);
+    },
+
+    deleteFolder(folderRef) {
+      const top = tree.must(folderRef);
+      if (top.distinguished) throw new UsageError(`simulator: the default folder "${top.displayName}" cannot be deleted`);
+      const parent = tree.get(top.parentId!)!;
+      const at = now();
+      const ts = formatTimestamp(at);
+      const events: SimEvent[] = [];
+      for (const folder of tree.subtree(top)) {
+        for (const item of [...items.values()].filter((i) => i.folderId === folder.id)) removeItem(item);
+        events.push(folderEvent('DeletedEvent', folder, tree.get(folder.parentId!)!, ts));
+        tree.remove(folder, at);
+      }
+      events.push(folderModified(parent, ts));
+      return folderChange(undefined, events);
     },
   };
   return api;

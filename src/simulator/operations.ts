@@ -34,9 +34,10 @@ export interface OperationCall {
 type Payload<K extends RequestPayload['kind']> = Extract<RequestPayload, { kind: K }>;
 
 /** Opaque ids are base64; anything else is malformed before it is unknown. */
-const looksLikeId = (id: string): boolean => id.length >= 8 && id.length <= 1024 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(id);
+export const looksLikeId = (id: string): boolean => id.length >= 8 && id.length <= 1024 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(id);
 
-function resolveRequestedFolder(mailbox: Mailbox, folder: RequestedFolder): string | { code: string } {
+/** The FolderId a request names, or the response code Exchange gives for it. */
+export function resolveRequestedFolder(mailbox: Mailbox, folder: RequestedFolder): string | { code: string } {
   if (folder.kind === 'distinguished') {
     if (folder.mailbox !== undefined && folder.mailbox.toLowerCase() !== mailbox.address.toLowerCase()) return { code: 'ErrorNonExistentMailbox' };
     return mailbox.folders().find((f) => f.distinguished === folder.name)?.id ?? { code: 'ErrorFolderNotFound' };

@@ -2,21 +2,24 @@
 // namespaces and shapes Exchange's schema validation checks, so client bugs surface as ErrorSchemaValidation. Pure.
 
 import { ProtocolError } from '../errors.js';
+import { elements, expectOnly, decodeFolderIds, qname, violation, type RequestedFolder } from './decode-support.js';
+import { decodeMailboxRequest, type MailboxPayload } from './mailbox-request-decoder.js';
 import type { FaultSpec } from './soap-responses.js';
 import type { SimEventType } from './types.js';
 import { NS_MESSAGES, NS_SOAP, NS_TYPES } from './xml-text.js';
 import { parseXmlTree, type XmlNode } from './xml-tree.js';
-import { DISTINGUISHED_FOLDER_NAMES, EVENT_TYPE_NAMES, SERVER_VERSIONS } from './schema-enums.js';
+import { EVENT_TYPE_NAMES, SERVER_VERSIONS } from './schema-enums.js';
+
+export type { RequestedFolder } from './decode-support.js';
 
 const NS_SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
-
-export type RequestedFolder = { kind: 'distinguished'; name: string; mailbox?: string } | { kind: 'id'; id: string };
 
 export type RequestPayload =
   | { kind: 'Subscribe'; streaming: true; allFolders: boolean; folders: RequestedFolder[]; eventTypes: SimEventType[] }
   | { kind: 'Subscribe'; streaming: false }
   | { kind: 'GetStreamingEvents'; subscriptionIds: string[]; connectionTimeout: number }
   | { kind: 'Unsubscribe'; subscriptionId: string }
+  | MailboxPayload
   | { kind: 'other' };
 
 export interface DecodedRequest {
@@ -29,25 +32,6 @@ export interface DecodedRequest {
 }
 
 export type DecodeResult = { ok: true; request: DecodedRequest } | { ok: false; operation: string; fault: FaultSpec };
-
-/** Throws a ProtocolError whose cause is the offending node (for LineNumber/LinePosition). */
-function violation(node: XmlNode, text: string): never {
-  throw new ProtocolError(text, { cause: node });
-}
-
-const elements = (node: XmlNode): XmlNode[] => node.children;
-const qname = (uri: string, local: string) => `'${local}' in namespace '${uri}'`;
-
-function expectOnly(parent: XmlNode, uri: string, local: string): XmlNode {
-  const kids = elements(parent);
-  const first = kids[0];
-  if (!first) return violation(parent, `The element ${qname(parent.uri, parent.local)} has incomplete content. List of possible elements expected: ${qname(uri, local)}.`);
-  if (first.uri !== uri || first.local !== local || kids.length > 1) {
-    const bad = first.uri !== uri || first.local !== local ? first : kids[1]!;
-    return violation(bad, `The element ${qname(parent.uri, parent.local)} has invalid child element ${qname(bad.uri, bad.local)}. List of possible elements expected: ${qname(uri, local)}.`);
-  }
-  return first;
-}
 
 function decodeEnvelope(root: XmlNode): { header?: XmlNode; body: XmlNode } {
   if (root.local !== 'Envelope' || (root.uri !== NS_SOAP && root.uri !== NS_SOAP12)) {
@@ -79,29 +63,6 @@ function decodeHeader(header: XmlNode | undefined): { serverVersion?: string; im
     }
   }
   return out;
-}
-
-function decodeFolderIds(list: XmlNode): RequestedFolder[] {
-  const folders = elements(list).map((el): RequestedFolder => {
-    if (el.uri === NS_TYPES && el.local === 'DistinguishedFolderId') {
-      const name = el.attrs.Id;
-      if (name === undefined) return violation(el, "The required attribute 'Id' is missing.");
-      if (!DISTINGUISHED_FOLDER_NAMES.includes(name)) {
-        violation(el, `The 'Id' attribute is invalid - The value '${name}' is invalid according to its datatype '${NS_TYPES}:DistinguishedFolderIdNameType' - The Enumeration constraint failed.`);
-      }
-      const mailbox = elements(el).find((k) => k.uri === NS_TYPES && k.local === 'Mailbox');
-      const address = mailbox && elements(mailbox).find((k) => k.uri === NS_TYPES && k.local === 'EmailAddress')?.text;
-      return address === undefined ? { kind: 'distinguished', name } : { kind: 'distinguished', name, mailbox: address };
-    }
-    if (el.uri === NS_TYPES && el.local === 'FolderId') {
-      const id = el.attrs.Id;
-      if (id === undefined) return violation(el, "The required attribute 'Id' is missing.");
-      return { kind: 'id', id };
-    }
-    return violation(el, `The element 'FolderIds' in namespace '${NS_TYPES}' has invalid child element ${qname(el.uri, el.local)}. List of possible elements expected: 'FolderId, DistinguishedFolderId' in namespace '${NS_TYPES}'.`);
-  });
-  if (folders.length === 0) violation(list, `The element 'FolderIds' in namespace '${NS_TYPES}' has incomplete content.`);
-  return folders;
 }
 
 function decodeEventTypes(list: XmlNode): SimEventType[] {
@@ -173,7 +134,7 @@ function decodePayload(op: XmlNode): RequestPayload {
   if (op.local === 'Subscribe') return decodeSubscribe(op);
   if (op.local === 'GetStreamingEvents') return decodeGetStreamingEvents(op);
   if (op.local === 'Unsubscribe') return { kind: 'Unsubscribe', subscriptionId: expectOnly(op, NS_MESSAGES, 'SubscriptionId').text };
-  return { kind: 'other' };
+  return decodeMailboxRequest(op) ?? { kind: 'other' };
 }
 
 /** Parses and decodes a request body; malformed or schema-invalid input becomes an ErrorSchemaValidation fault. */

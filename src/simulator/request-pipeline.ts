@@ -2,9 +2,12 @@
 // then a queued script entry if one is waiting, else schema/version checks and the operation's default behaviour.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { buildChallenges, isAuthorized, type AuthConfig } from './auth.js';
+import { buildChallenges, type AuthConfig, type AuthGate } from './auth.js';
 import { frontEndHeaders, reply } from './http-reply.js';
 import { handleGetStreamingEvents, handleSubscribe, handleUnsubscribe, type OperationCall, type SimContext } from './operations.js';
+import { handleGetFolder, handleGetItem } from './item-operations.js';
+import { buildMailboxOperationError, isMailboxPayload } from './mailbox-responses.js';
+import { handleSyncFolderHierarchy, handleSyncFolderItems } from './sync-operations.js';
 import { decodeRequest, type DecodedRequest } from './request-decoder.js';
 import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
@@ -15,6 +18,8 @@ const MAX_BODY = 1024 * 1024;
 export interface PipelineDeps {
   ctx: SimContext;
   auth: AuthConfig;
+  /** Judges each request's credentials; holds NTLM's per-connection state. */
+  authGate: AuthGate;
   /** Removes and returns the next script entry for an operation. */
   takeScript(operation: string): ScriptEntry | undefined;
   record(request: RecordedRequest): void;
@@ -87,6 +92,10 @@ function dispatch(ctx: SimContext, call: OperationCall): void {
   if (payload.kind === 'Subscribe') return handleSubscribe(ctx, call, payload);
   if (payload.kind === 'Unsubscribe') return handleUnsubscribe(ctx, call, payload);
   if (payload.kind === 'GetStreamingEvents') return handleGetStreamingEvents(ctx, call, payload);
+  if (payload.kind === 'SyncFolderItems') return handleSyncFolderItems(ctx, call, payload);
+  if (payload.kind === 'SyncFolderHierarchy') return handleSyncFolderHierarchy(ctx, call, payload);
+  if (payload.kind === 'GetItem') return handleGetItem(ctx, call, payload);
+  if (payload.kind === 'GetFolder') return handleGetFolder(ctx, call, payload);
   reply(call.req, call.res, ctx.replyOptions, 500, buildFault({ code: 'ErrorInvalidRequest', message: `This server does not implement ${call.request.operation}.` }));
 }
 
@@ -116,6 +125,8 @@ function answer(deps: PipelineDeps, call: OperationCall | undefined, req: Incomi
       handleGetStreamingEvents(ctx, call, payload, [{ op: 'error', code: entry.error, ...errorExtras(entry) }]);
     } else if (payload?.kind === 'Subscribe' || payload?.kind === 'Unsubscribe') {
       reply(req, res, ctx.replyOptions, 200, buildResponseError(payload.kind, { code: entry.error, ...errorExtras(entry) }));
+    } else if (payload && isMailboxPayload(payload)) {
+      reply(req, res, ctx.replyOptions, 200, buildMailboxOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
     } else {
       reply(req, res, ctx.replyOptions, 500, buildFault({ code: entry.error, ...errorExtras(entry) }));
     }
@@ -141,7 +152,9 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
     // IIS answers unknown paths and missing credentials before EWS ever sees the body.
     if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return plain(res, deps, 404, '<h1>404 - File or directory not found.</h1>');
-    if (!isAuthorized(req.headers.authorization, deps.auth)) return challenge(req, res, deps);
+    const verdict = deps.authGate.judge(req.headers.authorization, req.socket);
+    // An NTLM CHALLENGE replaces the offers; the socket stays open because the handshake is bound to it.
+    if (!verdict.allow) return challenge(req, res, deps, verdict.ntlmChallenge ? { 'WWW-Authenticate': verdict.ntlmChallenge } : {});
     if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
     const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
     const entry = deps.takeScript(operation);

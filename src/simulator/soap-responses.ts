@@ -16,7 +16,8 @@ import {
 
 const DECL = '<?xml version="1.0" encoding="utf-8"?>';
 
-function wrapOrdinary(operation: string, messages: string): string {
+/** An ordinary response: declaration, s:Envelope with h:ServerVersionInfo, m:<operation>Response/m:ResponseMessages. */
+export function wrapOrdinary(operation: string, messages: string): string {
   return (
     `${DECL}<s:Envelope xmlns:s="${NS_SOAP}"><s:Header>` +
     `<h:ServerVersionInfo ${SERVER_VERSION_ATTRS} xmlns:h="${NS_TYPES}" xmlns="${NS_TYPES}" xmlns:xsd="${NS_XSD}" xmlns:xsi="${NS_XSI}"/>` +

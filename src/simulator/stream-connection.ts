@@ -2,6 +2,7 @@
 // queued, then the default behaviour (queued events at once, OK heartbeats, Closed at ConnectionTimeout).
 
 import type { ServerResponse } from 'node:http';
+import { splitBytes } from './http-reply.js';
 import { runStreamScript, type Rendered, type ScriptHost } from './stream-script.js';
 import {
   buildClosedEnvelope,
@@ -39,21 +40,6 @@ export interface StreamConnection extends StreamHandle {
 }
 
 const DEFAULT_PAUSE_MS = 5;
-
-function splitBytes(xml: string, split: Split): Buffer[] {
-  const bytes = Buffer.from(xml, 'utf8');
-  const sizes = split === 'bytes' ? [] : split;
-  const pieces: Buffer[] = [];
-  let at = 0;
-  for (const size of sizes) {
-    if (at >= bytes.length) break;
-    pieces.push(bytes.subarray(at, Math.min(bytes.length, at + Math.max(1, size))));
-    at += Math.max(1, size);
-  }
-  if (split === 'bytes') for (; at < bytes.length; at++) pieces.push(bytes.subarray(at, at + 1));
-  else if (at < bytes.length) pieces.push(bytes.subarray(at));
-  return pieces;
-}
 
 export function createStreamConnection(deps: StreamDeps): StreamConnection {
   const { res } = deps;

@@ -6,7 +6,14 @@ import type { EwsId } from '../ews/types.js';
 export type { EwsId };
 
 /** The EWS operations the simulator answers (any other body root gets an ErrorInvalidRequest fault). */
-export type SimOperation = 'Subscribe' | 'Unsubscribe' | 'GetStreamingEvents';
+export type SimOperation =
+  | 'Subscribe'
+  | 'Unsubscribe'
+  | 'GetStreamingEvents'
+  | 'SyncFolderItems'
+  | 'SyncFolderHierarchy'
+  | 'GetItem'
+  | 'GetFolder';
 
 /** The seven subscribable EWS event element names. */
 export type SimEventType =
@@ -39,11 +46,31 @@ export interface Person {
   address: string;
 }
 
+export type Importance = 'Low' | 'Normal' | 'High';
+
 export interface MailInput {
   subject: string;
   from: Person;
+  /** Default: the mailbox owner. */
   to?: Person[];
+  /** xs:dateTime (any form Date.parse reads); default: the delivery time. Stored with second precision and a Z. */
+  receivedAt?: string;
+  /** Default false (new mail is unread). */
+  isRead?: boolean;
+  /** Default false. */
+  hasAttachments?: boolean;
+  /** Default Normal. */
+  importance?: Importance;
+  /** Bytes; default: an estimate from the subject, recipients and attachments. */
+  size?: number;
+  /** Default: a generated <…@sender-domain>. */
+  internetMessageId?: string;
+  /** Default IPM.Note (served as t:Message). */
+  itemClass?: string;
 }
+
+/** What modifyItem may change; the read flag has its own operation (markRead), as in Exchange's sync. */
+export type ItemUpdate = Partial<Pick<MailInput, 'subject' | 'from' | 'to' | 'importance' | 'hasAttachments' | 'size'>>;
 
 export interface SimItem {
   id: string;
@@ -56,6 +83,10 @@ export interface SimItem {
   /** xs:dateTime of delivery. */
   receivedAt: string;
   internetMessageId: string;
+  hasAttachments: boolean;
+  importance: Importance;
+  size: number;
+  itemClass: string;
 }
 
 export interface SimFolder {
@@ -67,6 +98,8 @@ export interface SimFolder {
   parentId?: string;
   unreadCount: number;
   totalCount: number;
+  /** IPF.Note, IPF.Appointment, …; absent for the roots, as in Exchange. */
+  folderClass?: string;
 }
 
 /** One entry of the mailbox change log (the raw material for a later SyncFolderItems). */
@@ -81,9 +114,21 @@ export interface ChangeRecord {
   isRead?: boolean;
 }
 
-/** What a mailbox operation did: the item afterwards (absent after a hard delete) and the events it caused. */
+/** One entry of the folder-hierarchy change log (the raw material for a later SyncFolderHierarchy). */
+export interface FolderChangeRecord {
+  /** Hierarchy sequence (its own counter, separate from ChangeRecord.seq). */
+  seq: number;
+  at: number;
+  kind: 'create' | 'update' | 'delete';
+  folderId: string;
+  parentId?: string;
+  changeKey: string;
+}
+
+/** What a mailbox operation did: the item or folder afterwards (absent after a hard delete) and the events it caused. */
 export interface MailboxChange {
   item?: SimItem;
+  folder?: SimFolder;
   events: SimEvent[];
 }
 
@@ -166,7 +211,10 @@ export type ScriptResponse =
   | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
   /** A SOAP fault (HTTP 500 unless `status`), e.g. { fault: 'ErrorServerBusy', backOffMs: 5000 }. */
   | { fault: string; message?: string; backOffMs?: number; status?: number; delayMs?: number }
-  /** HTTP 200 with a ResponseClass="Error" message; for GetStreamingEvents an in-stream error then Closed. */
+  /**
+   * HTTP 200 with a ResponseClass="Error" message; for GetStreamingEvents an in-stream error then Closed; for GetItem
+   * and GetFolder one such message per requested id; for the sync operations with an empty SyncState.
+   */
   | { error: string; message?: string; backOffMs?: number; delayMs?: number }
   /** Never answer (until the client gives up or the simulator closes). */
   | { hang: true }
@@ -194,13 +242,42 @@ export interface StreamInfo {
   mode: 'script' | 'live' | 'stalled';
 }
 
+/** A verified NTLM AUTHENTICATE: the names as the client sent them and the connection that now carries the login. */
+export interface NtlmLogin {
+  user: string;
+  /** '' for a UPN logon (alice@contoso.com). */
+  domain: string;
+  workstation: string;
+  /** Simulator-assigned number of the socket (1, 2, …; in order of first NTLM use). */
+  connection: number;
+  remotePort: number;
+  at: number;
+}
+
+/** An NTLM token the simulator refused (malformed, out of order, NTLMv1, unknown account or wrong password). */
+export interface NtlmRejection {
+  reason: string;
+  /** As sent in an AUTHENTICATE that could be read. */
+  user?: string;
+  domain?: string;
+  connection: number;
+  remotePort: number;
+  at: number;
+}
+
 export interface SimulatorOptions {
   /** Default: a random free port on 127.0.0.1. */
   port?: number;
-  /** Basic-auth user; default: the mailbox address. */
+  /** The account for Basic and NTLM: a UPN, DOMAIN\user or a bare name; default: the mailbox address. */
   user?: string;
-  /** Basic-auth password; default: random. */
+  /** The account's password; default: random. */
   password?: string;
+  /** NetBIOS domain for NTLM (and Basic) `DOMAIN\user` logons with the UPN's local part; default CONTOSO. */
+  domain?: string;
+  /** Schemes offered in a 401 and accepted; both default true. Bearer follows `tokens`/`acceptToken`. */
+  auth?: { basic?: boolean; ntlm?: boolean };
+  /** Serve https with this PEM key and certificate (the url becomes https://127.0.0.1:PORT/…). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Accepted bearer tokens. */
   tokens?: string[];
   /** Also accept a bearer token when this says so (asked on every request, so tokens can expire mid-stream). */
@@ -225,11 +302,13 @@ export interface SimulatorOptions {
 }
 
 export interface Simulator {
-  /** http://127.0.0.1:PORT/EWS/Exchange.asmx */
+  /** http://127.0.0.1:PORT/EWS/Exchange.asmx (https:// with the `tls` option) */
   readonly url: string;
   readonly port: number;
   readonly mailboxAddress: string;
   readonly credentials: { user: string; password: string };
+  /** NTLM: the NetBIOS domain it accepts, verified logons and refused tokens, in order (each bounded to 10 000). */
+  readonly ntlm: { readonly domain: string; readonly logins: NtlmLogin[]; readonly rejections: NtlmRejection[] };
   /** Every request, in arrival order (bounded to the last 10 000). */
   readonly requests: RecordedRequest[];
   /** Every envelope written on a stream, in order (bounded to the last 10 000). */
@@ -246,11 +325,25 @@ export interface Simulator {
   copyItem(itemId: string, folder: string): MailboxChange;
   /** Soft delete = move to Deleted Items; hard (or already there) = DeletedEvent. */
   deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  /** Change properties other than the read flag: new ChangeKey, item ModifiedEvent, an Update in later syncs. */
+  modifyItem(itemId: string, changes: ItemUpdate): MailboxChange;
+  /** A new folder under `parent` (default msgfolderroot): folder CreatedEvent + parent ModifiedEvent. */
+  createFolder(name: string, parent?: string): MailboxChange;
+  /** Rename a folder that is not a default folder: folder ModifiedEvent, an Update in later hierarchy syncs. */
+  renameFolder(folder: string, name: string): MailboxChange;
+  /** Hard-delete a non-default folder with its subfolders and items: DeletedEvent per folder + parent ModifiedEvent. */
+  deleteFolder(folder: string): MailboxChange;
   items(folder?: string): SimItem[];
   folders(): SimFolder[];
   /** Resolves a distinguished name, FolderId or display name to a folder. */
   folder(nameOrId: string): SimFolder | undefined;
   changes(): readonly ChangeRecord[];
+  folderChanges(): readonly FolderChangeRecord[];
+  /**
+   * Cut every later ordinary (non-streaming) answer into separate writes on a chunked body, e.g. 'bytes' or
+   * [37, 5], so a client's decoder meets multi-byte characters split across chunks. No argument: whole again.
+   */
+  splitReplies(split?: Split, pauseMs?: number): void;
   subscriptions(): SubscriptionInfo[];
   connections(): StreamInfo[];
   /** Lose a subscription server-side; an open stream on it gets `code` (default ErrorSubscriptionNotFound). */

@@ -149,10 +149,10 @@ describe('simulator HTTP', () => {
   test('unknown path 404; unimplemented operation gets an ErrorInvalidRequest fault', async () => {
     const res = await fetch(sim.url.replace('Exchange.asmx', 'Nope.asmx'), { method: 'POST', body: 'x' });
     assert.equal(res.status, 404);
-    const answer = await post(sim, soap('<m:GetFolder/>'));
+    const answer = await post(sim, soap('<m:FindItem/>'));
     assert.equal(answer.status, 500);
     assert.equal(textOf(answer.body, 'ResponseCode'), 'ErrorInvalidRequest');
-    assert.equal(sim.requests.at(-1)!.operation, 'GetFolder');
+    assert.equal(sim.requests.at(-1)!.operation, 'FindItem');
   });
 
   test('requireAffinity: without the issued cookie the subscription is not found', async () => {

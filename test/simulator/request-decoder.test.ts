@@ -69,8 +69,8 @@ describe('simulator request decoder', () => {
   });
 
   test('an unknown operation decodes as "other" with its name', () => {
-    const result = decodeRequest(soap('<m:SyncFolderItems/>'));
+    const result = decodeRequest(soap('<m:FindItem/>'));
     assert.ok(result.ok);
-    assert.deepEqual([result.request.operation, result.request.payload], ['SyncFolderItems', { kind: 'other' }]);
+    assert.deepEqual([result.request.operation, result.request.payload], ['FindItem', { kind: 'other' }]);
   });
 });
