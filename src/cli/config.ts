@@ -34,6 +34,10 @@ export interface RawOptions {
   clientId?: string;
   clientCert?: string;
   authority?: string;
+  caFile?: string;
+  insecure?: boolean;
+  stateDir?: string;
+  backfill?: boolean;
 }
 
 export interface WatchSettings {
@@ -47,6 +51,9 @@ export interface WatchSettings {
   heartbeatTimeoutMs: number;
   colour: ColourMode;
   verbosity: -1 | 0 | 1;
+  /** --state-dir; the caller falls back to EWS_STATE_DIR, then the default. */
+  stateDir?: string;
+  backfill: boolean;
 }
 
 /** --auth oauth: who signs in where. The secret stays in the environment; only its presence is noted. */
@@ -65,7 +72,7 @@ export const EXCHANGE_ONLINE_EWS_URL = 'https://outlook.office365.com/EWS/Exchan
 
 export interface ConnectionSettings {
   url: URL;
-  auth: 'basic' | 'token' | 'oauth';
+  auth: AuthKind;
   user?: string;
   mailbox: string;
   serverVersion: string;
@@ -75,6 +82,10 @@ export interface ConnectionSettings {
   oauth?: OAuthSettings;
   /** SMTP address for the ExchangeImpersonation header (the app flow of OAuth, ews-protocol.md §4.2). */
   impersonate?: string;
+  /** --ca-file / EWS_CA_FILE: a PEM file of extra trusted CAs (read by the caller, which reports a bad file). */
+  caFile?: string;
+  /** --insecure: no certificate checks (warned about on every start). */
+  insecure: boolean;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -94,6 +105,8 @@ export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): Wat
     heartbeatTimeoutMs: Math.round(1000 * (raw.heartbeatTimeout === undefined ? 90 : parseNumber('--heartbeat-timeout', raw.heartbeatTimeout, 1, 3600))),
     colour: parseColour(raw.color ?? 'auto'),
     verbosity: raw.verbose ? 1 : raw.quiet ? -1 : 0,
+    ...(raw.stateDir !== undefined ? { stateDir: nonBlank('--state-dir', raw.stateDir) } : {}),
+    backfill: raw.backfill === true,
   });
 }
 
@@ -112,7 +125,11 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
   const auth = parseAuth(authText, url);
   const oauth = auth === 'oauth' ? resolveOAuth(raw, env, dotenv, pick) : undefined;
   const user = pick('user', raw.user, 'EWS_USER');
-  if (auth === 'basic' && !user) throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
+  if ((auth === 'basic' || auth === 'ntlm' || auth === 'auto') && !user) {
+    throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
+  }
+  const caFile = pick('caFile', raw.caFile, 'EWS_CA_FILE');
+  if (caFile !== undefined && url.protocol !== 'https:') throw new UsageError(`--ca-file applies to https URLs only, and ${url.origin} is plain http`);
   const explicitMailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
   if (oauth?.app && !explicitMailbox) {
     throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
@@ -136,6 +153,8 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
     sources: Object.freeze(sources),
     ...(oauth ? { oauth: Object.freeze(oauth) } : {}),
     ...(oauth?.app ? { impersonate: mailbox } : {}),
+    ...(caFile !== undefined ? { caFile } : {}),
+    insecure: raw.insecure === true,
   });
 }
 
@@ -169,21 +188,17 @@ function parseUrl(text: string): URL {
   return url;
 }
 
-function parseAuth(text: string, url: URL): 'basic' | 'token' | 'oauth' {
+function parseAuth(text: string, url: URL): AuthKind {
   if (text === 'oauth') {
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) throw new UsageError(`refusing to send an OAuth token over plain http to ${url.hostname}; use an https URL`);
     return 'oauth';
   }
-  if (text === 'ntlm') {
-    throw new UsageError(`--auth ${text} is not available in this version of ews-watch yet; use --auth basic or --auth token`);
-  }
-  if (text !== 'auto' && text !== 'basic' && text !== 'token') throw new UsageError(`--auth must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
-  // Until NTLM exists, auto means Basic.
-  const auth = text === 'token' ? 'token' : 'basic';
-  if (auth === 'basic' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if (text !== 'auto' && text !== 'basic' && text !== 'ntlm' && text !== 'token') throw new UsageError(`--auth must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
+  // auto refuses Basic over plain http later, when the server has said it offers nothing better.
+  if (text === 'basic' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new UsageError(`refusing to send a password with Basic authentication over plain http to ${url.hostname}; use an https URL`);
   }
-  return auth;
+  return text;
 }
 
 export function isLoopback(host: string): boolean {
@@ -212,6 +227,11 @@ function parseFolders(list: string[] | undefined, all: boolean): FolderSelector 
     }
   }
   return { kind: 'folders', folders: unique };
+}
+
+function nonBlank(flag: string, text: string): string {
+  if (text.trim() === '') throw new UsageError(`${flag} needs a value`);
+  return text;
 }
 
 function parseEvents(text: string | undefined): EventType[] {

@@ -1,12 +1,20 @@
 // Composition root: the only place that builds real dependencies (undici transport, system clock, stdout sinks,
 // the simulator for `demo`), handles signals and EPIPE, and maps the outcome to an exit code.
 
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Chalk } from 'chalk';
 import { CommanderError } from 'commander';
+import { createAutoAuth } from '../auth/auto.js';
 import { createBasicAuth } from '../auth/basic.js';
+import { createNtlmAuth } from '../auth/ntlm.js';
 import { createTokenAuth } from '../auth/token.js';
+import { createCatchUp, type CatchUp, type SyncClient, type WatchedFolder } from '../catchup/catchup.js';
+import { createLedger } from '../catchup/ledger.js';
+import { defaultStateDir, openStateStore } from '../state/index.js';
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
@@ -16,7 +24,7 @@ import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
-import { createEwsHttp, type EwsHttp } from '../transport/http.js';
+import { createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
 import type { ServerVersionInfo } from '../ews/types.js';
 import type { WatchClient } from '../watch/client.js';
 import { systemClock } from '../watch/clock.js';
@@ -47,13 +55,14 @@ export default async function main(io: Io = processIo()): Promise<number> {
           const dotenv = loadDotenv(opts.envFile, io.cwd);
           const conn = resolveConnection(opts, io.env, dotenv);
           const auth = await resolveAuth(conn, io, dotenv);
-          return watchWith(conn, auth, settings, logger, status, sink, signal);
+          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env });
         });
       },
       demo: async (opts) => {
         code = await runCommand(io, opts, async (settings, logger, status, sink, signal) => {
           const { startSimulator } = await import('../simulator/index.js');
           const sim = await startSimulator({ demo: true });
+          const stateDir = mkdtempSync(join(tmpdir(), 'ews-watch-demo-'));
           try {
             logger.info(`demo: simulated Exchange at ${sim.url}; new mail arrives every few seconds (Ctrl-C to stop)`);
             const conn: ConnectionSettings = {
@@ -64,10 +73,14 @@ export default async function main(io: Io = processIo()): Promise<number> {
               serverVersion: 'Exchange2013_SP1',
               passwordStdin: false,
               sources: {},
+              insecure: false,
             };
-            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal);
+            // The demo's mailbox lives only as long as the demo: so does its sync state.
+            const env = { ...io.env, EWS_STATE_DIR: stateDir };
+            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env);
           } finally {
             await sim.close();
+            rmSync(stateDir, { recursive: true, force: true });
           }
         });
       },
@@ -164,12 +177,18 @@ async function watchWith(
   status: StatusLine,
   sink: EventSink,
   signal: AbortSignal,
+  env: Env,
 ): Promise<number> {
   const { http, client } = createClientFor(conn, auth, settings, logger);
+  const catchUp = await openCatchUp(conn, settings, logger, client, env);
   try {
     const result = await runWatch(
       {
         client,
+        initialGap: 'start',
+        onGap: catchUp.gap,
+        admit: catchUp.admit,
+        onWritten: catchUp.written,
         clock: systemClock,
         random: Math.random,
         sink,
@@ -184,8 +203,45 @@ async function watchWith(
     logger.debug(`stopped: ${result.reason}`);
     return EXIT.ok;
   } finally {
+    await catchUp.close();
     await http.close();
   }
+}
+
+/** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
+async function openCatchUp(conn: ConnectionSettings, settings: WatchSettings, logger: Logger, client: SyncClient, env: Env): Promise<CatchUp> {
+  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
+  const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
+  if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
+  logger.debug(`state: ${store.dir}`);
+  const folders: WatchedFolder[] =
+    settings.folders.kind === 'all'
+      ? [{ key: 'msgfolderroot', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' }]
+      : settings.folders.folders.map((f) => (f.kind === 'distinguished' ? { key: f.name, ref: f, name: f.name } : { key: f.id, ref: f }));
+  const tuning = (name: string, fallback: number): number => {
+    const n = Number(env[name]);
+    return env[name] !== undefined && Number.isInteger(n) && n >= 0 ? n : fallback;
+  };
+  const catchUp = createCatchUp({
+    sync: client,
+    store,
+    ledger: createLedger(join(store.dir, 'printed.ledger')),
+    folders,
+    mailbox: conn.mailbox,
+    backfill: settings.backfill,
+    clock: systemClock,
+    quietMs: tuning('EWS_WATCH_QUIET_SYNC_MS', 10_000),
+    pageSize: Math.min(512, Math.max(1, tuning('EWS_WATCH_SYNC_PAGE_SIZE', 100))),
+    warn: (line) => logger.warn(line),
+    debug: (line) => logger.debug(line),
+  });
+  return {
+    ...catchUp,
+    async close() {
+      await catchUp.close();
+      await store.close();
+    },
+  };
 }
 
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
@@ -195,9 +251,9 @@ function createClientFor(
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
-): { http: EwsHttp; client: WatchClient } {
+): { http: EwsHttp; client: WatchClient & SyncClient } {
   for (const s of auth.secrets) logger.addSecret(s);
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now() });
+  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
   const client = createEwsClient({
     http,
     ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
@@ -212,6 +268,32 @@ function createClientFor(
     },
   });
   return { http, client };
+}
+
+/** --ca-file is read (and checked) before any network I/O; --insecure is warned about on every start. */
+function tlsFor(conn: ConnectionSettings, logger: Logger): TlsOptions | undefined {
+  if (conn.insecure) logger.warn('--insecure: the server certificate is NOT verified; anyone on the network path can read the mail and the credentials. Prefer --ca-file with your internal CA.');
+  if (conn.caFile === undefined) return conn.insecure ? { insecure: true } : undefined;
+  return { ca: readCaFile(conn.caFile), ...(conn.insecure ? { insecure: true } : {}) };
+}
+
+export function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --ca-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new UsageError(`--ca-file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  for (const pem of pems) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw new UsageError(`--ca-file ${path} holds a certificate that cannot be read`);
+    }
+  }
+  return pems.join('\n');
 }
 
 function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => void): EventSink {
@@ -235,6 +317,21 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwo
     return createTokenAuth(token);
   }
   const user = conn.user as string;
+  const password = await findPassword(conn, io, dotenv, fromEnv, passwordFrom);
+  if (conn.auth === 'ntlm') return createNtlmAuth(user, password);
+  if (conn.auth === 'auto') return createAutoAuth(user, password);
+  return createBasicAuth(user, password);
+}
+
+/** The password, from the environment, --password-stdin, the keychain or a prompt, in that order. */
+async function findPassword(
+  conn: ConnectionSettings,
+  io: Io,
+  dotenv: Env,
+  fromEnv: (name: string) => string | undefined,
+  passwordFrom?: (source: string) => void,
+): Promise<string> {
+  const user = conn.user as string;
   let password = fromEnv('EWS_PASSWORD');
   let source = io.env.EWS_PASSWORD ? 'env' : '.env';
   if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
@@ -245,7 +342,7 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwo
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
   }
   passwordFrom?.(source);
-  return createBasicAuth(user, password);
+  return password;
 }
 
 /** `check` (src/cli/check.ts): the same configuration and sign-in as watching, then one Subscribe + Unsubscribe. */
@@ -267,7 +364,7 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
         write: (line) => void io.stdout.write(line),
         now: () => Date.now(),
         folderLabel: settings.folderLabel,
-        scheme: () => auth.scheme,
+        scheme: () => http.scheme(),
         serverVersion: () => version,
         configuration: [
           { name: 'url', value: conn.url.href, source: src('url') },

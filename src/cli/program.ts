@@ -37,6 +37,8 @@ function addWatchOptions(cmd: Command): Command {
     .addOption(new Option('--format <format>', 'output format: pretty or ndjson (default: pretty on a terminal, else ndjson)'))
     .option('--json', 'same as --format ndjson')
     .option('--max-events <n>', 'exit 0 after printing n events')
+    .option('--state-dir <dir>', 'where sync states are kept for catching up after gaps and restarts (EWS_STATE_DIR; default: $XDG_STATE_HOME/ews-watch)')
+    .option('--backfill', 'on a first run, report what is already in the folders (as catch-up events) instead of starting from now')
     .option('--connection-timeout <minutes>', 'ConnectionTimeout of each GetStreamingEvents request, 1..30', undefined)
     .option('--heartbeat-timeout <seconds>', 'reconnect when nothing at all arrived for this long', undefined)
     .option('--color <when>', 'colour: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)')
@@ -49,7 +51,7 @@ function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
-    .option('--auth <kind>', 'auto, basic, oauth or token (EWS_AUTH); ntlm is not available yet (default: auto = basic)')
+    .option('--auth <kind>', 'auto, ntlm, basic, oauth or token (EWS_AUTH; default auto: NTLM, else Basic, as the server offers)')
     .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user, when it is an address)')
     .option('--server-version <version>', 'RequestServerVersion to send (EWS_SERVER_VERSION; default: Exchange2013_SP1)')
     .option('--password-stdin', 'read the password from the first line of standard input')
@@ -57,6 +59,8 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--client-id <id>', 'OAuth: the application (client) id of the app registration (EWS_CLIENT_ID)')
     .option('--client-cert <pem>', 'OAuth app-only: PEM file with the private key and certificate (EWS_CLIENT_CERT); or a secret in EWS_CLIENT_SECRET')
     .addOption(new Option('--authority <url>', 'OAuth: another identity platform than https://login.microsoftonline.com/<tenant> (EWS_AUTHORITY)').hideHelp())
+    .option('--ca-file <pem>', 'also trust the CA certificates in this PEM file, for servers with an internal CA (EWS_CA_FILE)')
+    .option('--insecure', 'do not verify the server certificate (warned about on every start; prefer --ca-file)')
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
 }
 

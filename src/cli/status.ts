@@ -52,7 +52,8 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
       case 'disconnected':
         return reportDisconnect(o, s.outcome, s.decision);
       case 'gap':
-        return o.logger.debug(`events may have been missed (${s.reason}); catching up after gaps is not in this version yet`);
+        o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${stripControl(s.reason)}`);
+        return o.logger.debug(s.reason === 'start' ? 'catching up from the saved sync state' : `events may have been missed (${stripControl(s.reason)}); catching up with SyncFolderItems`);
       case 'waiting':
         o.status.set(`waiting ${formatDelay(s.delayMs)} (${stripControl(s.reason)})`);
         return;

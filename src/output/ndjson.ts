@@ -5,9 +5,9 @@ import type { EventSink, WatchedEvent } from './types.js';
 
 export type LineWriter = (line: string) => void;
 
-export function buildNdjsonRecord(e: WatchedEvent): Record<string, string | number> {
+export function buildNdjsonRecord(e: WatchedEvent): Record<string, string | number | boolean> {
   const ev = e.event;
-  const rec: Record<string, string | number> = {
+  const rec: Record<string, string | number | boolean> = {
     event: ev.type,
     timestamp: ev.timestamp,
     mailbox: e.mailbox,
@@ -19,6 +19,7 @@ export function buildNdjsonRecord(e: WatchedEvent): Record<string, string | numb
   if (ev.oldTarget) rec[ev.kind === 'item' ? 'oldItemId' : 'oldFolderId'] = ev.oldTarget.id;
   if (ev.oldParentFolderId) rec.oldParentFolderId = ev.oldParentFolderId.id;
   if (ev.unreadCount !== undefined) rec.unreadCount = ev.unreadCount;
+  if (e.isRead !== undefined) rec.isRead = e.isRead;
   if (e.folder !== undefined) rec.folder = e.folder;
   rec.source = e.source;
   return rec;

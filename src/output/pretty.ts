@@ -42,6 +42,7 @@ export function buildPrettyColumns(e: WatchedEvent, formatTime = localTime): str
     : `${ev.kind} ${shortenId(ev.target.id)}`;
   const details: string[] = [];
   if (ev.unreadCount !== undefined) details.push(`unread ${ev.unreadCount}`);
+  if (e.isRead !== undefined) details.push(e.isRead ? 'read' : 'unread');
   if (ev.oldParentFolderId) details.push(`from ${shortenId(ev.oldParentFolderId.id)}`);
   if (ev.parentFolderId && ev.kind === 'item' && e.folder === undefined) details.push(`in ${shortenId(ev.parentFolderId.id)}`);
   if (e.source !== 'stream') details.push(e.source);

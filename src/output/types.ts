@@ -11,6 +11,8 @@ export interface WatchedEvent {
   source: EventSource;
   /** Name of the watched distinguished folder the event's parent is, when known. */
   folder?: string;
+  /** A catch-up's read-flag change: the item's new read state. */
+  isRead?: boolean;
 }
 
 export interface EventSink {

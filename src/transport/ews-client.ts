@@ -10,6 +10,8 @@ import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from 
 import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
 import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
+import type { SyncClient } from '../catchup/catchup.js';
+import { buildSyncFolderItems, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
 
@@ -27,7 +29,7 @@ export interface EwsClientOptions {
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
 }
 
-export function createEwsClient(o: EwsClientOptions): WatchClient {
+export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal) => {
@@ -55,6 +57,11 @@ export function createEwsClient(o: EwsClientOptions): WatchClient {
         if (err instanceof EwsResponseError && err.responseCode === 'ErrorSubscriptionNotFound') return;
         throw err;
       }
+    },
+    async syncFolderItems(req, signal) {
+      const res = await post(buildSyncFolderItems(o.ctx, req), 'SyncFolderItems', signal);
+      check(res, 'SyncFolderItems');
+      return decodeSyncFolderItemsResponse(res.body);
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);

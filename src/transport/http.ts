@@ -2,10 +2,14 @@
 // call runs on a second one, so an Unsubscribe or (later) a GetItem never queues behind the 30-minute request
 // (ews-protocol.md §8). Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
 // the hanging one asks for Accept-Encoding: identity (§2.2 point 6). -v logs requests with secrets redacted.
+// Sign-in happens here too: a header per request (Basic, bearer tokens), or for NTLM a handshake per connection,
+// redone whenever undici replaces the socket; --auth auto picks the scheme from the first 401.
 
-import { Client, errors as undiciErrors } from 'undici';
-import type { AuthProvider } from '../auth/types.js';
-import { TransportError } from '../errors.js';
+import { rootCertificates } from 'node:tls';
+import { Client, errors as undiciErrors, type Dispatcher } from 'undici';
+import { offeredSchemes } from '../auth/auto.js';
+import type { AuthProvider, ConnectionHandshake } from '../auth/types.js';
+import { AuthError, TransportError } from '../errors.js';
 import type { Logger } from '../term/logger.js';
 import { createCookieJar } from './cookie-jar.js';
 
@@ -26,7 +30,16 @@ export interface StreamResponse {
 export interface EwsHttp {
   post(body: string, opts: { operation: string; signal?: AbortSignal }): Promise<HttpResponse>;
   openStream(body: string, opts: { signal: AbortSignal; bodyTimeoutMs: number }): Promise<StreamResponse>;
+  /** The scheme in use ('ntlm', 'basic', …); after --auth auto chose, also what the server offered. */
+  scheme(): string;
   close(): Promise<void>;
+}
+
+export interface TlsOptions {
+  /** PEM text of extra trusted CAs (--ca-file), added to Node's own list. */
+  ca?: string;
+  /** Skip certificate verification (--insecure; the CLI warns on every start). */
+  insecure?: boolean;
 }
 
 export interface HttpOptions {
@@ -39,69 +52,188 @@ export interface HttpOptions {
   /** Largest ordinary response body we read; more is an error, not memory. */
   maxBodyBytes?: number;
   userAgent?: string;
+  tls?: TlsOptions;
 }
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+/** A refusal's body is read to its end (so the connection can carry the next message) but never kept. */
+const MAX_REFUSAL_BODY = 256 * 1024;
+
+type Reply = Dispatcher.ResponseData;
+
+/**
+ * One keep-alive connection (an undici Client with one socket and no pipelining) and what is known about it.
+ * `generation` counts the sockets the Client has opened: NTLM authenticates a socket, so a new one needs a new
+ * handshake. `lock` keeps a handshake's messages together when two calls want the same connection.
+ */
+interface Channel {
+  name: 'calls' | 'stream';
+  client: Client;
+  generation: number;
+  connected: boolean;
+  /** The generation whose socket completed an NTLM handshake, or -1. */
+  authenticated: number;
+  lock: Promise<void>;
+}
 
 export function createEwsHttp(opts: HttpOptions): EwsHttp {
   const origin = opts.url.origin;
   const path = `${opts.url.pathname}${opts.url.search}`;
-  // One connection each: a Client is a single keep-alive connection.
-  const calls = new Client(origin, { pipelining: 1, keepAliveTimeout: 30_000 });
-  const stream = new Client(origin, { pipelining: 1, keepAliveTimeout: 4_000 });
+  const connect = connectOptions(opts.tls);
+  const channel = (name: Channel['name'], keepAliveTimeout: number): Channel => {
+    const client = new Client(origin, { pipelining: 1, keepAliveTimeout, ...(connect ? { connect } : {}) });
+    const ch: Channel = { name, client, generation: 0, connected: false, authenticated: -1, lock: Promise.resolve() };
+    client.on('connect', () => {
+      ch.generation += 1;
+      ch.connected = true;
+    });
+    client.on('disconnect', () => {
+      ch.connected = false;
+    });
+    return ch;
+  };
+  // One connection each, so the hanging request never holds up an Unsubscribe or a GetItem (§8).
+  const calls = channel('calls', 30_000);
+  const stream = channel('stream', 4_000);
   const jar = createCookieJar();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  /** The provider in use; for --auth auto, unknown until the server has said what it accepts. */
+  let active: AuthProvider | undefined = opts.auth.choose ? undefined : opts.auth;
+  let offered: string[] | undefined;
 
-  async function headers(operation: string, hanging: boolean): Promise<Record<string, string>> {
+  function headers(operation: string, hanging: boolean, authorization: string | undefined): Record<string, string> {
     const h: Record<string, string> = {
       'content-type': 'text/xml; charset=utf-8',
       accept: 'text/xml',
       'user-agent': opts.userAgent ?? 'ews-watch',
       'x-anchormailbox': opts.anchorMailbox,
       'x-preferserveraffinity': 'true',
-      authorization: await opts.auth.authorization(),
     };
+    if (authorization !== undefined) h.authorization = authorization;
     if (hanging) h['accept-encoding'] = 'identity';
     const cookie = jar.header(opts.now());
     if (cookie) h.cookie = cookie;
-    logRequest(opts.logger, operation, path, h);
     return h;
   }
 
-  function received(operation: string, status: number, h: Record<string, string | string[] | undefined>): void {
-    jar.store(h['set-cookie'], opts.now());
-    logResponse(opts.logger, operation, status, h);
+  interface Send {
+    operation: string;
+    body: string;
+    signal?: AbortSignal;
+    bodyTimeout: number;
+  }
+
+  /** One HTTP exchange on a channel, logged with secrets redacted. */
+  async function raw(ch: Channel, s: Send, authorization: string | undefined, body = s.body): Promise<Reply> {
+    const hanging = ch.name === 'stream';
+    const h = headers(s.operation, hanging, authorization);
+    logRequest(opts.logger, s.operation, path, h);
+    try {
+      const res = await ch.client.request({ method: 'POST', path, headers: h, body, signal: s.signal, headersTimeout: 120_000, bodyTimeout: s.bodyTimeout });
+      jar.store(res.headers['set-cookie'], opts.now());
+      logResponse(opts.logger, s.operation, res.statusCode, res.headers);
+      return res;
+    } catch (err) {
+      throw toTransportError(err, s.operation, origin);
+    }
+  }
+
+  /** Reads a refusal to its end, so the same connection can carry the next message of a handshake. */
+  async function drain(res: Reply): Promise<void> {
+    await readBounded(res.body, MAX_REFUSAL_BODY).catch(() => '');
+  }
+
+  /** NTLM: reuse the connection's authentication while its socket lives; otherwise (or on a 401) shake hands. */
+  async function viaHandshake(ch: Channel, s: Send, hs: ConnectionHandshake): Promise<Reply> {
+    if (ch.connected && ch.authenticated === ch.generation) {
+      const res = await raw(ch, s, undefined);
+      if (res.statusCode !== 401) return res;
+      await drain(res);
+      opts.logger.debug(`auth: the ${ch.name} connection lost its NTLM sign-in; signing in again`);
+    }
+    // Type 1 carries no body: the server refuses it unread, and a 30-minute request must not be sent twice.
+    const first = await raw(ch, { ...s, operation: `${s.operation}, NTLM negotiate` }, hs.negotiate(), '');
+    if (first.statusCode !== 401) return first;
+    const challenge = first.headers['www-authenticate'];
+    await drain(first);
+    const generation = ch.generation;
+    const answer = hs.authenticate(challenge);
+    const res = await raw(ch, s, answer);
+    if (res.statusCode === 401 && ch.generation !== generation) {
+      await drain(res);
+      throw new AuthError(
+        `${s.operation}: the connection was closed in the middle of the NTLM handshake; NTLM needs one keep-alive connection from ews-watch to Exchange (a proxy or load balancer in between may be closing it)`,
+        { status: 401 },
+      );
+    }
+    if (res.statusCode !== 401) {
+      ch.authenticated = ch.generation;
+      opts.logger.debug(`auth: NTLM sign-in done on the ${ch.name} connection`);
+    }
+    return res;
+  }
+
+  /** Sends with whatever the configured scheme needs; --auth auto first learns what the server offers. */
+  async function send(ch: Channel, s: Send): Promise<Reply> {
+    if (!active) {
+      const res = await raw(ch, s, undefined);
+      if (res.statusCode !== 401) return res;
+      const offers = offeredSchemes(res.headers['www-authenticate']);
+      await drain(res);
+      offered = offers;
+      const choice = opts.auth.choose!(offers, opts.url);
+      active = choice.provider;
+      opts.logger.debug(`auth: ${choice.why}`);
+    }
+    if (active.handshake) return viaHandshake(ch, s, active.handshake);
+    return raw(ch, s, await active.authorization());
+  }
+
+  /** Runs one exchange at a time per channel: an NTLM handshake's messages must not interleave with another's. */
+  async function exclusive<T>(ch: Channel, work: () => Promise<T>): Promise<T> {
+    const previous = ch.lock;
+    let release!: () => void;
+    ch.lock = new Promise<void>((r) => (release = r));
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   }
 
   return {
-    async post(body, { operation, signal }) {
-      const h = await headers(operation, false);
-      try {
-        const res = await calls.request({ method: 'POST', path, headers: h, body, signal, headersTimeout: 120_000, bodyTimeout: 120_000 });
-        received(operation, res.statusCode, res.headers);
-        return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
-      } catch (err) {
-        throw toTransportError(err, operation, origin);
-      }
+    post(body, { operation, signal }) {
+      return exclusive(calls, async () => {
+        const res = await send(calls, { operation, body, signal, bodyTimeout: 120_000 });
+        try {
+          return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
+        } catch (err) {
+          throw toTransportError(err, operation, origin);
+        }
+      });
     },
-    async openStream(body, { signal, bodyTimeoutMs }) {
-      const h = await headers('GetStreamingEvents', true);
-      try {
-        const res = await stream.request({ method: 'POST', path, headers: h, body, signal, headersTimeout: 120_000, bodyTimeout: bodyTimeoutMs });
-        received('GetStreamingEvents', res.statusCode, res.headers);
-        return {
-          status: res.statusCode,
-          headers: res.headers,
-          body: res.body,
-          text: () => readBounded(res.body, maxBody),
-        };
-      } catch (err) {
-        throw toTransportError(err, 'GetStreamingEvents', origin);
-      }
+    openStream(body, { signal, bodyTimeoutMs }) {
+      // The lock covers the handshake and the response headers; the body then streams on its own.
+      return exclusive(stream, async () => {
+        const res = await send(stream, { operation: 'GetStreamingEvents', body, signal, bodyTimeout: bodyTimeoutMs });
+        return { status: res.statusCode, headers: res.headers, body: res.body, text: () => readBounded(res.body, maxBody) };
+      });
     },
+    scheme: () => (active && offered ? `${active.scheme} (chosen by --auth auto; the server offers ${offered.join(', ')})` : (active ?? opts.auth).scheme),
     async close() {
-      await Promise.allSettled([calls.destroy(), stream.destroy()]);
+      await Promise.allSettled([calls.client.destroy(), stream.client.destroy()]);
     },
+  };
+}
+
+/** undici's connect options for --ca-file and --insecure, or undefined for Node's defaults. */
+function connectOptions(tls: TlsOptions | undefined): { ca?: string[]; rejectUnauthorized?: boolean } | undefined {
+  if (!tls?.ca && !tls?.insecure) return undefined;
+  return {
+    // An explicit list replaces Node's, so the public roots go in too (Exchange Online and internal servers both work).
+    ...(tls.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
+    ...(tls.insecure ? { rejectUnauthorized: false } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 // No process, no real timers: the clock, the client and the sink are handed in.
 
 import type { EwsEvent } from '../ews/types.js';
-import type { EventSink } from '../output/types.js';
+import type { EventSink, WatchedEvent } from '../output/types.js';
 import { raceAbort } from './abortable.js';
 import type { WatchClient } from './client.js';
 import type { Clock } from './clock.js';
@@ -36,10 +36,19 @@ export interface WatchOptions {
    * events, …), after the subscription exists and before streaming resumes. If it throws, the error goes through
    * the policy like any other failure and the gap stays pending.
    */
-  onGap?: (gap: GapInfo, signal: AbortSignal) => Promise<void>;
+  onGap?: (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<void>;
+  /** A gap to close right after the first Subscribe (catch-up at start, from saved state). */
+  initialGap?: string;
+  /** Asked before a stream event is written: false holds it back (a catch-up already printed that change). */
+  admit?: (e: WatchedEvent) => boolean;
+  /** Told after a stream event was written (catch-up keeps its saved state current during quiet periods). */
+  onWritten?: (e: WatchedEvent, emit: Emit) => void;
   /** Name of the watched distinguished folder an event belongs to, for WatchedEvent.folder. */
   folderOf?: (event: EwsEvent) => string | undefined;
 }
+
+/** Writes one event found by a catch-up; false when the watch wants no more (limit reached, stdout gone). */
+export type Emit = (e: WatchedEvent) => boolean;
 
 export interface GapInfo {
   /** The decision's reason: 'eof', 'stalled (heartbeat)', 'ErrorSubscriptionNotFound', … */
@@ -73,7 +82,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   let subscriptionId: string | undefined;
   let pendingSubscribe: Promise<string> | undefined;
   let resubscribeReason: string | undefined;
-  let gap: string | undefined;
+  let gap: string | undefined = opts.initialGap;
   let written = 0;
   let sinkError: { error: unknown } | undefined;
 
@@ -147,7 +156,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
       return undefined;
     }
     try {
-      const r = await raceAbort(opts.onGap(info, signal), signal);
+      const r = await raceAbort(opts.onGap(info, signal, write), signal);
       if (r.aborted) return { outcome: { kind: 'aborted' } };
       gap = undefined;
       return undefined;
@@ -180,8 +189,18 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   function deliver(event: EwsEvent): boolean {
     if (sinkError || reachedMax()) return false;
     const folder = opts.folderOf?.(event);
+    const watched: WatchedEvent = { event, mailbox: opts.mailbox, source: 'stream', ...(folder === undefined ? {} : { folder }) };
+    if (opts.admit && !opts.admit(watched)) return true;
+    if (!write(watched)) return false;
+    opts.onWritten?.(watched, write);
+    return !reachedMax();
+  }
+
+  /** The one place events reach the sink, from the stream or a catch-up; false once no more are wanted. */
+  function write(e: WatchedEvent): boolean {
+    if (sinkError || reachedMax()) return false;
     try {
-      opts.sink.write({ event, mailbox: opts.mailbox, source: 'stream', ...(folder === undefined ? {} : { folder }) });
+      opts.sink.write(e);
     } catch (error) {
       // Not network trouble: e.g. stdout closed. The CLI decides what it means; we only stop cleanly.
       sinkError = { error };
@@ -189,7 +208,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
     }
     written += 1;
     emit({ type: 'event', count: written });
-    return !reachedMax();
+    return true;
   }
 
   async function finish(reason: WatchResult['reason']): Promise<WatchResult> {

@@ -70,18 +70,19 @@ describe('resolveConnection', () => {
     assert.equal(c.user, 'bob@contoso.com');
     assert.equal(c.mailbox, 'bob@contoso.com');
     assert.equal(c.auth, 'basic');
-    assert.deepEqual({ ...c.sources }, { url: 'env', auth: '.env', user: 'flag', mailbox: 'default', serverVersion: 'default' });
+    assert.deepEqual({ ...c.sources }, { url: 'env', auth: '.env', user: 'flag', caFile: 'default', mailbox: 'default', serverVersion: 'default' });
     assert.equal(c.serverVersion, 'Exchange2013_SP1');
   });
   it('a DOMAIN\\user needs --mailbox', () => {
     usage(() => resolveConnection({ user: 'CONTOSO\\alice' }, env, {}), /cannot tell the mailbox's SMTP address .* --mailbox/);
     assert.equal(resolveConnection({ user: 'CONTOSO\\alice', mailbox: 'alice@contoso.com' }, env, {}).mailbox, 'alice@contoso.com');
   });
-  it('refuses Basic over plain http except to loopback', () => {
-    usage(() => resolveConnection({ url: 'http://mail.contoso.com/EWS/Exchange.asmx' }, env, {}), /refusing to send a password .* plain http/);
+  it('refuses Basic over plain http except to loopback (auto decides later, from what the server offers)', () => {
+    usage(() => resolveConnection({ url: 'http://mail.contoso.com/EWS/Exchange.asmx', auth: 'basic' }, env, {}), /refusing to send a password .* plain http/);
     for (const host of ['127.0.0.1:8080', 'localhost', '[::1]']) {
-      assert.equal(resolveConnection({ url: `http://${host}/EWS/Exchange.asmx` }, env, {}).auth, 'basic');
+      assert.equal(resolveConnection({ url: `http://${host}/EWS/Exchange.asmx`, auth: 'basic' }, env, {}).auth, 'basic');
     }
+    assert.equal(resolveConnection({ url: 'http://mail.contoso.com/EWS/Exchange.asmx' }, env, {}).auth, 'auto');
   });
   const bad: [string, Parameters<typeof resolveConnection>[0], Record<string, string>, RegExp][] = [
     ['no url', {}, { EWS_USER: 'a@b.c' }, /no EWS URL/],
@@ -89,7 +90,7 @@ describe('resolveConnection', () => {
     ['ftp url', { url: 'ftp://mail.contoso.com/' }, env, /must be http or https/],
     ['credentials in url', { url: 'https://a:b@mail.contoso.com/EWS/Exchange.asmx' }, env, /must not carry credentials/],
     ['unknown auth', { auth: 'kerberos' }, env, /--auth must be one of/],
-    ['ntlm not yet', { auth: 'ntlm' }, env, /not available in this version/],
+    ['ntlm without a user', { auth: 'ntlm' }, { EWS_URL: env.EWS_URL }, /no user name/],
     ['no user', {}, { EWS_URL: env.EWS_URL }, /no user name/],
     ['bad mailbox', { mailbox: 'alice' }, env, /--mailbox must be an SMTP address/],
     ['bad version', { serverVersion: 'Exchange2007' }, env, /--server-version must be one of/],

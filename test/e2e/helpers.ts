@@ -16,8 +16,9 @@ export async function withSim<T>(opts: SimulatorOptions, fn: (sim: Simulator) =>
   }
 }
 
+/** Basic unless a test says otherwise: these tests are about streaming; test/e2e/auth.test.ts covers auto and NTLM. */
 export function envFor(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
-  return { EWS_URL: sim.url, EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password, ...extra };
+  return { EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password, ...extra };
 }
 
 export function requestsOf(sim: Simulator, operation: string): RecordedRequest[] {

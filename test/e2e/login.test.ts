@@ -17,7 +17,7 @@ const noPassword = /no password: set EWS_PASSWORD, pipe it with --password-stdin
 
 function storeEnv(sim: Simulator, keychain: 'file' | 'keychain' | 'auto', extra: Record<string, string> = {}): Record<string, string> {
   const config = mkdtempSync(join(tmpdir(), 'ews-watch-login-'));
-  return { EWS_URL: sim.url, EWS_USER: sim.credentials.user, EWS_KEYCHAIN: keychain, EWS_KEYCHAIN_SERVICE: testService(), XDG_CONFIG_HOME: config, ...extra };
+  return { EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_KEYCHAIN: keychain, EWS_KEYCHAIN_SERVICE: testService(), XDG_CONFIG_HOME: config, ...extra };
 }
 
 /** login → watch (events, with the stored password) → logout → watch (exit 2); returns login's and logout's stderr. */

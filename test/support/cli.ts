@@ -3,6 +3,9 @@
 // never on the wall clock; every wait has a generous upper bound so a broken build fails instead of hanging.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,11 +30,15 @@ export interface CliRun {
 }
 
 export function startCli(args: string[], opts: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}): CliRun {
+  // Each run gets its own sync-state directory unless the test shares one on purpose (restarts), so runs never
+  // meet each other's state or lock, and nothing lands in the real ~/.local/state.
+  const ownState = opts.env?.XDG_STATE_HOME === undefined && opts.env?.EWS_STATE_DIR === undefined ? mkdtempSync(join(tmpdir(), 'ews-watch-state-')) : undefined;
   const child = spawn(process.execPath, [binPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(ownState ? { XDG_STATE_HOME: ownState } : {}), ...opts.env },
     stdio: 'pipe',
   });
+  if (ownState) child.on('close', () => rmSync(ownState, { recursive: true, force: true }));
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();

@@ -1,0 +1,194 @@
+// Catching up after every gap (ews-protocol.md §6): streaming cannot resume, so after a start from saved state, a
+// connection that ended without Closed, a stall, a resubscription or ErrorMissedNotificationEvents, the engine
+// calls gap() once the (new) subscription exists, and each watched folder is synchronised from its saved
+// SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events:
+// Create → Created, Update → Modified, Delete → Deleted, ReadFlagChange → Modified with isRead. The state is saved
+// after every page. While streaming, a quiet period after streamed events triggers a silent pass that moves the
+// saved state forward (and prints what the stream failed to report), so a restart reports only the real gap.
+
+import { EwsResponseError } from '../errors.js';
+import type { ItemChange, SyncItemsPage } from '../ews/sync.js';
+import type { EwsEvent, FolderRef } from '../ews/types.js';
+import type { WatchedEvent } from '../output/types.js';
+import type { StateStore } from '../state/index.js';
+import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Emit, GapInfo } from '../watch/engine.js';
+import { keyOfChange, keysOfEvent, type Ledger } from './ledger.js';
+
+export interface SyncClient {
+  syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
+}
+
+export interface WatchedFolder {
+  /** Names the folder's saved state: a distinguished name (`inbox`) or the FolderId. */
+  key: string;
+  ref: FolderRef;
+  /** The contract's `folder` value for distinguished folders. */
+  name?: string;
+}
+
+export interface CatchUpOptions {
+  sync: SyncClient;
+  store: StateStore;
+  ledger: Ledger;
+  folders: readonly WatchedFolder[];
+  mailbox: string;
+  /** Report the backlog of a first run (no saved state) instead of establishing the baseline silently. */
+  backfill: boolean;
+  clock: Clock;
+  /** A silent pass runs this long after the last streamed item event (0: never). */
+  quietMs: number;
+  /** MaxChangesReturned, 1..512. */
+  pageSize: number;
+  /** One line for stderr: rebuilt baselines, dropped folders. */
+  warn(line: string): void;
+  debug(line: string): void;
+}
+
+export interface CatchUp {
+  /** The engine's onGap. */
+  gap(info: GapInfo, signal: AbortSignal, emit: Emit): Promise<void>;
+  /** The engine's admit: holds back a stream event that repeats a catch-up's. */
+  admit(e: WatchedEvent): boolean;
+  /** The engine's onWritten: records the event and arms the quiet-period pass. */
+  written(e: WatchedEvent, emit: Emit): void;
+  /** Stops the quiet-period timer and waits for a pass in progress to give up. */
+  close(): Promise<void>;
+}
+
+const EVENT_OF: Record<ItemChange['kind'], EwsEvent['type']> = { create: 'Created', update: 'Modified', delete: 'Deleted', readflag: 'Modified' };
+
+export function createCatchUp(o: CatchUpOptions): CatchUp {
+  let folders = [...o.folders];
+  /** Serialises passes: a gap's and the quiet period's must not sync the same folder at once. */
+  let running: Promise<unknown> = Promise.resolve();
+  let quietTimer: TimerHandle | undefined;
+  let lastSubscription = '';
+  const closing = new AbortController();
+
+  const iso = (): string => new Date(o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+  function eventOf(c: ItemChange, f: WatchedFolder): WatchedEvent {
+    const event: EwsEvent = {
+      type: EVENT_OF[c.kind],
+      subscriptionId: lastSubscription,
+      timestamp: iso(),
+      kind: 'item',
+      target: { id: c.itemId, ...(c.changeKey !== undefined ? { changeKey: c.changeKey } : {}) },
+      ...(f.ref.kind === 'id' ? { parentFolderId: { id: f.ref.id } } : {}),
+    };
+    return {
+      event,
+      mailbox: o.mailbox,
+      source: 'catch-up',
+      ...(f.name !== undefined ? { folder: f.name } : {}),
+      ...(c.kind === 'readflag' && c.isRead !== undefined ? { isRead: c.isRead } : {}),
+    };
+  }
+
+  /** The saved state of a folder, or undefined for a baseline (with a warning when a broken file is the reason). */
+  async function savedState(f: WatchedFolder): Promise<string | undefined> {
+    const loaded = await o.store.load(f.key);
+    if (loaded.kind === 'ok') return loaded.state.syncState;
+    if (loaded.kind === 'corrupt') {
+      o.warn(`the saved sync state for ${f.name ?? 'a watched folder'} is unusable (${loaded.reason}); starting that folder again from now, so changes made while ews-watch was away are not reported this once`);
+    }
+    return undefined;
+  }
+
+  /**
+   * One folder from its saved state to the end. Returns false when the watch wants no more events (the page's
+   * state is then not saved: what was printed of it is in the ledger, so the next run does not repeat it).
+   */
+  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean): Promise<boolean> {
+    let state = await savedState(f);
+    // A folder without state gets its baseline: silent, unless this is the first run and --backfill asks for it.
+    let silent = state === undefined && !(atStart && o.backfill);
+    let rebuilt = false;
+    for (;;) {
+      let page: SyncItemsPage;
+      try {
+        page = await o.sync.syncFolderItems({ folder: f.ref, ...(state !== undefined ? { syncState: state } : {}), maxChanges: o.pageSize }, signal);
+      } catch (err) {
+        if (err instanceof EwsResponseError && err.responseCode === 'ErrorInvalidSyncStateData' && !rebuilt) {
+          o.warn(`the server no longer accepts the saved sync state for ${f.name ?? 'a watched folder'} (ErrorInvalidSyncStateData); rebuilding it from now, so changes made during this gap are not reported`);
+          await o.store.remove(f.key);
+          [state, silent, rebuilt] = [undefined, true, true];
+          continue;
+        }
+        if (err instanceof EwsResponseError && err.responseCode === 'ErrorSyncFolderNotFound') {
+          o.warn(`${f.name ?? `folder ${f.key.slice(0, 12)}…`} no longer exists (ErrorSyncFolderNotFound); no longer catching up on it`);
+          folders = folders.filter((x) => x !== f);
+          await o.store.remove(f.key);
+          return true;
+        }
+        throw err;
+      }
+      for (const c of page.changes) {
+        if (silent) continue;
+        const key = keyOfChange(c);
+        if (o.ledger.has(key)) continue;
+        if (!emit(eventOf(c, f))) return false;
+        o.ledger.record([key], 'catch-up');
+      }
+      await o.store.save(f.key, page.syncState);
+      state = page.syncState;
+      if (page.includesLast) return true;
+    }
+  }
+
+  /** Every watched folder, then the ledger forgets what the new states cover. */
+  async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
+    const mark = o.ledger.mark();
+    for (const f of [...folders]) {
+      if (!(await syncFolder(f, signal, emit, atStart))) return;
+    }
+    o.ledger.prune(mark);
+  }
+
+  function serialised(work: () => Promise<void>): Promise<void> {
+    const next = running.then(work, work);
+    running = next.catch(() => undefined);
+    return next;
+  }
+
+  function armQuietPass(emit: Emit): void {
+    if (o.quietMs <= 0) return;
+    quietTimer?.cancel();
+    quietTimer = o.clock.setTimer(o.quietMs, () => {
+      quietTimer = undefined;
+      serialised(() => pass(closing.signal, emit, false)).then(
+        () => o.debug('catch-up: quiet-period sync done; saved state is current'),
+        (err: unknown) => {
+          // The next gap or quiet period tries again; a failure here loses nothing.
+          if (!closing.signal.aborted) o.debug(`catch-up: quiet-period sync failed: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    });
+  }
+
+  return {
+    gap(info, signal, emit) {
+      lastSubscription = info.subscriptionId;
+      quietTimer?.cancel();
+      quietTimer = undefined;
+      o.debug(`catch-up after ${info.reason}`);
+      return serialised(() => pass(signal, emit, info.reason === 'start'));
+    },
+    admit(e) {
+      return !o.ledger.heldBack(keysOfEvent(e.event));
+    },
+    written(e, emit) {
+      lastSubscription = e.event.subscriptionId;
+      const keys = keysOfEvent(e.event);
+      if (keys.length === 0) return;
+      o.ledger.record(keys, 'stream');
+      armQuietPass(emit);
+    },
+    async close() {
+      quietTimer?.cancel();
+      closing.abort();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,244 @@
+// The dedup rule (src/catchup/ledger.ts) and the catch-up passes (src/catchup/catchup.ts) against a scripted
+// SyncFolderItems and a real state store in a temp directory; time is a fake clock.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { createCatchUp, type SyncClient } from '../../src/catchup/catchup.js';
+import { createLedger, keyOfChange, keysOfEvent } from '../../src/catchup/ledger.js';
+import { EwsResponseError } from '../../src/errors.js';
+import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
+import type { EwsEvent } from '../../src/ews/types.js';
+import type { WatchedEvent } from '../../src/output/types.js';
+import { openStateStore, type StateStore } from '../../src/state/index.js';
+import { createFakeClock } from '../support/fake-clock.js';
+
+const item = (type: EwsEvent['type'], id: string, old?: string): EwsEvent => ({
+  type,
+  subscriptionId: 'SUB',
+  timestamp: '2026-11-28T10:00:00Z',
+  kind: 'item',
+  target: { id },
+  ...(old ? { oldTarget: { id: old } } : {}),
+});
+const streamed = (e: EwsEvent): WatchedEvent => ({ event: e, mailbox: 'alice@contoso.com', source: 'stream' });
+const change = (kind: ItemChange['kind'], itemId: string, isRead?: boolean): ItemChange => ({ kind, itemId, ...(isRead === undefined ? {} : { isRead }) });
+
+describe('ledger keys', () => {
+  it('maps stream events and sync changes onto the same identities', () => {
+    assert.deepEqual(keysOfEvent(item('NewMail', 'A')), ['create:A']);
+    assert.deepEqual(keysOfEvent(item('Created', 'A')), ['create:A']);
+    assert.deepEqual(keysOfEvent(item('Modified', 'A')), ['modify:A']);
+    assert.deepEqual(keysOfEvent(item('Deleted', 'A')), ['delete:A']);
+    assert.deepEqual(keysOfEvent(item('Moved', 'B', 'A')), ['create:B', 'delete:A']);
+    assert.deepEqual(keysOfEvent({ ...item('Modified', 'F'), kind: 'folder' }), []);
+    assert.equal(keyOfChange(change('create', 'A')), 'create:A');
+    assert.equal(keyOfChange(change('update', 'A')), 'modify:A');
+    assert.equal(keyOfChange(change('readflag', 'A', true)), 'modify:A');
+    assert.equal(keyOfChange(change('delete', 'A')), 'delete:A');
+  });
+
+  it('holds back a stream event only when a catch-up printed it, and a modify only once', () => {
+    const l = createLedger();
+    l.record(['create:A', 'modify:A'], 'catch-up');
+    l.record(['create:B'], 'stream');
+    assert.equal(l.heldBack(['create:A']), true);
+    assert.equal(l.heldBack(['create:A']), true, 'NewMail and Created of one mail are both held back');
+    assert.equal(l.heldBack(['modify:A']), true);
+    assert.equal(l.heldBack(['modify:A']), false, 'a second modification is news');
+    assert.equal(l.heldBack(['create:B']), false, 'the stream never holds back its own events');
+  });
+
+  it('prune drops what was recorded before the mark, and the file survives a restart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      const file = join(dir, 'printed.ledger');
+      const l = createLedger(file);
+      l.record(['create:A'], 'stream');
+      const mark = l.mark();
+      l.record(['create:B'], 'catch-up');
+      assert.equal(createLedger(file).has('create:A'), true, 'a new process sees what the old one printed');
+      l.prune(mark);
+      assert.equal(l.has('create:A'), false);
+      assert.equal(l.has('create:B'), true);
+      const again = createLedger(file);
+      assert.equal(again.has('create:A'), false);
+      assert.equal(again.heldBack(['create:B']), true, 'the origin survives too');
+      assert.equal(readFileSync(file, 'utf8'), 'catch-up\tcreate:B\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips a torn last line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      const file = join(dir, 'printed.ledger');
+      createLedger(file).record(['create:A'], 'stream');
+      appendFileSync(file, 'stream\tcrea');
+      const l = createLedger(file);
+      assert.equal(l.size, 1);
+      assert.equal(l.has('create:A'), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A SyncFolderItems that answers from a list of pages per call, remembering the states it was asked with. */
+function scriptedSync(pages: (SyncItemsPage | Error)[]): SyncClient & { asked: (string | undefined)[] } {
+  const asked: (string | undefined)[] = [];
+  return {
+    asked,
+    async syncFolderItems(o) {
+      asked.push(o.syncState);
+      const next = pages.shift();
+      if (!next) throw new Error('no more scripted pages');
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  };
+}
+
+describe('catch-up passes', () => {
+  let dir: string;
+  let store: StateStore;
+  const warnings: string[] = [];
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'catchup-'));
+    store = await openStateStore({ root: dir, mailbox: 'alice@contoso.com', server: 'https://mail.contoso.com/EWS/Exchange.asmx' });
+    warnings.length = 0;
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function setup(sync: SyncClient, backfill = false, quietMs = 0) {
+    const clock = createFakeClock();
+    const printed: WatchedEvent[] = [];
+    const emit = (e: WatchedEvent): boolean => (printed.push(e), true);
+    const c = createCatchUp({
+      sync,
+      store,
+      ledger: createLedger(join(store.dir, 'printed.ledger')),
+      folders: [{ key: 'inbox', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' }],
+      mailbox: 'alice@contoso.com',
+      backfill,
+      clock,
+      quietMs,
+      pageSize: 2,
+      warn: (l) => warnings.push(l),
+      debug: () => undefined,
+    });
+    return { c, clock, printed, emit };
+  }
+  const gap = (reason: string) => ({ reason, subscriptionId: 'SUB2' });
+
+  it('a first run pages through silently and keeps the final state', async () => {
+    const sync = scriptedSync([
+      { syncState: 'S1', includesLast: false, changes: [change('create', 'A'), change('create', 'B')] },
+      { syncState: 'S2', includesLast: true, changes: [change('create', 'C')] },
+    ]);
+    const { c, printed, emit } = setup(sync);
+    await c.gap(gap('start'), new AbortController().signal, emit);
+    assert.deepEqual(printed, []);
+    assert.deepEqual(sync.asked, [undefined, 'S1']);
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S2');
+  });
+
+  it('--backfill reports the backlog of a first run as catch-up events', async () => {
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
+    const { c, printed, emit } = setup(sync, true);
+    await c.gap(gap('start'), new AbortController().signal, emit);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.source, e.folder]), [
+      ['Created', 'A', 'catch-up', 'inbox'],
+      ['Created', 'B', 'catch-up', 'inbox'],
+    ]);
+  });
+
+  it('after a gap: maps every kind of change, skips what the stream printed, and holds back the late notification', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([
+      {
+        syncState: 'S1',
+        includesLast: true,
+        changes: [change('create', 'A'), change('update', 'B'), change('readflag', 'C', true), change('delete', 'D'), change('create', 'E')],
+      },
+    ]);
+    const { c, printed, emit } = setup(sync);
+    c.written(streamed(item('Created', 'E')), emit);
+    await c.gap(gap('eof'), new AbortController().signal, emit);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.isRead, e.event.subscriptionId]), [
+      ['Created', 'A', undefined, 'SUB2'],
+      ['Modified', 'B', undefined, 'SUB2'],
+      ['Modified', 'C', true, 'SUB2'],
+      ['Deleted', 'D', undefined, 'SUB2'],
+    ]);
+    assert.deepEqual(sync.asked, ['S0']);
+    // The queued notification of A reaches the stream after the catch-up printed it.
+    assert.equal(c.admit(streamed(item('NewMail', 'A'))), false);
+    assert.equal(c.admit(streamed(item('Created', 'F'))), true);
+  });
+
+  it('a restart does not repeat what the previous process printed after its last saved state', async () => {
+    await store.save('inbox', 'S0');
+    const first = setup(scriptedSync([]));
+    first.c.written(streamed(item('Created', 'A')), first.emit);
+    // Killed here; a new process starts from S0 and the server reports A (printed) and B (made while down).
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
+    const second = setup(sync);
+    await second.c.gap(gap('start'), new AbortController().signal, second.emit);
+    assert.deepEqual(second.printed.map((e) => e.event.target.id), ['B']);
+  });
+
+  it('ErrorInvalidSyncStateData: says so, rebuilds the baseline silently', async () => {
+    await store.save('inbox', 'STALE');
+    const sync = scriptedSync([new EwsResponseError('ErrorInvalidSyncStateData', 'bad'), { syncState: 'S9', includesLast: true, changes: [change('create', 'A')] }]);
+    const { c, printed, emit } = setup(sync);
+    await c.gap(gap('eof'), new AbortController().signal, emit);
+    assert.deepEqual(printed, []);
+    assert.deepEqual(sync.asked, ['STALE', undefined]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /ErrorInvalidSyncStateData\); rebuilding/);
+  });
+
+  it('ErrorSyncFolderNotFound drops the folder with a warning; throttling propagates to the engine', async () => {
+    await store.save('inbox', 'S0');
+    const busy = new EwsResponseError('ErrorServerBusy', 'busy', { backOffMs: 5000 });
+    const { c, emit } = setup(scriptedSync([busy, new EwsResponseError('ErrorSyncFolderNotFound', 'gone')]));
+    await assert.rejects(c.gap(gap('eof'), new AbortController().signal, emit), (e: unknown) => e === busy);
+    await c.gap(gap('eof'), new AbortController().signal, emit);
+    assert.match(warnings.join('\n'), /no longer exists/);
+    assert.equal((await store.load('inbox')).kind, 'missing');
+  });
+
+  it('a quiet period after streamed events moves the saved state forward and prints what the stream missed', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
+    const { c, clock, printed, emit } = setup(sync, false, 10_000);
+    c.written(streamed(item('Created', 'A')), emit);
+    await clock.advance(9_999);
+    assert.deepEqual(sync.asked, []);
+    await clock.advance(1);
+    await c.close();
+    assert.deepEqual(sync.asked, ['S0']);
+    assert.deepEqual(printed.map((e) => [e.event.target.id, e.source]), [['B', 'catch-up']]);
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S1');
+  });
+
+  it('stops mid-page when the watch wants no more, without saving that page', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
+    const { c } = setup(sync);
+    const printed: string[] = [];
+    await c.gap(gap('eof'), new AbortController().signal, (e) => (printed.length < 1 ? (printed.push(e.event.target.id), true) : false));
+    assert.deepEqual(printed, ['A']);
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S0');
+  });
+});
