@@ -7,6 +7,7 @@
 // saved state forward (and prints what the stream failed to report), so a restart reports only the real gap.
 
 import { EwsResponseError } from '../errors.js';
+import type { ItemResult } from '../ews/items.js';
 import type { ItemChange, SyncItemsPage } from '../ews/sync.js';
 import type { EwsEvent, FolderRef } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
@@ -17,6 +18,8 @@ import { keyOfChange, keysOfEvent, type Ledger } from './ledger.js';
 
 export interface SyncClient {
   syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
+  /** GetItem; used to ask whether items printed since the saved state still exist. */
+  getItems?(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
 }
 
 export interface WatchedFolder {
@@ -100,7 +103,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
    * One folder from its saved state to the end. Returns false when the watch wants no more events (the page's
    * state is then not saved: what was printed of it is in the ledger, so the next run does not repeat it).
    */
-  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean): Promise<boolean> {
+  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean, mentioned: Set<string>): Promise<boolean> {
     let state = await savedState(f);
     // A folder without state gets its baseline: silent, unless this is the first run and --backfill asks for it.
     let silent = state === undefined && !(atStart && o.backfill);
@@ -125,11 +128,20 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         throw err;
       }
       for (const c of page.changes) {
+        mentioned.add(c.itemId);
         if (silent) continue;
         const key = keyOfChange(c);
-        if (o.ledger.has(key)) continue;
+        if (o.ledger.has(key)) {
+          // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
+          const printed = o.ledger.changeKeyOf(c.itemId);
+          if (c.kind === 'delete' || c.changeKey === undefined || printed === undefined || printed === c.changeKey) continue;
+          const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
+          if (!emit(eventOf(modified, f))) return false;
+          o.ledger.record([keyOfChange(modified)], 'catch-up', c.changeKey, lastSubscription);
+          continue;
+        }
         if (!emit(eventOf(c, f))) return false;
-        o.ledger.record([key], 'catch-up');
+        o.ledger.record([key], 'catch-up', c.changeKey, lastSubscription);
       }
       await o.store.save(f.key, page.syncState);
       state = page.syncState;
@@ -137,13 +149,39 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     }
   }
 
-  /** Every watched folder, then the ledger forgets what the new states cover. */
+  /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
     const mark = o.ledger.mark();
+    const mentioned = new Set<string>();
     for (const f of [...folders]) {
-      if (!(await syncFolder(f, signal, emit, atStart))) return;
+      if (!(await syncFolder(f, signal, emit, atStart, mentioned))) return;
     }
-    o.ledger.prune(mark);
+    if (!(await reportVanished(mark, mentioned, signal, emit))) return;
+    o.ledger.prune(mark, lastSubscription);
+  }
+
+  /**
+   * A sync reports net changes since the saved state: an item created after that state and gone again is not in
+   * it, even when the stream printed its creation. So every item printed since then that the sync did not
+   * mention is looked up (GetItem, 10 at a time); one that no longer exists gets its Deleted.
+   */
+  async function reportVanished(mark: number, mentioned: ReadonlySet<string>, signal: AbortSignal, emit: Emit): Promise<boolean> {
+    if (!o.sync.getItems) return true;
+    const candidates = o.ledger.liveBefore(mark).filter((id) => !mentioned.has(id));
+    const only = folders.length === 1 ? folders[0] : undefined;
+    for (let i = 0; i < candidates.length; i += 10) {
+      const batch = candidates.slice(i, i + 10);
+      const results = await o.sync.getItems(batch, signal);
+      for (let j = 0; j < batch.length; j += 1) {
+        const r = results[j];
+        if (!r || r.ok || r.responseCode !== 'ErrorItemNotFound') continue;
+        const gone: ItemChange = { kind: 'delete', itemId: batch[j]! };
+        const ev = eventOf(gone, only ?? { key: '', ref: { kind: 'distinguished', name: '' } });
+        if (!emit(ev)) return false;
+        o.ledger.record([keyOfChange(gone)], 'catch-up', undefined, lastSubscription);
+      }
+    }
+    return true;
   }
 
   function serialised(work: () => Promise<void>): Promise<void> {
@@ -182,7 +220,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       lastSubscription = e.event.subscriptionId;
       const keys = keysOfEvent(e.event);
       if (keys.length === 0) return;
-      o.ledger.record(keys, 'stream');
+      o.ledger.record(keys, 'stream', e.event.target.changeKey);
       armQuietPass(emit);
     },
     async close() {

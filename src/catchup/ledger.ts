@@ -1,7 +1,10 @@
 // Once, not twice: which changes have been printed since the saved sync states last moved past them.
 //
 // A change is identified by its kind and item id: `create:<id>`, `modify:<id>` (an update or a read-flag change),
-// `delete:<id>`. ChangeKeys are not part of it: those in notifications are not reliable (ews-protocol.md §6).
+// `delete:<id>`. ChangeKeys are not part of the identity: those in notifications are not reliable (ews-protocol.md
+// §6). They are kept as a hint in one direction only: when a sync reports an item whose change was printed, but
+// with another ChangeKey than the last one printed, the item changed since (a sync folds a later read or edit into
+// the Create it reports), and a Modified is printed. A wrong hint can cost one extra line, never a missed change.
 // A stream event registers its keys after it is printed; a sync change whose key is registered is not printed
 // again. A catch-up registers its keys too, so the stream's late notification of the same change is held back.
 // After a complete sync pass every key registered before the pass began is dropped: the saved states now cover
@@ -19,6 +22,10 @@ interface Entry {
   /** Registration order, for dropping what a completed pass covered. */
   n: number;
   origin: Origin;
+  /** The item's ChangeKey as printed with this change, when known. */
+  changeKey?: string;
+  /** For catch-up entries: the subscription whose stream may still bring the same change late. */
+  subscription?: string;
 }
 
 /** Keys of a stream event; none for folder events (catch-up is about items). */
@@ -52,14 +59,28 @@ const MAX_ENTRIES = 50_000;
 export interface Ledger {
   /** Has this change been printed since the last completed pass? */
   has(key: string): boolean;
-  /** Would the stream's event repeat what a catch-up printed? (A modify is held back once: later ones are new.) */
+  /**
+   * Would the stream's event repeat what a catch-up printed? Yes when a catch-up printed one of its keys and the
+   * others are unknown (a Moved event's other half is in a folder nobody watches). A modify is held back once.
+   */
   heldBack(keys: readonly string[]): boolean;
-  record(keys: readonly string[], origin: Origin): void;
+  record(keys: readonly string[], origin: Origin, changeKey?: string, subscription?: string): void;
+  /** The ChangeKey printed last with a create or modify of this item, if any. */
+  changeKeyOf(itemId: string): string | undefined;
+  /** Items whose create or modify was recorded before `mark` and whose delete was not: printed, maybe gone since. */
+  liveBefore(mark: number): string[];
   /** A marker to hand to prune() when the pass that began now has completed. */
   mark(): number;
-  prune(before: number): void;
+  /**
+   * Forgets what was recorded before `before`, except a catch-up's entries for the subscription still streaming:
+   * its late notifications of those changes must still be held back.
+   */
+  prune(before: number, subscription?: string): void;
   readonly size: number;
 }
+
+const line = (origin: Origin, key: string, changeKey?: string): string =>
+  `${origin}\t${key}${changeKey !== undefined && /^\S{1,512}$/.test(changeKey) ? `\t${changeKey}` : ''}\n`;
 
 export function createLedger(file?: string): Ledger {
   const entries = new Map<string, Entry>();
@@ -75,14 +96,14 @@ export function createLedger(file?: string): Ledger {
     }
     // A torn last line (killed mid-append) is skipped; so is anything that is not ours.
     for (const line of text.split('\n')) {
-      const m = /^(stream|catch-up)\t((?:create|modify|delete):\S{1,2048})$/.exec(line);
-      if (m) entries.set(m[2], { n: n++, origin: m[1] as Origin });
+      const m = /^(stream|catch-up)\t((?:create|modify|delete):\S{1,2048})(?:\t(\S{1,512}))?$/.exec(line);
+      if (m) entries.set(m[2], { n: n++, origin: m[1] as Origin, ...(m[3] ? { changeKey: m[3] } : {}) });
     }
   }
 
   function rewrite(): void {
     if (file === undefined) return;
-    const lines = [...entries].sort((a, b) => a[1].n - b[1].n).map(([k, e]) => `${e.origin}\t${k}\n`);
+    const lines = [...entries].sort((a, b) => a[1].n - b[1].n).map(([k, e]) => line(e.origin, k, e.changeKey));
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, lines.join(''), { mode: 0o600 });
     renameSync(tmp, file);
@@ -91,27 +112,47 @@ export function createLedger(file?: string): Ledger {
   return {
     has: (key) => entries.has(key),
     heldBack(keys) {
-      if (keys.length === 0 || !keys.every((k) => entries.get(k)?.origin === 'catch-up')) return false;
+      const known = keys.map((k) => entries.get(k)).filter((e) => e !== undefined);
+      if (known.length === 0 || !known.every((e) => e.origin === 'catch-up')) return false;
       for (const k of keys) if (k.startsWith('modify:')) entries.delete(k);
       return true;
     },
-    record(keys, origin) {
+    record(keys, origin, changeKey, subscription) {
       if (keys.length === 0) return;
+      // The ChangeKey belongs to the item the event is about (a Moved event's delete key is the old id).
+      const ck = (k: string): string | undefined => (changeKey !== undefined && !k.startsWith('delete:') ? changeKey : undefined);
       for (const k of keys) {
         entries.delete(k);
-        entries.set(k, { n: n++, origin });
+        const c = ck(k);
+        entries.set(k, { n: n++, origin, ...(c !== undefined ? { changeKey: c } : {}), ...(subscription ? { subscription } : {}) });
       }
-      if (file !== undefined) appendFileSync(file, keys.map((k) => `${origin}\t${k}\n`).join(''), { mode: 0o600 });
+      if (file !== undefined) appendFileSync(file, keys.map((k) => line(origin, k, ck(k))).join(''), { mode: 0o600 });
       if (entries.size > MAX_ENTRIES) {
         for (const k of [...entries.keys()].slice(0, entries.size - MAX_ENTRIES)) entries.delete(k);
         rewrite();
       }
     },
+    changeKeyOf(itemId) {
+      const a = entries.get(`create:${itemId}`);
+      const b = entries.get(`modify:${itemId}`);
+      const latest = a && b ? (a.n > b.n ? a : b) : (a ?? b);
+      return latest?.changeKey;
+    },
+    liveBefore(mark) {
+      const ids = new Set<string>();
+      for (const [k, e] of entries) {
+        if (e.n >= mark || k.startsWith('delete:')) continue;
+        const id = k.slice(k.indexOf(':') + 1);
+        if (!entries.has(`delete:${id}`)) ids.add(id);
+      }
+      return [...ids];
+    },
     mark: () => n,
-    prune(before) {
+    prune(before, subscription) {
       let dropped = 0;
       for (const [k, e] of entries) {
-        if (e.n < before) {
+        const late = e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription;
+        if (e.n < before && !late) {
           entries.delete(k);
           dropped += 1;
         }

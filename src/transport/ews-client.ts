@@ -7,10 +7,11 @@
 import { AuthError, EwsResponseError, ProtocolError, TransportError } from '../errors.js';
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe } from '../ews/requests.js';
 import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from '../ews/responses.js';
-import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
+import type { EventType, FolderRef, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
 import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import type { SyncClient } from '../catchup/catchup.js';
+import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse, type FolderResult } from '../ews/items.js';
 import { buildSyncFolderItems, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
@@ -29,7 +30,7 @@ export interface EwsClientOptions {
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
 }
 
-export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient {
+export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & Required<Pick<SyncClient, 'getItems'>> & { getFolders(folders: readonly FolderRef[], signal?: AbortSignal): Promise<FolderResult[]> } {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal) => {
@@ -62,6 +63,16 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient {
       const res = await post(buildSyncFolderItems(o.ctx, req), 'SyncFolderItems', signal);
       check(res, 'SyncFolderItems');
       return decodeSyncFolderItemsResponse(res.body);
+    },
+    async getItems(itemIds, signal) {
+      const res = await post(buildGetItem(o.ctx, itemIds), 'GetItem', signal);
+      check(res, 'GetItem');
+      return decodeGetItemResponse(res.body);
+    },
+    async getFolders(folders, signal) {
+      const res = await post(buildGetFolder(o.ctx, folders), 'GetFolder', signal);
+      check(res, 'GetFolder');
+      return decodeGetFolderResponse(res.body);
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);

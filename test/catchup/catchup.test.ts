@@ -195,6 +195,25 @@ describe('catch-up passes', () => {
     assert.deepEqual(second.printed.map((e) => e.event.target.id), ['B']);
   });
 
+  it('an item printed by the stream whose ChangeKey moved on is reported Modified; the same ChangeKey is not', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([
+      {
+        syncState: 'S1',
+        includesLast: true,
+        changes: [
+          { kind: 'create', itemId: 'A', changeKey: 'ck2' },
+          { kind: 'create', itemId: 'B', changeKey: 'ckB' },
+        ],
+      },
+    ]);
+    const { c, printed, emit } = setup(sync);
+    c.written(streamed({ ...item('Created', 'A'), target: { id: 'A', changeKey: 'ck1' } }), emit);
+    c.written(streamed({ ...item('Created', 'B'), target: { id: 'B', changeKey: 'ckB' } }), emit);
+    await c.gap(gap('eof'), new AbortController().signal, emit);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey]), [['Modified', 'A', 'ck2']]);
+  });
+
   it('ErrorInvalidSyncStateData: says so, rebuilds the baseline silently', async () => {
     await store.save('inbox', 'STALE');
     const sync = scriptedSync([new EwsResponseError('ErrorInvalidSyncStateData', 'bad'), { syncState: 'S9', includesLast: true, changes: [change('create', 'A')] }]);

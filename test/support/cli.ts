@@ -22,6 +22,8 @@ export interface CliRun {
   child: ChildProcessWithoutNullStreams;
   /** Resolves with the first n complete stdout lines once they have arrived. */
   lines(n: number, timeoutMs?: number): Promise<string[]>;
+  /** Resolves once the complete stdout lines so far satisfy `test`. */
+  linesUntil(test: (lines: string[]) => boolean, timeoutMs?: number): Promise<string[]>;
   /** Resolves when stderr matches. */
   stderrMatch(pattern: RegExp, timeoutMs?: number): Promise<string>;
   result(timeoutMs?: number): Promise<CliResult>;
@@ -84,6 +86,11 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; s
         const complete = stdout.split('\n').slice(0, -1);
         return complete.length >= n ? complete.slice(0, n) : undefined;
       }, `${n} stdout line(s)`, timeoutMs),
+    linesUntil: (test, timeoutMs = 15_000) =>
+      until(() => {
+        const complete = stdout.split('\n').slice(0, -1);
+        return test(complete) ? complete : undefined;
+      }, 'the expected stdout lines', timeoutMs),
     stderrMatch: (pattern, timeoutMs = 15_000) => until(() => pattern.exec(stderr)?.[0], `stderr ${pattern}`, timeoutMs),
     result: (timeoutMs = 20_000) =>
       Promise.race([
