@@ -8,7 +8,7 @@
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemResult } from '../ews/items.js';
-import type { ItemChange, SyncItemsPage } from '../ews/sync.js';
+import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { EwsEvent, FolderRef } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
 import type { StateStore } from '../state/index.js';
@@ -20,6 +20,8 @@ export interface SyncClient {
   syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
   /** GetItem; used to ask whether items printed since the saved state still exist. */
   getItems?(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
+  /** SyncFolderHierarchy; with --all-folders, which folders there are. */
+  syncFolderHierarchy?(o: { syncState?: string; root?: FolderRef }, signal?: AbortSignal): Promise<SyncHierarchyPage>;
 }
 
 export interface WatchedFolder {
@@ -34,7 +36,10 @@ export interface CatchUpOptions {
   sync: SyncClient;
   store: StateStore;
   ledger: Ledger;
+  /** The watched folders; with `allFolders`, found anew (SyncFolderHierarchy) at every pass instead. */
   folders: readonly WatchedFolder[];
+  /** --all-folders: every folder below msgfolderroot, including folders created after start. */
+  allFolders?: boolean;
   mailbox: string;
   /** Report the backlog of a first run (no saved state) instead of establishing the baseline silently. */
   backfill: boolean;
@@ -58,6 +63,9 @@ export interface CatchUp {
   /** Stops the quiet-period timer and waits for a pass in progress to give up. */
   close(): Promise<void>;
 }
+
+/** Saved once every folder of an --all-folders watch has its baseline. */
+const HIERARCHY_MARKER = '#folders-known';
 
 const EVENT_OF: Record<ItemChange['kind'], EwsEvent['type']> = { create: 'Created', update: 'Modified', delete: 'Deleted', readflag: 'Modified' };
 
@@ -103,10 +111,11 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
    * One folder from its saved state to the end. Returns false when the watch wants no more events (the page's
    * state is then not saved: what was printed of it is in the ledger, so the next run does not repeat it).
    */
-  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean, mentioned: Set<string>): Promise<boolean> {
+  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean, mentioned: Set<string>, isNew = false): Promise<boolean> {
     let state = await savedState(f);
-    // A folder without state gets its baseline: silent, unless this is the first run and --backfill asks for it.
-    let silent = state === undefined && !(atStart && o.backfill);
+    // A folder without state gets its baseline: silent, unless this is the first run and --backfill asks for it,
+    // or the folder appeared after the first run (its items are news then).
+    let silent = state === undefined && !isNew && !(atStart && o.backfill);
     let rebuilt = false;
     for (;;) {
       let page: SyncItemsPage;
@@ -127,6 +136,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         }
         throw err;
       }
+      o.debug(`catch-up: ${f.name ?? 'folder'}: ${page.changes.length} change(s)${page.includesLast ? '' : ', more to come'}${page.changes.length ? `: ${page.changes.map((c) => `${c.kind} …${c.itemId.slice(-8)}`).join(', ')}` : ''}`);
       for (const c of page.changes) {
         mentioned.add(c.itemId);
         if (silent) continue;
@@ -134,7 +144,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         if (o.ledger.has(key)) {
           // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
           const printed = o.ledger.changeKeyOf(c.itemId);
-          if (c.kind === 'delete' || c.changeKey === undefined || printed === undefined || printed === c.changeKey) continue;
+          if (c.kind === 'delete' || c.changeKey === undefined || printed === undefined || printed === c.changeKey) {
+            o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was printed already (ChangeKey ${printed ?? 'unknown'}, now ${c.changeKey ?? 'unknown'})`);
+            continue;
+          }
           const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
           if (!emit(eventOf(modified, f))) return false;
           o.ledger.record([keyOfChange(modified)], 'catch-up', c.changeKey, lastSubscription);
@@ -149,13 +162,47 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     }
   }
 
+  /**
+   * --all-folders: the folders below msgfolderroot as they are now (a full SyncFolderHierarchy each pass: the list
+   * is what matters, and a mailbox has tens of folders, not thousands). A marker in the state store tells a first
+   * run (every folder gets a silent baseline) from a later one (a folder without state is new: its items are news).
+   */
+  async function currentFolders(signal: AbortSignal): Promise<{ folders: WatchedFolder[]; fresh: Set<string> }> {
+    const list = new Map<string, WatchedFolder>();
+    let syncState: string | undefined;
+    for (let guard = 0; guard < 100; guard += 1) {
+      const page = await o.sync.syncFolderHierarchy!({ root: { kind: 'distinguished', name: 'msgfolderroot' }, ...(syncState ? { syncState } : {}) }, signal);
+      for (const c of page.changes) {
+        if (c.kind === 'delete') list.delete(c.folderId);
+        else if (!c.folderClass || /^IPF\.(Note|Post)/i.test(c.folderClass)) {
+          list.set(c.folderId, { key: c.folderId, ref: { kind: 'id', id: c.folderId }, ...(c.displayName !== undefined ? { name: c.displayName } : {}) });
+        }
+      }
+      syncState = page.syncState;
+      if (page.includesLast) break;
+    }
+    const knownBefore = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
+    const fresh = new Set<string>();
+    if (knownBefore) {
+      for (const f of list.values()) if ((await o.store.load(f.key)).kind === 'missing') fresh.add(f.key);
+    }
+    return { folders: [...list.values()], fresh };
+  }
+
   /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
     const mark = o.ledger.mark();
     const mentioned = new Set<string>();
-    for (const f of [...folders]) {
-      if (!(await syncFolder(f, signal, emit, atStart, mentioned))) return;
+    let fresh = new Set<string>();
+    if (o.allFolders && o.sync.syncFolderHierarchy) {
+      const found = await currentFolders(signal);
+      for (const f of found.fresh) o.debug(`catch-up: a new folder: ${found.folders.find((x) => x.key === f)?.name ?? f}`);
+      [folders, fresh] = [found.folders, found.fresh];
     }
+    for (const f of [...folders]) {
+      if (!(await syncFolder(f, signal, emit, atStart, mentioned, fresh.has(f.key)))) return;
+    }
+    if (o.allFolders) await o.store.save(HIERARCHY_MARKER, 'known');
     if (!(await reportVanished(mark, mentioned, signal, emit))) return;
     o.ledger.prune(mark, lastSubscription);
   }

@@ -26,6 +26,8 @@ interface Entry {
   changeKey?: string;
   /** For catch-up entries: the subscription whose stream may still bring the same change late. */
   subscription?: string;
+  /** A saved state covers it; kept only to hold back the stream's late notification. */
+  covered?: boolean;
 }
 
 /** Keys of a stream event; none for folder events (catch-up is about items). */
@@ -103,14 +105,15 @@ export function createLedger(file?: string): Ledger {
 
   function rewrite(): void {
     if (file === undefined) return;
-    const lines = [...entries].sort((a, b) => a[1].n - b[1].n).map(([k, e]) => line(e.origin, k, e.changeKey));
+    // Covered entries matter only to this process's subscription; a restart has a new one.
+    const lines = [...entries].filter(([, e]) => !e.covered).sort((a, b) => a[1].n - b[1].n).map(([k, e]) => line(e.origin, k, e.changeKey));
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, lines.join(''), { mode: 0o600 });
     renameSync(tmp, file);
   }
 
   return {
-    has: (key) => entries.has(key),
+    has: (key) => entries.get(key)?.covered !== true && entries.has(key),
     heldBack(keys) {
       const known = keys.map((k) => entries.get(k)).filter((e) => e !== undefined);
       if (known.length === 0 || !known.every((e) => e.origin === 'catch-up')) return false;
@@ -133,15 +136,16 @@ export function createLedger(file?: string): Ledger {
       }
     },
     changeKeyOf(itemId) {
-      const a = entries.get(`create:${itemId}`);
-      const b = entries.get(`modify:${itemId}`);
+      const live = (e: Entry | undefined): Entry | undefined => (e?.covered ? undefined : e);
+      const a = live(entries.get(`create:${itemId}`));
+      const b = live(entries.get(`modify:${itemId}`));
       const latest = a && b ? (a.n > b.n ? a : b) : (a ?? b);
       return latest?.changeKey;
     },
     liveBefore(mark) {
       const ids = new Set<string>();
       for (const [k, e] of entries) {
-        if (e.n >= mark || k.startsWith('delete:')) continue;
+        if (e.n >= mark || e.covered || k.startsWith('delete:')) continue;
         const id = k.slice(k.indexOf(':') + 1);
         if (!entries.has(`delete:${id}`)) ids.add(id);
       }
@@ -151,11 +155,13 @@ export function createLedger(file?: string): Ledger {
     prune(before, subscription) {
       let dropped = 0;
       for (const [k, e] of entries) {
-        const late = e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription;
-        if (e.n < before && !late) {
-          entries.delete(k);
-          dropped += 1;
+        if (e.n >= before) continue;
+        if (e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription) {
+          e.covered = true;
+          continue;
         }
+        entries.delete(k);
+        dropped += 1;
       }
       if (dropped > 0 || entries.size === 0) rewrite();
     },

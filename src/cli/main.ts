@@ -214,9 +214,10 @@ async function openCatchUp(conn: ConnectionSettings, settings: WatchSettings, lo
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
   logger.debug(`state: ${store.dir}`);
+  // --all-folders: the catch-up finds the folders itself (SyncFolderHierarchy), new ones included.
   const folders: WatchedFolder[] =
     settings.folders.kind === 'all'
-      ? [{ key: 'msgfolderroot', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' }]
+      ? []
       : settings.folders.folders.map((f) => (f.kind === 'distinguished' ? { key: f.name, ref: f, name: f.name } : { key: f.id, ref: f }));
   const tuning = (name: string, fallback: number): number => {
     const n = Number(env[name]);
@@ -227,6 +228,7 @@ async function openCatchUp(conn: ConnectionSettings, settings: WatchSettings, lo
     store,
     ledger: createLedger(join(store.dir, 'printed.ledger')),
     folders,
+    allFolders: settings.folders.kind === 'all',
     mailbox: conn.mailbox,
     backfill: settings.backfill,
     clock: systemClock,

@@ -12,7 +12,7 @@ import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import type { SyncClient } from '../catchup/catchup.js';
 import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse, type FolderResult } from '../ews/items.js';
-import { buildSyncFolderItems, decodeSyncFolderItemsResponse } from '../ews/sync.js';
+import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarchyResponse, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
 
@@ -63,6 +63,11 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
       const res = await post(buildSyncFolderItems(o.ctx, req), 'SyncFolderItems', signal);
       check(res, 'SyncFolderItems');
       return decodeSyncFolderItemsResponse(res.body);
+    },
+    async syncFolderHierarchy(req, signal) {
+      const res = await post(buildSyncFolderHierarchy(o.ctx, req), 'SyncFolderHierarchy', signal);
+      check(res, 'SyncFolderHierarchy');
+      return decodeSyncFolderHierarchyResponse(res.body);
     },
     async getItems(itemIds, signal) {
       const res = await post(buildGetItem(o.ctx, itemIds), 'GetItem', signal);

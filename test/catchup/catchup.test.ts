@@ -72,6 +72,20 @@ describe('ledger keys', () => {
     }
   });
 
+  it("a catch-up's entry outlives a pass while its subscription streams, but only to hold back the late notification", () => {
+    const l = createLedger();
+    l.record(['create:A'], 'catch-up', 'ck1', 'SUB1');
+    l.record(['delete:A'], 'stream');
+    l.prune(l.mark(), 'SUB1');
+    assert.equal(l.has('create:A'), false, 'the saved state covers it');
+    assert.equal(l.has('delete:A'), false);
+    assert.deepEqual(l.liveBefore(l.mark()), [], 'not looked up again as vanished');
+    assert.equal(l.changeKeyOf('A'), undefined);
+    assert.equal(l.heldBack(['create:A']), true, "the stream's late Created is still held back");
+    l.prune(l.mark(), 'SUB2');
+    assert.equal(l.heldBack(['create:A']), false, 'a new subscription cannot bring it late');
+  });
+
   it('skips a torn last line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
     try {

@@ -91,6 +91,34 @@ describe('catching up, end to end', { concurrency: 2 }, () => {
     });
   });
 
+  it('--all-folders: a folder created while ews-watch was stopped is caught up too, by its display name', async () => {
+    await withSim({}, async (sim) => {
+      sim.deliverMail({ subject: 'old' });
+      const env = envFor(sim, { XDG_STATE_HOME: stateHome(), EWS_WATCH_QUIET_SYNC_MS: '600000' });
+      const first = startCli(['--json', '--all-folders'], { env });
+      await sim.waitFor(() => sim.connections().length > 0);
+      first.child.kill('SIGINT');
+      const r1 = await first.result();
+      assert.equal(r1.code, 0, r1.stderr);
+      assert.equal(r1.stdout, '', "the first run takes every folder's baseline silently");
+      sim.createFolder('Receipts');
+      const mail = sim.deliverMail({ subject: 'your receipt' }).item!;
+      const filed = sim.moveItem(mail.id, 'Receipts').item!;
+      const second = startCli(['--json', '--all-folders'], { env });
+      await second.linesUntil((lines) => lines.some((l) => l.includes(filed.id)));
+      second.child.kill('SIGINT');
+      const r2 = await second.result();
+      assert.equal(r2.code, 0, r2.stderr);
+      const lines = parseLines(r2.stdout);
+      assert.deepEqual(
+        lines.filter((l) => l.itemId === filed.id).map((l) => [l.event, l.source, l.folder]),
+        [['Created', 'catch-up', 'Receipts']],
+      );
+      assert.equal(lines.some((l) => l.itemId === mail.id), false, 'created and moved away while stopped: nothing to report in the inbox');
+      assert.ok(requestsOf(sim, 'SyncFolderHierarchy').length >= 2);
+    });
+  });
+
   it('a second watcher on the same mailbox and state refuses politely (exit 2)', async () => {
     await withSim({}, async (sim) => {
       const env = envFor(sim, { XDG_STATE_HOME: stateHome() });
