@@ -9,11 +9,12 @@
 import { EwsResponseError } from '../errors.js';
 import type { ItemResult } from '../ews/items.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
-import type { EwsEvent, FolderRef } from '../ews/types.js';
+import type { EventType, EwsEvent, FolderRef } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
 import type { StateStore } from '../state/index.js';
 import type { Clock, TimerHandle } from '../watch/clock.js';
 import type { Emit, GapInfo } from '../watch/engine.js';
+import { raceAbort } from '../watch/abortable.js';
 import { keyOfChange, keysOfEvent, type Ledger } from './ledger.js';
 
 export interface SyncClient {
@@ -40,6 +41,12 @@ export interface CatchUpOptions {
   folders: readonly WatchedFolder[];
   /** --all-folders: every folder below msgfolderroot, including folders created after start. */
   allFolders?: boolean;
+  /**
+   * --events: which catch-up events to print. A Created is printed for NewMail too (a sync cannot tell new mail
+   * from other new items, and a mail missed in a gap is what a NewMail watcher most wants); a Deleted for Moved too
+   * (on the stream, leaving a folder is a Moved). Default: all.
+   */
+  events?: readonly EventType[];
   mailbox: string;
   /** Report the backlog of a first run (no saved state) instead of establishing the baseline silently. */
   backfill: boolean;
@@ -48,6 +55,11 @@ export interface CatchUpOptions {
   quietMs: number;
   /** MaxChangesReturned, 1..512. */
   pageSize: number;
+  /**
+   * Resolves once an emitted event was really printed (or left out by a filter): with --details the output stage
+   * prints later. A page's state is saved, and its changes recorded on disk, only after that.
+   */
+  settled?: (e: WatchedEvent) => Promise<void>;
   /** One line for stderr: rebuilt baselines, dropped folders. */
   warn(line: string): void;
   debug(line: string): void;
@@ -97,6 +109,37 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     };
   }
 
+  /** The lines a page emitted that the output stage has not confirmed yet. */
+  interface Printing {
+    waits: Promise<void>[];
+  }
+
+  const wanted = (t: EwsEvent['type']): boolean => {
+    const ev = o.events;
+    if (!ev) return true;
+    if (t === 'Created') return ev.includes('Created') || ev.includes('NewMail');
+    if (t === 'Deleted') return ev.includes('Deleted') || ev.includes('Moved');
+    return ev.includes(t);
+  };
+
+  /** Emits one catch-up event and notes it; false when the watch wants no more. Unwanted kinds are skipped. */
+  function print(ev: WatchedEvent, key: string, changeKey: string | undefined, printing: Printing): boolean {
+    if (!wanted(ev.event.type)) return true;
+    if (!emit0(ev)) return false;
+    // In memory at once (for the stream's late notification); on disk the moment the line is out.
+    o.ledger.record([key], 'catch-up', changeKey, lastSubscription, false);
+    if (o.settled) printing.waits.push(o.settled(ev).then(() => o.ledger.persist([key])));
+    else o.ledger.persist([key]);
+    return true;
+  }
+  let emit0: Emit = () => false;
+
+  /** Waits until the page's lines are out (so its state may be saved); false when stopped first. */
+  async function printed(printing: Printing, signal: AbortSignal): Promise<boolean> {
+    if (printing.waits.length === 0) return true;
+    return !(await raceAbort(Promise.all(printing.waits), signal)).aborted;
+  }
+
   /** The saved state of a folder, or undefined for a baseline (with a warning when a broken file is the reason). */
   async function savedState(f: WatchedFolder): Promise<string | undefined> {
     const loaded = await o.store.load(f.key);
@@ -137,25 +180,25 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         throw err;
       }
       o.debug(`catch-up: ${f.name ?? 'folder'}: ${page.changes.length} change(s)${page.includesLast ? '' : ', more to come'}${page.changes.length ? `: ${page.changes.map((c) => `${c.kind} …${c.itemId.slice(-8)}`).join(', ')}` : ''}`);
+      const printing: Printing = { waits: [] };
       for (const c of page.changes) {
         mentioned.add(c.itemId);
         if (silent) continue;
         const key = keyOfChange(c);
         if (o.ledger.has(key)) {
           // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
-          const printed = o.ledger.changeKeyOf(c.itemId);
-          if (c.kind === 'delete' || c.changeKey === undefined || printed === undefined || printed === c.changeKey) {
-            o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was printed already (ChangeKey ${printed ?? 'unknown'}, now ${c.changeKey ?? 'unknown'})`);
+          const before = o.ledger.changeKeyOf(c.itemId);
+          if (c.kind === 'delete' || c.changeKey === undefined || before === undefined || before === c.changeKey) {
+            o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was printed already`);
             continue;
           }
           const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
-          if (!emit(eventOf(modified, f))) return false;
-          o.ledger.record([keyOfChange(modified)], 'catch-up', c.changeKey, lastSubscription);
+          if (!print(eventOf(modified, f), keyOfChange(modified), c.changeKey, printing)) return false;
           continue;
         }
-        if (!emit(eventOf(c, f))) return false;
-        o.ledger.record([key], 'catch-up', c.changeKey, lastSubscription);
+        if (!print(eventOf(c, f), key, c.changeKey, printing)) return false;
       }
+      if (!(await printed(printing, signal))) return false;
       await o.store.save(f.key, page.syncState);
       state = page.syncState;
       if (page.includesLast) return true;
@@ -191,6 +234,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
+    emit0 = emit;
     const mark = o.ledger.mark();
     const mentioned = new Set<string>();
     let fresh = new Set<string>();
@@ -219,14 +263,14 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     for (let i = 0; i < candidates.length; i += 10) {
       const batch = candidates.slice(i, i + 10);
       const results = await o.sync.getItems(batch, signal);
+      const printing: Printing = { waits: [] };
       for (let j = 0; j < batch.length; j += 1) {
         const r = results[j];
         if (!r || r.ok || r.responseCode !== 'ErrorItemNotFound') continue;
         const gone: ItemChange = { kind: 'delete', itemId: batch[j]! };
-        const ev = eventOf(gone, only ?? { key: '', ref: { kind: 'distinguished', name: '' } });
-        if (!emit(ev)) return false;
-        o.ledger.record([keyOfChange(gone)], 'catch-up', undefined, lastSubscription);
+        if (!print(eventOf(gone, only ?? { key: '', ref: { kind: 'distinguished', name: '' } }), keyOfChange(gone), undefined, printing)) return false;
       }
+      if (!(await printed(printing, signal))) return false;
     }
     return true;
   }

@@ -66,7 +66,10 @@ export interface Ledger {
    * others are unknown (a Moved event's other half is in a folder nobody watches). A modify is held back once.
    */
   heldBack(keys: readonly string[]): boolean;
-  record(keys: readonly string[], origin: Origin, changeKey?: string, subscription?: string): void;
+  /** `persist: false` keeps it in memory only until persist(): for lines not yet really printed. */
+  record(keys: readonly string[], origin: Origin, changeKey?: string, subscription?: string, persist?: boolean): void;
+  /** Writes recorded keys to the file (after their lines were really printed). */
+  persist(keys: readonly string[]): void;
   /** The ChangeKey printed last with a create or modify of this item, if any. */
   changeKeyOf(itemId: string): string | undefined;
   /** Items whose create or modify was recorded before `mark` and whose delete was not: printed, maybe gone since. */
@@ -120,7 +123,7 @@ export function createLedger(file?: string): Ledger {
       for (const k of keys) if (k.startsWith('modify:')) entries.delete(k);
       return true;
     },
-    record(keys, origin, changeKey, subscription) {
+    record(keys, origin, changeKey, subscription, persist = true) {
       if (keys.length === 0) return;
       // The ChangeKey belongs to the item the event is about (a Moved event's delete key is the old id).
       const ck = (k: string): string | undefined => (changeKey !== undefined && !k.startsWith('delete:') ? changeKey : undefined);
@@ -129,11 +132,19 @@ export function createLedger(file?: string): Ledger {
         const c = ck(k);
         entries.set(k, { n: n++, origin, ...(c !== undefined ? { changeKey: c } : {}), ...(subscription ? { subscription } : {}) });
       }
-      if (file !== undefined) appendFileSync(file, keys.map((k) => line(origin, k, ck(k))).join(''), { mode: 0o600 });
+      if (file !== undefined && persist) appendFileSync(file, keys.map((k) => line(origin, k, ck(k))).join(''), { mode: 0o600 });
       if (entries.size > MAX_ENTRIES) {
         for (const k of [...entries.keys()].slice(0, entries.size - MAX_ENTRIES)) entries.delete(k);
         rewrite();
       }
+    },
+    persist(keys) {
+      if (file === undefined) return;
+      const lines = keys.flatMap((k) => {
+        const e = entries.get(k);
+        return e ? [line(e.origin, k, e.changeKey)] : [];
+      });
+      if (lines.length) appendFileSync(file, lines.join(''), { mode: 0o600 });
     },
     changeKeyOf(itemId) {
       const live = (e: Entry | undefined): Entry | undefined => (e?.covered ? undefined : e);
