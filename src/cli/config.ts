@@ -6,6 +6,11 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_SERVER_VERSION, isDistinguishedFolder, parseEventTypeName } from '../ews/requests.js';
 import { EVENT_TYPES, type EventType, type FolderRef, type FolderSelector } from '../ews/types.js';
 import type { ColourMode } from '../term/colour.js';
+import { parsePattern, type Matcher } from '../enrich/filter.js';
+import { HOOK_DEFAULTS } from '../hooks/runner.js';
+import type { HookSpec } from '../hooks/types.js';
+import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
+import type { RawHook } from './hook-args.js';
 
 export type Source = 'flag' | 'env' | '.env' | 'default';
 export type OutputFormat = 'pretty' | 'ndjson';
@@ -38,6 +43,15 @@ export interface RawOptions {
   insecure?: boolean;
   stateDir?: string;
   backfill?: boolean;
+  details?: boolean;
+  from?: string[];
+  subject?: string[];
+  timeout?: string;
+  debounce?: string;
+  hookTimeout?: string;
+  hookConcurrency?: string;
+  /** --on/--exec, taken out of argv by splitHookArgs (hook-args.ts). */
+  hooks?: RawHook[];
 }
 
 export interface WatchSettings {
@@ -54,6 +68,17 @@ export interface WatchSettings {
   /** --state-dir; the caller falls back to EWS_STATE_DIR, then the default. */
   stateDir?: string;
   backfill: boolean;
+  /** --details, or implied by --from/--subject. */
+  details: boolean;
+  /** --from / --subject: any pattern of a flag may match; both flags must. */
+  from: readonly Matcher[];
+  subject: readonly Matcher[];
+  /** --timeout: stop then, and exit 124 unless enough events matched. */
+  timeoutMs?: number;
+  hooks: readonly HookSpec[];
+  hookTimeoutMs: number;
+  hookConcurrency: number;
+  debounceMs: number;
 }
 
 /** --auth oauth: who signs in where. The secret stays in the environment; only its presence is noted. */
@@ -95,10 +120,11 @@ export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): Wat
   if (raw.json && raw.format && raw.format !== 'ndjson') throw new UsageError(`--json conflicts with --format ${raw.format}`);
   const format = raw.json ? 'ndjson' : raw.format === undefined ? (stdoutIsTTY ? 'pretty' : 'ndjson') : parseFormat(raw.format);
   const folders = parseFolders(raw.folder, raw.allFolders === true);
+  const events = Object.freeze(parseEvents(raw.events));
   return Object.freeze({
     folders,
     folderLabel: folders.kind === 'all' ? 'all folders' : folders.folders.map((f) => (f.kind === 'id' ? 'folder id' : f.name)).join(', '),
-    events: Object.freeze(parseEvents(raw.events)),
+    events,
     format,
     maxEvents: raw.maxEvents === undefined ? undefined : parseInteger('--max-events', raw.maxEvents, 1, Number.MAX_SAFE_INTEGER),
     connectionTimeoutMinutes: raw.connectionTimeout === undefined ? 30 : parseInteger('--connection-timeout', raw.connectionTimeout, 1, 30),
@@ -107,7 +133,63 @@ export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): Wat
     verbosity: raw.verbose ? 1 : raw.quiet ? -1 : 0,
     ...(raw.stateDir !== undefined ? { stateDir: nonBlank('--state-dir', raw.stateDir) } : {}),
     backfill: raw.backfill === true,
+    ...resolveEnrichment(raw),
+    ...resolveHooks(raw, events),
   });
+}
+
+interface Enrichment {
+  details: boolean;
+  from: readonly Matcher[];
+  subject: readonly Matcher[];
+  timeoutMs?: number;
+}
+
+function resolveEnrichment(raw: RawOptions): Enrichment {
+  const from = (raw.from ?? []).map((p) => parsePattern('--from', p));
+  const subject = (raw.subject ?? []).map((p) => parsePattern('--subject', p));
+  return {
+    // A filter on sender or subject needs them: --from and --subject imply --details.
+    details: raw.details === true || from.length > 0 || subject.length > 0,
+    from: Object.freeze(from),
+    subject: Object.freeze(subject),
+    ...(raw.timeout !== undefined ? { timeoutMs: parseDuration('--timeout', raw.timeout, { min: 1, max: MAX_TIMEOUT_MS }) } : {}),
+  };
+}
+
+interface HookSettings {
+  hooks: readonly HookSpec[];
+  hookTimeoutMs: number;
+  hookConcurrency: number;
+  debounceMs: number;
+}
+
+function resolveHooks(raw: RawOptions, events: readonly EventType[]): HookSettings {
+  const hooks = (raw.hooks ?? []).map((h): HookSpec => (h.events === undefined ? { argv: h.argv } : { argv: h.argv, events: parseOnEvents(h.events, events) }));
+  if (hooks.length === 0) {
+    const stray = raw.debounce !== undefined ? '--debounce' : raw.hookTimeout !== undefined ? '--hook-timeout' : raw.hookConcurrency !== undefined ? '--hook-concurrency' : undefined;
+    if (stray) throw new UsageError(`${stray} applies to hooks: add --exec <program> [args…]`);
+  }
+  return {
+    hooks: Object.freeze(hooks),
+    hookTimeoutMs: raw.hookTimeout === undefined ? HOOK_DEFAULTS.timeoutMs : parseDuration('--hook-timeout', raw.hookTimeout, { min: 100, max: 3_600_000 }),
+    hookConcurrency: raw.hookConcurrency === undefined ? HOOK_DEFAULTS.concurrency : parseInteger('--hook-concurrency', raw.hookConcurrency, 1, 64),
+    debounceMs: raw.debounce === undefined ? HOOK_DEFAULTS.debounceMs : parseDuration('--debounce', raw.debounce, { min: 0, max: 600_000, unit: 'ms' }),
+  };
+}
+
+/** --on: event names as --events takes them, each one among the events watched. */
+function parseOnEvents(text: string, watched: readonly EventType[]): ReadonlySet<string> {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new UsageError('--on needs at least one of NewMail, Created, Deleted, Modified, Moved, Copied, FreeBusyChanged');
+  const out = new Set<string>();
+  for (const n of names) {
+    const t = parseEventTypeName(n);
+    if (!t) throw new UsageError(`--on: unknown event ${JSON.stringify(n)}; use NewMail, Created, Deleted, Modified, Moved, Copied, FreeBusyChanged`);
+    if (!watched.includes(t)) throw new UsageError(`--on ${t}: that event is not watched (--events ${watched.join(',')})`);
+    out.add(t);
+  }
+  return out;
 }
 
 export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): ConnectionSettings {

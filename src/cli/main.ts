@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Chalk } from 'chalk';
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { createAutoAuth } from '../auth/auto.js';
 import { createBasicAuth } from '../auth/basic.js';
 import { createNtlmAuth } from '../auth/ntlm.js';
@@ -19,7 +19,7 @@ import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
 import { createPrettySink } from '../output/pretty.js';
-import type { EventSink } from '../output/types.js';
+import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
@@ -34,6 +34,10 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, type CredentialOptions } from './program.js';
 import { promptPassword, readPasswordFromStdin } from './secrets.js';
 import { createStatusReporter } from './status.js';
+import { splitHookArgs, type RawHook } from './hook-args.js';
+import { createPipeline } from './pipeline.js';
+import { StageStopped } from '../enrich/stage.js';
+import type { EnrichClient } from '../enrich/types.js';
 
 export interface Io {
   argv: string[];
@@ -48,20 +52,23 @@ const VERSION = readVersion();
 
 export default async function main(io: Io = processIo()): Promise<number> {
   let code: number = EXIT.ok;
+  let hooks: RawHook[] = [];
   const program = buildProgram(
     {
       watch: async (opts) => {
-        code = await runCommand(io, opts, async (settings, logger, status, sink, signal) => {
+        code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
           const dotenv = loadDotenv(opts.envFile, io.cwd);
           const conn = resolveConnection(opts, io.env, dotenv);
           const auth = await resolveAuth(conn, io, dotenv);
-          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env });
+          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
         });
       },
       demo: async (opts) => {
-        code = await runCommand(io, opts, async (settings, logger, status, sink, signal) => {
+        code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
           const { startSimulator } = await import('../simulator/index.js');
-          const sim = await startSimulator({ demo: true });
+          // EWS_WATCH_DEMO_INTERVAL_MS (not documented; for the tests): how often mail arrives.
+          const interval = Number(io.env.EWS_WATCH_DEMO_INTERVAL_MS);
+          const sim = await startSimulator({ demo: Number.isInteger(interval) && interval >= 50 ? { intervalMs: interval } : true });
           const stateDir = mkdtempSync(join(tmpdir(), 'ews-watch-demo-'));
           try {
             logger.info(`demo: simulated Exchange at ${sim.url}; new mail arrives every few seconds (Ctrl-C to stop)`);
@@ -77,7 +84,7 @@ export default async function main(io: Io = processIo()): Promise<number> {
             };
             // The demo's mailbox lives only as long as the demo: so does its sync state.
             const env = { ...io.env, EWS_STATE_DIR: stateDir };
-            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env);
+            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env, io.env);
           } finally {
             await sim.close();
             rmSync(stateDir, { recursive: true, force: true });
@@ -104,7 +111,9 @@ export default async function main(io: Io = processIo()): Promise<number> {
   });
   for (const sub of program.commands) sub.exitOverride();
   try {
-    await program.parseAsync(io.argv, { from: 'user' });
+    const split = splitHookArgs(io.argv, valueFlagsOf(program));
+    hooks = split.hooks;
+    await program.parseAsync(split.argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
@@ -113,6 +122,15 @@ export default async function main(io: Io = processIo()): Promise<number> {
     return exitCodeFor(err);
   }
   return code;
+}
+
+/** The long options that take a value, on the program and its subcommands (so hook-args skips their values). */
+function valueFlagsOf(program: Command): Set<string> {
+  const flags = new Set<string>();
+  for (const cmd of [program, ...program.commands]) {
+    for (const opt of cmd.options) if ((opt.required || opt.optional) && opt.long) flags.add(opt.long);
+  }
+  return flags;
 }
 
 type Body = (settings: WatchSettings, logger: Logger, status: StatusLine, sink: EventSink, signal: AbortSignal) => Promise<number>;
@@ -178,30 +196,58 @@ async function watchWith(
   sink: EventSink,
   signal: AbortSignal,
   env: Env,
+  hookEnv: Env,
 ): Promise<number> {
   const { http, client } = createClientFor(conn, auth, settings, logger);
-  const catchUp = await openCatchUp(conn, settings, logger, client, env);
+  const report = createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() });
+  const pipeline = createPipeline({
+    settings,
+    client,
+    sink,
+    clock: systemClock,
+    logger,
+    writeErr: (text) => status.write(text),
+    hookEnv: hookEnv as NodeJS.ProcessEnv,
+    signal,
+    // The status line counts printed events: with filters, fewer than the engine hands over.
+    onPrinted: (count) => report({ type: 'event', count }),
+  });
+  const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled).catch(async (err: unknown) => {
+    // E.g. the state is locked by another watcher: stop the pipeline's timers before saying so.
+    await pipeline.finish().catch(() => undefined);
+    await http.close();
+    throw err;
+  });
   try {
     const result = await runWatch(
       {
         client,
         initialGap: 'start',
-        onGap: catchUp.gap,
+        onGap: pipeline.onGap(catchUp.gap),
         admit: catchUp.admit,
-        onWritten: catchUp.written,
+        onWritten: pipeline.onWritten(catchUp.written),
+        folderOf: pipeline.folderOf,
         clock: systemClock,
         random: Math.random,
-        sink,
+        sink: pipeline.sink,
         mailbox: conn.mailbox,
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
         heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
-        maxEvents: settings.maxEvents,
-        onStatus: createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() }),
+        ...(pipeline.maxEvents !== undefined ? { maxEvents: pipeline.maxEvents } : {}),
+        onStatus: (s) => {
+          if (s.type !== 'event') report(s);
+        },
       },
-      signal,
-    );
+      pipeline.signal,
+    ).catch(async (err: unknown) => {
+      // The output stage wants no more (--max-events reached, or stdout failed: finish() tells which).
+      if (err instanceof StageStopped) return { reason: 'max-events' as const, eventsWritten: 0 };
+      // Whatever ended the watch, the events already received are still printed (and hooks run) first.
+      await pipeline.finish().catch(() => undefined);
+      throw err;
+    });
     logger.debug(`stopped: ${result.reason}`);
-    return EXIT.ok;
+    return await pipeline.finish();
   } finally {
     await catchUp.close();
     await http.close();
@@ -209,7 +255,14 @@ async function watchWith(
 }
 
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
-async function openCatchUp(conn: ConnectionSettings, settings: WatchSettings, logger: Logger, client: SyncClient, env: Env): Promise<CatchUp> {
+async function openCatchUp(
+  conn: ConnectionSettings,
+  settings: WatchSettings,
+  logger: Logger,
+  client: SyncClient,
+  env: Env,
+  settled: (e: WatchedEvent) => Promise<void>,
+): Promise<CatchUp> {
   const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
@@ -229,11 +282,13 @@ async function openCatchUp(conn: ConnectionSettings, settings: WatchSettings, lo
     ledger: createLedger(join(store.dir, 'printed.ledger')),
     folders,
     allFolders: settings.folders.kind === 'all',
+    events: settings.events,
     mailbox: conn.mailbox,
     backfill: settings.backfill,
     clock: systemClock,
     quietMs: tuning('EWS_WATCH_QUIET_SYNC_MS', 10_000),
     pageSize: Math.min(512, Math.max(1, tuning('EWS_WATCH_SYNC_PAGE_SIZE', 100))),
+    settled,
     warn: (line) => logger.warn(line),
     debug: (line) => logger.debug(line),
   });
@@ -253,7 +308,7 @@ function createClientFor(
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
-): { http: EwsHttp; client: WatchClient & SyncClient } {
+): { http: EwsHttp; client: WatchClient & SyncClient & EnrichClient } {
   for (const s of auth.secrets) logger.addSecret(s);
   const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
   const client = createEwsClient({
@@ -302,7 +357,7 @@ function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => vo
   if (settings.format === 'ndjson') return createNdjsonSink(writeLine);
   const tty = io.stdout.isTTY === true;
   const level = decideColourLevel(settings.colour, tty, io.env);
-  return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty });
+  return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
 }
 
 async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void): Promise<AuthProvider> {

@@ -36,11 +36,20 @@ function addWatchOptions(cmd: Command): Command {
     .option('--events <list>', 'events to report: NewMail,Created,Deleted,Modified,Moved,Copied,FreeBusyChanged (default: all)')
     .addOption(new Option('--format <format>', 'output format: pretty or ndjson (default: pretty on a terminal, else ndjson)'))
     .option('--json', 'same as --format ndjson')
-    .option('--max-events <n>', 'exit 0 after printing n events')
+    .option('--max-events <n>', 'exit 0 after printing n events (events --from/--subject let through)')
+    .option('--details', "fetch each item's subject, sender, recipients, size, … (GetItem) and print them")
+    .option('--from <pattern>', 'print only mail from a matching sender (name or address): text, any case, or /regex/flags; repeatable; implies --details', collect)
+    .option('--subject <pattern>', 'print only mail with a matching subject: text, any case, or /regex/flags; repeatable; implies --details', collect)
+    .option('--timeout <duration>', 'stop after this long (e.g. 90s, 2m, 1h) and exit 124 when no event (or fewer than --max-events) matched')
     .option('--state-dir <dir>', 'where sync states are kept for catching up after gaps and restarts (EWS_STATE_DIR; default: $XDG_STATE_HOME/ews-watch)')
     .option('--backfill', 'on a first run, report what is already in the folders (as catch-up events) instead of starting from now')
     .option('--connection-timeout <minutes>', 'ConnectionTimeout of each GetStreamingEvents request, 1..30', undefined)
     .option('--heartbeat-timeout <seconds>', 'reconnect when nothing at all arrived for this long', undefined)
+    .addOption(new Option('--on <events>', 'the events the next --exec runs for (default: every event printed)'))
+    .addOption(new Option('--exec <program> [args...]', "run a program for each event, without a shell: the event's JSON on stdin, EWS_* variables; its arguments run to the end of the line or to a lone ';'"))
+    .option('--debounce <ms>', 'hooks: events for one item within this many ms of each other make one run (default 0: every event)')
+    .option('--hook-timeout <duration>', 'hooks: stop a run after this long (SIGTERM, then SIGKILL; default 30s)')
+    .option('--hook-concurrency <n>', 'hooks: runs at once, at most (default 4); runs for one item never overlap')
     .option('--color <when>', 'colour: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)')
     .option('-v, --verbose', 'more on stderr: requests, headers (secrets redacted), reconnects')
     .option('-q, --quiet', 'less on stderr: errors only');
@@ -77,18 +86,28 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
     'after',
     `
 Environment: EWS_URL, EWS_USER, EWS_PASSWORD, EWS_AUTH, EWS_MAILBOX, EWS_ACCESS_TOKEN (--auth token),
-EWS_SERVER_VERSION, NO_COLOR, FORCE_COLOR; a .env file in the current directory is read too.
+EWS_SERVER_VERSION, EWS_CA_FILE, EWS_STATE_DIR, NO_COLOR, FORCE_COLOR; a .env file in the current directory is
+read too.
 A flag beats the environment, which beats .env.
 OAuth (Exchange Online): EWS_TENANT_ID, EWS_CLIENT_ID; an app adds EWS_CLIENT_SECRET or EWS_CLIENT_CERT and
 EWS_MAILBOX; a person signs in once with \`ews-watch login --auth oauth --tenant T --client-id C\`.
 
+Hooks: \`--on NewMail --exec notify-send "New mail"\` runs notify-send for each NewMail, with no shell; the event's
+NDJSON line on stdin and EWS_EVENT, EWS_EVENTS, EWS_ITEM_ID, EWS_FOLDER_ID, EWS_FOLDER, EWS_SUBJECT, EWS_FROM,
+EWS_FROM_NAME, EWS_MAILBOX, EWS_SOURCE, EWS_TIMESTAMP in its environment (subject and sender with --details).
+Everything after --exec is the program's, up to a lone ';' (type \\; or ';'), after which more options and hooks
+may follow; \`-- program args…\` is the same as --exec, to the end. A failing hook is reported and never stops the watch.
+
 Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure,
-2 usage or configuration error, 4 authentication failed, 130 second SIGINT.
+2 usage or configuration error, 4 authentication failed, 124 --timeout ran out before enough events matched,
+130 second SIGINT.
 
 Examples:
   ews-watch demo --max-events 3 --json
   ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user alice@contoso.com --events NewMail,Created
   ews-watch --events NewMail --json | jq -r .itemId
+  ews-watch --events NewMail --from bank --max-events 1 --timeout 2m --json
+  ews-watch --details --on NewMail --exec notify-send "New mail"
   EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );
   program.action(async (opts: RawOptions & { envFile?: string }) => actions.watch(opts));

@@ -2,7 +2,7 @@
 // Values can come from the server (subject, sender): escape sequences and control characters are removed and the
 // length is bounded, so a hook that echoes them to a terminal or a log cannot be steered by a crafted subject.
 
-import { stripControl } from '../output/sanitize.js';
+import { cleanText } from '../output/sanitize.js';
 import type { HookEventFields } from './types.js';
 
 export const MAX_ENV_VALUE_CHARS = 1000;
@@ -13,6 +13,7 @@ const FIELD_VARS: ReadonlyArray<readonly [keyof HookEventFields, string]> = [
   ['folderId', 'EWS_FOLDER_ID'],
   ['subject', 'EWS_SUBJECT'],
   ['from', 'EWS_FROM'],
+  ['fromName', 'EWS_FROM_NAME'],
   ['folder', 'EWS_FOLDER'],
   ['mailbox', 'EWS_MAILBOX'],
   ['source', 'EWS_SOURCE'],
@@ -25,15 +26,9 @@ export const HOOK_VAR_NAMES: ReadonlySet<string> = new Set([...FIELD_VARS.map(([
 /** Our own credentials are not the hook's business (cli-contract.md: argv and env are visible enough already). */
 const SECRET_VARS: ReadonlySet<string> = new Set(['EWS_PASSWORD', 'EWS_ACCESS_TOKEN', 'EWS_CLIENT_SECRET']);
 
-// CSI (ESC [ … final, or the 8-bit CSI), OSC/DCS/APC/PM/SOS strings up to BEL or ST, and two-byte ESC sequences.
-// eslint-disable-next-line no-control-regex
-const ESCAPES = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]P^_X]|[\u0090\u009d\u009e\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[ -/]*[0-~]?/g;
-// eslint-disable-next-line no-control-regex
-const LINE_BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]+/g;
-
 /** Removes whole escape sequences (not just ESC), turns line breaks into spaces, strips other controls. */
 export function sanitizeText(text: string, maxChars = MAX_ENV_VALUE_CHARS): string {
-  const clean = stripControl(text.replace(ESCAPES, '').replace(LINE_BREAKS, ' '));
+  const clean = cleanText(text);
   return clean.length > maxChars ? `${clean.slice(0, maxChars - 1)}…` : clean;
 }
 

@@ -15,7 +15,10 @@ export interface HookEventFields {
   itemId?: string;
   folderId?: string;
   subject?: string;
+  /** The sender's address (its name when there is no address). */
   from?: string;
+  /** The sender's display name. */
+  fromName?: string;
   folder?: string;
   mailbox: string;
   source: string;

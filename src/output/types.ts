@@ -1,5 +1,6 @@
 // What the engine hands to an output sink: a decoded event with the facts needed to print it.
 
+import type { ItemDetails } from '../ews/items.js';
 import type { EwsEvent } from '../ews/types.js';
 
 export type EventSource = 'stream' | 'catch-up';
@@ -9,10 +10,16 @@ export interface WatchedEvent {
   /** SMTP address of the watched mailbox. */
   mailbox: string;
   source: EventSource;
-  /** Name of the watched distinguished folder the event's parent is, when known. */
+  /** Name of the watched distinguished folder the event's parent is (with --all-folders: its display name), when known. */
   folder?: string;
   /** A catch-up's read-flag change: the item's new read state. */
   isRead?: boolean;
+  /** --details: the item's summary from GetItem. */
+  details?: ItemDetails;
+  /** --details: why the item has no details (e.g. ErrorItemNotFound: it was deleted or moved first). */
+  detailsError?: string;
+  /** Folder events: the name of the folder the event is about, when known (for people; not an NDJSON key). */
+  targetName?: string;
 }
 
 export interface EventSink {

@@ -7,11 +7,12 @@
 import { AuthError, EwsResponseError, ProtocolError, TransportError } from '../errors.js';
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe } from '../ews/requests.js';
 import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from '../ews/responses.js';
-import type { EventType, FolderRef, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
+import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
 import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import type { SyncClient } from '../catchup/catchup.js';
-import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse, type FolderResult } from '../ews/items.js';
+import type { EnrichClient } from '../enrich/types.js';
+import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse } from '../ews/items.js';
 import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarchyResponse, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
@@ -30,7 +31,7 @@ export interface EwsClientOptions {
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
 }
 
-export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & Required<Pick<SyncClient, 'getItems'>> & { getFolders(folders: readonly FolderRef[], signal?: AbortSignal): Promise<FolderResult[]> } {
+export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal) => {

@@ -57,7 +57,7 @@ describe('OAuth, end to end', { concurrency: 2 }, () => {
         assert.equal(r.stderr, '');
         assert.equal(r.code, 0);
         assert.deepEqual(parseLines(r.stdout).map((l) => l.event), ['Created', 'NewMail', 'Modified']);
-        assert.deepEqual(sim.requests.map((q) => q.operation), ['Subscribe', 'SyncFolderItems', 'GetStreamingEvents', 'Unsubscribe']);
+        assert.deepEqual(sim.requests.map((q) => q.operation), ['Subscribe', 'GetFolder', 'SyncFolderItems', 'GetStreamingEvents', 'Unsubscribe']);
         for (let i = 0; i < sim.requests.length; i += 1) {
           const q = sim.requests[i]!;
           assert.ok(idp.isValid(bearerOf(sim, i)), 'a token the identity platform issued');

@@ -56,8 +56,9 @@ describe('watching, end to end', { concurrency: 2 }, () => {
       const r = await runCli(['--json', '--max-events', '1'], { env: envFor(sim) });
       assert.equal(r.code, 0, r.stderr);
       const ops = sim.requests.map((q) => q.operation);
-      // Subscribe first, then the catch-up's baseline (SyncFolderItems), then the stream (ews-protocol.md §6).
-      assert.deepEqual(ops, ['Subscribe', 'SyncFolderItems', 'GetStreamingEvents', 'Unsubscribe']);
+      // Subscribe first, then the watched folders' ids (GetFolder, for the `folder` key), then the catch-up's
+      // baseline (SyncFolderItems), then the stream (ews-protocol.md §6).
+      assert.deepEqual(ops, ['Subscribe', 'GetFolder', 'SyncFolderItems', 'GetStreamingEvents', 'Unsubscribe']);
       for (const q of sim.requests) {
         assert.equal(q.headers['x-anchormailbox'], sim.mailboxAddress);
         assert.equal(q.headers['x-preferserveraffinity'], 'true');
@@ -65,9 +66,9 @@ describe('watching, end to end', { concurrency: 2 }, () => {
         assert.match(q.headers.authorization, /^Basic /);
       }
       assert.equal(sim.requests[0].cookieReplayed, false);
-      assert.deepEqual(sim.requests.slice(1).map((q) => q.cookieReplayed), [true, true, true]);
-      assert.equal(sim.requests[2].headers['accept-encoding'], 'identity');
-      assert.match(sim.requests[2].body, /<m:ConnectionTimeout>30<\/m:ConnectionTimeout>/);
+      assert.deepEqual(sim.requests.slice(1).map((q) => q.cookieReplayed), [true, true, true, true]);
+      assert.equal(sim.requests[3].headers['accept-encoding'], 'identity');
+      assert.match(sim.requests[3].body, /<m:ConnectionTimeout>30<\/m:ConnectionTimeout>/);
     });
   });
 
@@ -439,7 +440,7 @@ describe('requests against the schema', () => {
     const bodies = [...new Set(allRequests.filter((r) => r.operation !== '').map((r) => r.body))];
     assert.ok(bodies.length >= 10, `only ${bodies.length} distinct requests were recorded`);
     const ops = new Set(allRequests.map((r) => r.operation));
-    assert.deepEqual([...ops].filter((o) => o !== '').sort(), ['GetStreamingEvents', 'Subscribe', 'SyncFolderItems', 'Unsubscribe']);
+    assert.deepEqual([...ops].filter((o) => o !== '').sort(), ['GetFolder', 'GetStreamingEvents', 'Subscribe', 'SyncFolderItems', 'Unsubscribe']);
     for (const body of bodies) {
       const v = await validateEwsRequest(body);
       assert.equal(v.valid, true, `${v.errors.join('\n')}\n${body}`);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
 import { buildNdjsonRecord, createNdjsonSink } from '../../src/output/ndjson.js';
 import { createPrettySink } from '../../src/output/pretty.js';
-import { shortenId, stripControl } from '../../src/output/sanitize.js';
+import { cleanText, shortenId, stripControl } from '../../src/output/sanitize.js';
+import { fitWidth, padWidth, textWidth } from '../../src/output/width.js';
 import type { WatchedEvent } from '../../src/output/types.js';
 import { decideColourLevel } from '../../src/term/colour.js';
 
@@ -73,7 +74,8 @@ describe('pretty', () => {
       ...newMail,
       folder: 'in\u001b]0;pwned\u0007box\u202e',
     });
-    assert.equal(lines[0], '2013-09-16 06:31:29\tNewMail\titem in in]0;pwnedbox\t\n');
+    // The whole OSC sequence goes, not only its ESC: no "]0;pwned" is left behind.
+    assert.equal(lines[0], '2013-09-16 06:31:29\tNewMail\titem in inbox\t\n');
   });
 });
 
@@ -101,4 +103,112 @@ describe('colour decision', () => {
     ['dumb terminal', ['auto', true, { TERM: 'dumb' }], 0],
   ];
   for (const [name, args, level] of cases) it(name, () => assert.equal(decideColourLevel(...args), level));
+});
+
+const withDetails: WatchedEvent = {
+  ...newMail,
+  folder: 'inbox',
+  details: {
+    subject: 'Grüße aus München',
+    from: { name: 'Zoë Müller', address: 'zoe@contoso.de' },
+    to: [{ name: 'Alice', address: 'alice@contoso.com' }],
+    receivedAt: '2013-09-16T04:31:28Z',
+    isRead: false,
+    hasAttachments: true,
+    importance: 'High',
+    size: 51234,
+    internetMessageId: '<abc@contoso.de>',
+    itemClass: 'IPM.Note',
+  },
+};
+
+describe('NDJSON with --details', () => {
+  it('adds the summary after folder and before source, in a fixed order', () => {
+    const line = createLine(withDetails);
+    assert.deepEqual(Object.keys(JSON.parse(line)), [
+      'event', 'timestamp', 'mailbox', 'subscriptionId', 'itemId', 'changeKey', 'parentFolderId', 'isRead', 'folder',
+      'subject', 'from', 'to', 'receivedAt', 'hasAttachments', 'importance', 'size', 'internetMessageId', 'itemClass', 'source',
+    ]);
+    assert.deepEqual(JSON.parse(line).from, { name: 'Zoë Müller', address: 'zoe@contoso.de' });
+    assert.equal(JSON.parse(line).size, 51234);
+  });
+  it('an item without details carries detailsError; a catch-up read state wins over the fetched one', () => {
+    const rec = JSON.parse(createLine({ ...newMail, detailsError: 'ErrorItemNotFound' }));
+    assert.equal(rec.detailsError, 'ErrorItemNotFound');
+    assert.equal('subject' in rec, false);
+    assert.equal(JSON.parse(createLine({ ...withDetails, isRead: true })).isRead, true);
+  });
+});
+
+function createLine(e: WatchedEvent): string {
+  const lines: string[] = [];
+  createNdjsonSink((l) => lines.push(l)).write(e);
+  assert.equal(lines.length, 1);
+  return lines[0] as string;
+}
+
+describe('pretty with --details', () => {
+  const fixed = (): string => '2013-09-16 06:31:29';
+  const write = (e: WatchedEvent, o: { tty: boolean; columns?: number; level?: number }): string => {
+    const lines: string[] = [];
+    createPrettySink((l) => lines.push(l), {
+      chalk: new Chalk({ level: (o.level ?? 0) as 0 }),
+      tty: o.tty,
+      formatTime: fixed,
+      details: true,
+      ...(o.columns !== undefined ? { columns: () => o.columns } : {}),
+    }).write(e);
+    return lines[0] as string;
+  };
+  it('off a TTY: six tab-separated columns (time, event, folder, sender, subject, details)', () => {
+    assert.equal(write(withDetails, { tty: false }), '2013-09-16 06:31:29\tNewMail\tinbox\tZoë Müller\tGrüße aus München\thigh importance, attachments\n');
+    assert.equal(write({ ...newMail, detailsError: 'ErrorItemNotFound' }, { tty: false }), '2013-09-16 06:31:29\tNewMail\tAAMk1\t\t\tno details: ErrorItemNotFound\n');
+  });
+  it('a subject with escape sequences, line breaks and bidi overrides reaches the terminal without them', () => {
+    const nasty = { ...withDetails, details: { subject: '\u001b[2J\u001b[31mPay\u001b[0m now\r\n\u202egnp.exe', from: { name: 'Bob\u001b]0;x\u0007' } } };
+    const line = write(nasty, { tty: true, columns: 200 });
+    assert.equal(line, '2013-09-16 06:31:29  NewMail   inbox         Bob                   Pay now gnp.exe\n');
+  });
+  it('fits the terminal: below 100 columns the date goes, the subject is cut with an ellipsis, never wider', () => {
+    const long = { ...withDetails, details: { ...withDetails.details, subject: '会議の議事録（第3四半期）と来週の予定について 🎉 お知らせ', importance: 'Normal', hasAttachments: false } };
+    for (const columns of [60, 80, 99]) {
+      const line = write(long, { tty: true, columns }).replace(/\n$/, '');
+      assert.ok(line.startsWith('06:31:29  NewMail   inbox       Zoë Müller'), line);
+      assert.ok(textWidth(line) <= columns, `${textWidth(line)} > ${columns}: ${line}`);
+      assert.ok(textWidth(line) >= columns - 1, 'the subject uses the room there is');
+      assert.ok(line.endsWith('…'));
+    }
+    const wide = write(long, { tty: true, columns: 200 });
+    assert.match(wide, /^2013-09-16 06:31:29 {2}NewMail/);
+    assert.ok(wide.includes('お知らせ\n'));
+  });
+  it('colours on a TTY do not count towards the width', () => {
+    const line = write(withDetails, { tty: true, columns: 70, level: 1 }).replace(/\n$/, '');
+    assert.match(line, /\u001b\[32mNewMail /);
+    assert.ok(textWidth(line.replace(/\u001b\[[0-9;]*m/g, '')) <= 70);
+  });
+  it('a folder event names the folder it is about', () => {
+    const ev: WatchedEvent = { mailbox: 'a@b.c', source: 'stream', targetName: 'inbox', event: { type: 'Modified', subscriptionId: 's', timestamp: 't', kind: 'folder', target: { id: 'F' }, unreadCount: 2 } };
+    assert.equal(write(ev, { tty: false }), '2013-09-16 06:31:29\tModified\tfolder inbox\t\t\tunread 2\n');
+  });
+});
+
+describe('terminal width', () => {
+  it('wide characters and emoji take two cells, combining marks none', () => {
+    assert.equal(textWidth('abc'), 3);
+    assert.equal(textWidth('会議'), 4);
+    assert.equal(textWidth('🎉x'), 3);
+    assert.equal(textWidth('e\u0301'), 1);
+    assert.equal(textWidth('👩‍💻'), 2);
+  });
+  it('cuts to the width with an ellipsis and never splits a character', () => {
+    assert.equal(fitWidth('会議の議事録', 5), '会議…');
+    assert.equal(fitWidth('short', 10), 'short');
+    assert.equal(padWidth('会議', 6), '会議  ');
+    assert.equal(padWidth('abcdefgh', 4), 'abc…');
+  });
+  it('cleanText removes whole escape sequences and turns line breaks into spaces', () => {
+    assert.equal(cleanText('\u001b[1;31mred\u001b[0m\r\nnext\ttab'), 'red next tab');
+    assert.equal(cleanText('\u001b]8;;https://x\u0007link\u001b]8;;\u0007'), 'link');
+  });
 });

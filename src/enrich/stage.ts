@@ -1,0 +1,177 @@
+// The enrichment stage between the engine and the output: an EventSink whose write() never blocks. Each event
+// waits, in arrival order, for what it needs (its item's details, its folder's display name); an event is printed
+// only once every event before it was printed or filtered out, so the order on stdout is the order of arrival.
+// A failed lookup never loses an event: it is printed with detailsError. `deliver` prints; when it returns false
+// (--max-events reached) the stage stops and drops what is still waiting, and those events are not reported as
+// printed to whoever asked with whenSettled() (the catch-up ledger), so a later run can still report them; from
+// then on write() throws StageStopped, which stops the engine at once (it treats a throwing sink as the end).
+
+import type { EventSink, WatchedEvent } from '../output/types.js';
+import type { DetailsOutcome } from './details.js';
+
+export interface EnrichStageOptions {
+  /** --details: the item's summary; undefined: no details. */
+  details?: (itemId: string) => Promise<DetailsOutcome>;
+  /** Folder names (src/enrich/folders.ts); undefined: events keep the folder the engine gave them. */
+  folders?: {
+    nameOf(folderId: string): string | undefined;
+    needsLookup(folderId: string): boolean;
+    lookup(folderId: string): Promise<string | undefined>;
+    forget(folderId: string): void;
+  };
+  /** false: the event is not printed (--from, --subject). */
+  filter?: (e: WatchedEvent) => boolean;
+  /** Prints one event; false: no more are wanted. A throw stops the stage and goes to onError. */
+  deliver(e: WatchedEvent): boolean;
+  onError(err: unknown): void;
+  /** Beyond this many events waiting, new ones skip the lookups (they still wait for their turn). Default 5000. */
+  maxWaiting?: number;
+}
+
+export interface EnrichStage extends EventSink {
+  /** Runs `fn` once `e` has been printed or filtered out; never if the stage stopped before. */
+  whenSettled(e: WatchedEvent, fn: () => void): void;
+  /** Resolves when nothing is waiting. */
+  idle(): Promise<void>;
+  readonly waiting: number;
+  readonly stopped: boolean;
+}
+
+interface Entry {
+  state: 'waiting' | 'ready' | 'settled' | 'dropped';
+  event: WatchedEvent;
+  after: Array<() => void>;
+}
+
+/** What write() throws once the stage has stopped (--max-events reached, or the output failed). */
+export class StageStopped extends Error {
+  constructor() {
+    super('no more events are wanted');
+    this.name = 'StageStopped';
+  }
+}
+
+export const MAX_WAITING = 5000;
+const BACKLOG = 'not fetched: too many events were waiting for details';
+
+/** Item events whose item still exists afterwards: everything but Deleted. */
+function wantsDetails(e: WatchedEvent): boolean {
+  return e.event.kind === 'item' && e.event.type !== 'Deleted';
+}
+
+export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
+  const queue: Entry[] = [];
+  const byEvent = new WeakMap<WatchedEvent, Entry>();
+  const maxWaiting = o.maxWaiting ?? MAX_WAITING;
+  let stopped = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const wakeIdle = (): void => {
+    if (queue.length > 0) return;
+    const ws = idleWaiters;
+    idleWaiters = [];
+    ws.forEach((w) => w());
+  };
+
+  const stop = (): void => {
+    stopped = true;
+    for (const entry of queue.splice(0)) entry.state = 'dropped';
+    wakeIdle();
+  };
+
+  /** Prints (or filters out) every ready event at the head of the queue. */
+  const pump = (): void => {
+    while (!stopped && queue[0]?.state === 'ready') {
+      const entry = queue.shift() as Entry;
+      let more = true;
+      if (!o.filter || o.filter(entry.event)) {
+        try {
+          more = o.deliver(entry.event);
+        } catch (err) {
+          entry.state = 'dropped';
+          stop();
+          o.onError(err);
+          return;
+        }
+      }
+      entry.state = 'settled';
+      for (const fn of entry.after.splice(0)) fn();
+      if (!more) stop();
+    }
+    wakeIdle();
+  };
+
+  /** What is known at once: a folder event's own name (after forgetting it: it may be a rename), the parent's name. */
+  function prepare(e: WatchedEvent): WatchedEvent {
+    const folders = o.folders;
+    if (!folders) return e;
+    let out = e;
+    if (e.event.kind === 'folder') {
+      folders.forget(e.event.target.id);
+      const name = folders.nameOf(e.event.target.id);
+      if (name !== undefined) out = { ...out, targetName: name };
+    }
+    const parent = e.event.parentFolderId?.id;
+    const known = out.folder === undefined && parent !== undefined ? folders.nameOf(parent) : undefined;
+    return known !== undefined ? { ...out, folder: known } : out;
+  }
+
+  /** The lookups one event still needs, or undefined when it can be printed as it is. */
+  function lookups(e: WatchedEvent, skip: boolean): Promise<WatchedEvent> | undefined {
+    const parent = e.event.parentFolderId?.id;
+    const folderWork = o.folders && parent !== undefined && e.folder === undefined && o.folders.needsLookup(parent) && !skip ? o.folders.lookup(parent) : undefined;
+    const wanted = o.details !== undefined && wantsDetails(e);
+    if (!folderWork && !wanted) return undefined;
+    const detailsWork = !wanted ? undefined : skip ? Promise.resolve<DetailsOutcome>({ ok: false, error: BACKLOG }) : o.details?.(e.event.target.id);
+    return Promise.all([folderWork, detailsWork]).then(([folder, details]) => {
+      let out = folder !== undefined ? { ...e, folder } : e;
+      if (details) out = details.ok ? { ...out, details: details.details } : { ...out, detailsError: details.error };
+      return out;
+    });
+  }
+
+  return {
+    write(e) {
+      // Thrown, not ignored: the engine then stops at once and a catch-up does not count the event as printed.
+      if (stopped) throw new StageStopped();
+      const entry: Entry = { state: 'waiting', event: prepare(e), after: [] };
+      const skip = queue.length >= maxWaiting;
+      queue.push(entry);
+      byEvent.set(e, entry);
+      const work = lookups(entry.event, skip);
+      if (!work) {
+        // Nothing to look up: printed at once unless events ahead of it are still waiting.
+        entry.state = 'ready';
+        pump();
+        return;
+      }
+      work.then(
+        (enriched) => {
+          if (entry.state !== 'waiting') return;
+          entry.event = enriched;
+          entry.state = 'ready';
+          pump();
+        },
+        (err: unknown) => {
+          stop();
+          o.onError(err);
+        },
+      );
+    },
+    whenSettled(e, fn) {
+      const entry = byEvent.get(e);
+      if (entry?.state === 'settled') fn();
+      else if (entry?.state === 'waiting' || entry?.state === 'ready') entry.after.push(fn);
+    },
+    idle() {
+      if (queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    get waiting() {
+      return queue.length;
+    },
+    get stopped() {
+      return stopped;
+    },
+  };
+}
