@@ -134,6 +134,12 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   }
   let emit0: Emit = () => false;
 
+  /**
+   * Stream events admitted but not yet printed (with --details they wait for their GetItem). A catch-up that skips
+   * such a change must not save a state past it before it is out: a kill in between would lose it.
+   */
+  const onTheWay = new Map<string, { done: Promise<void>; resolve: () => void }>();
+
   /** Waits until the page's lines are out (so its state may be saved); false when stopped first. */
   async function printed(printing: Printing, signal: AbortSignal): Promise<boolean> {
     if (printing.waits.length === 0) return true;
@@ -188,8 +194,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         if (o.ledger.has(key)) {
           // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
           const before = o.ledger.changeKeyOf(c.itemId);
+          const pending = onTheWay.get(key);
+          if (pending) printing.waits.push(pending.done);
           if (c.kind === 'delete' || c.changeKey === undefined || before === undefined || before === c.changeKey) {
-            o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was printed already`);
+            o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was ${pending ? 'on its way out already' : 'printed already'}`);
             continue;
           }
           const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
@@ -305,13 +313,27 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       return serialised(() => pass(signal, emit, info.reason === 'start'));
     },
     admit(e) {
-      return !o.ledger.heldBack(keysOfEvent(e.event));
+      const keys = keysOfEvent(e.event);
+      if (o.ledger.heldBack(keys)) return false;
+      // Known at once, so a catch-up running while this event waits for its details does not print it too;
+      // on disk only once it is printed (written()).
+      o.ledger.record(keys, 'stream', e.event.target.changeKey, undefined, false);
+      for (const k of keys) {
+        let resolve!: () => void;
+        const done = new Promise<void>((r) => (resolve = r));
+        onTheWay.set(k, { done, resolve });
+      }
+      return true;
     },
     written(e, emit) {
       lastSubscription = e.event.subscriptionId;
       const keys = keysOfEvent(e.event);
       if (keys.length === 0) return;
-      o.ledger.record(keys, 'stream', e.event.target.changeKey);
+      o.ledger.persist(keys);
+      for (const k of keys) {
+        onTheWay.get(k)?.resolve();
+        onTheWay.delete(k);
+      }
       armQuietPass(emit);
     },
     async close() {
