@@ -91,20 +91,21 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   const iso = (): string => new Date(o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-  function eventOf(c: ItemChange, f: WatchedFolder): WatchedEvent {
+  /** A catch-up event; `f` is the folder the change was found in, when one is known. */
+  function eventOf(c: ItemChange, f: WatchedFolder | undefined): WatchedEvent {
     const event: EwsEvent = {
       type: EVENT_OF[c.kind],
       subscriptionId: lastSubscription,
       timestamp: iso(),
       kind: 'item',
       target: { id: c.itemId, ...(c.changeKey !== undefined ? { changeKey: c.changeKey } : {}) },
-      ...(f.ref.kind === 'id' ? { parentFolderId: { id: f.ref.id } } : {}),
+      ...(f?.ref.kind === 'id' ? { parentFolderId: { id: f.ref.id } } : {}),
     };
     return {
       event,
       mailbox: o.mailbox,
       source: 'catch-up',
-      ...(f.name !== undefined ? { folder: f.name } : {}),
+      ...(f?.name !== undefined ? { folder: f.name } : {}),
       ...(c.kind === 'readflag' && c.isRead !== undefined ? { isRead: c.isRead } : {}),
     };
   }
@@ -123,16 +124,15 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   };
 
   /** Emits one catch-up event and notes it; false when the watch wants no more. Unwanted kinds are skipped. */
-  function print(ev: WatchedEvent, key: string, changeKey: string | undefined, printing: Printing): boolean {
+  function print(emit: Emit, ev: WatchedEvent, key: string, changeKey: string | undefined, printing: Printing): boolean {
     if (!wanted(ev.event.type)) return true;
-    if (!emit0(ev)) return false;
+    if (!emit(ev)) return false;
     // In memory at once (for the stream's late notification); on disk the moment the line is out.
     o.ledger.record([key], 'catch-up', changeKey, lastSubscription, false);
     if (o.settled) printing.waits.push(o.settled(ev).then(() => o.ledger.persist([key])));
     else o.ledger.persist([key]);
     return true;
   }
-  let emit0: Emit = () => false;
 
   /**
    * Stream events admitted but not yet printed (with --details they wait for their GetItem). A catch-up that skips
@@ -201,10 +201,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
             continue;
           }
           const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
-          if (!print(eventOf(modified, f), keyOfChange(modified), c.changeKey, printing)) return false;
+          if (!print(emit, eventOf(modified, f), keyOfChange(modified), c.changeKey, printing)) return false;
           continue;
         }
-        if (!print(eventOf(c, f), key, c.changeKey, printing)) return false;
+        if (!print(emit, eventOf(c, f), key, c.changeKey, printing)) return false;
       }
       if (!(await printed(printing, signal))) return false;
       await o.store.save(f.key, page.syncState);
@@ -242,7 +242,6 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
-    emit0 = emit;
     const mark = o.ledger.mark();
     const mentioned = new Set<string>();
     let fresh = new Set<string>();
@@ -276,7 +275,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         const r = results[j];
         if (!r || r.ok || r.responseCode !== 'ErrorItemNotFound') continue;
         const gone: ItemChange = { kind: 'delete', itemId: batch[j]! };
-        if (!print(eventOf(gone, only ?? { key: '', ref: { kind: 'distinguished', name: '' } }), keyOfChange(gone), undefined, printing)) return false;
+        if (!print(emit, eventOf(gone, only), keyOfChange(gone), undefined, printing)) return false;
       }
       if (!(await printed(printing, signal))) return false;
     }

@@ -153,7 +153,11 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     }
     // Type 1 carries no body: the server refuses it unread, and a 30-minute request must not be sent twice.
     const first = await raw(ch, { ...s, operation: `${s.operation}, NTLM negotiate` }, hs.negotiate(), '');
-    if (first.statusCode !== 401) return first;
+    if (first.statusCode !== 401) {
+      // No challenge: the server let the (empty) negotiate through; send the real request as it is.
+      await drain(first);
+      return raw(ch, s, undefined);
+    }
     const challenge = first.headers['www-authenticate'];
     await drain(first);
     const generation = ch.generation;

@@ -15,22 +15,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Simulator } from '../../src/simulator/types.js';
 import { startCli, type CliRun } from '../support/cli.js';
+import { seededRandom } from '../support/random.js';
 import { envFor, withSim } from './helpers.js';
 
 const SEEDS = (process.env.CHAOS_SEEDS ?? '11,23,47').split(',').map((s) => Number(s.trim())).filter(Number.isFinite);
 const OPS = Number(process.env.CHAOS_OPS ?? 300);
 
-/** mulberry32: small, seedable, good enough to pick moments. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Truth {
   /** undefined: in the inbox before the first process started. */
@@ -49,7 +39,7 @@ interface Line {
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(rnd() * xs.length)] : undefined);
   await withSim({ heartbeatMs: 500 }, async (sim: Simulator) => {
     const truth = new Map<string, Truth>();

@@ -39,17 +39,7 @@ export function byteAtATime(bytes: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32), so a failing split can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../support/random.js';
 
 /** Random cut points, some tiny chunks and some large, from a seeded generator. */
 export function randomChunks(bytes: Uint8Array, random: () => number): Uint8Array[] {

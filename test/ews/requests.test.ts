@@ -1,6 +1,7 @@
 // Request builders: exact shapes, escaping and argument checks. Schema validation is in schema.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { REQUEST_HEAD as HEAD, REQUEST_TAIL as TAIL } from '../support/soap.js';
 import { SaxesParser } from 'saxes';
 import { UsageError } from '../../src/errors.js';
 import {
@@ -17,11 +18,6 @@ import {
 import { EVENT_TYPES, type RequestContext } from '../../src/ews/types.js';
 
 const ctx: RequestContext = { serverVersion: DEFAULT_SERVER_VERSION };
-const HEAD =
-  '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">' +
-  '<soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/></soap:Header><soap:Body>';
-const TAIL = '</soap:Body></soap:Envelope>';
 
 /** Parses with namespaces on: throws if the XML is not (namespace-)well-formed. Returns text of the named element. */
 function textsOf(xml: string, name: string): string[] {

@@ -2,6 +2,7 @@
 // in Exchange's shapes (ews-protocol.md §6), on other prefixes, on errors and on malformed input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MT_NAMESPACES, REQUEST_HEAD as HEAD, REQUEST_TAIL as TAIL } from '../support/soap.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EwsResponseError, ProtocolError, UsageError } from '../../src/errors.js';
@@ -19,11 +20,6 @@ import { validateEwsRequest } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
 
 const ctx: RequestContext = { serverVersion: DEFAULT_SERVER_VERSION };
-const HEAD =
-  '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">' +
-  '<soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/></soap:Header><soap:Body>';
-const TAIL = '</soap:Body></soap:Envelope>';
 const INBOX = { kind: 'distinguished', name: 'inbox' } as const;
 const FOLDER_ID = 'AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAuAAAAAABSSWVKrmGUTJE+MVIvofglAQDZGACZQpSgSpyNkexYe2b7AAAAAAEMAAA=';
 const STATE = 'H4sIAAAAAAAEAO29B2AcSZYlJi9tynt/SvVK1+B0iTQpLqBRz2Ez0xGCzRIbgqBpjFvRkB+3/yV/3n8QuOyGQkqSA==';
@@ -107,7 +103,7 @@ test('schema: the validator does see these requests (513 changes, SyncState afte
 
 // ---- answers
 
-const NS = 'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"';
+const NS = MT_NAMESPACES;
 const answer = (op: string, message: string): string =>
   '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>' +
   '<h:ServerVersionInfo MajorVersion="15" MinorVersion="20" MajorBuildNumber="8769" MinorBuildNumber="35" Version="V2018_01_08" ' +

@@ -147,13 +147,4 @@ export async function syncAll(sim: Simulator, o: SyncItemsOptions = {}): Promise
 /** "Type:id" of each change of the (single) response message. */
 export const kinds = (a: Answer): string[] => a.messages[0]!.entries.map((e) => `${e.type}:${e.id}`);
 
-/** A small deterministic PRNG (mulberry32) for property tests. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as prng } from '../support/random.js';
