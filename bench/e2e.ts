@@ -5,6 +5,9 @@
 // Printed as figures of one run on this machine; no assertion (the machine is shared and noisy).
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../src/simulator/index.js';
@@ -17,8 +20,11 @@ const bin = fileURLToPath(new URL('../../bin/ews-watch.js', import.meta.url));
 
 async function main(): Promise<void> {
   const sim = await startSimulator({ heartbeatMs: 60_000 });
+  // Its own sync-state directory, so the bench neither meets nor leaves state in ~/.local/state.
+  const stateHome = mkdtempSync(join(tmpdir(), 'ews-watch-bench-'));
+  process.on('exit', () => rmSync(stateHome, { recursive: true, force: true }));
   const child = spawn(process.execPath, [bin, '--json', '-q'], {
-    env: { PATH: process.env.PATH, EWS_URL: sim.url, EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password },
+    env: { PATH: process.env.PATH, EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password, XDG_STATE_HOME: stateHome },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let lines = 0;

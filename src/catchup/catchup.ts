@@ -339,6 +339,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       quietTimer?.cancel();
       closing.abort();
       await running;
+      o.ledger.close();
     },
   };
 }

@@ -12,7 +12,7 @@
 // record: a kill in between can repeat one line, never lose one), so a restart does not print again what the
 // previous process printed after its last saved state.
 
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { EwsEvent } from '../ews/types.js';
 import type { ItemChange } from '../ews/sync.js';
 
@@ -81,6 +81,8 @@ export interface Ledger {
    * its late notifications of those changes must still be held back.
    */
   prune(before: number, subscription?: string): void;
+  /** Closes the file. */
+  close(): void;
   readonly size: number;
 }
 
@@ -106,6 +108,14 @@ export function createLedger(file?: string): Ledger {
     }
   }
 
+  /** One open descriptor for appends: opening the file per printed event would cost more than printing it. */
+  let fd: number | undefined;
+  function append(text: string): void {
+    if (file === undefined || text === '') return;
+    fd ??= openSync(file, 'a', 0o600);
+    writeSync(fd, text);
+  }
+
   function rewrite(): void {
     if (file === undefined) return;
     // Covered entries matter only to this process's subscription; a restart has a new one.
@@ -113,6 +123,9 @@ export function createLedger(file?: string): Ledger {
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, lines.join(''), { mode: 0o600 });
     renameSync(tmp, file);
+    // Appends must go to the new file, not the one just replaced.
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
   }
 
   return {
@@ -132,7 +145,7 @@ export function createLedger(file?: string): Ledger {
         const c = ck(k);
         entries.set(k, { n: n++, origin, ...(c !== undefined ? { changeKey: c } : {}), ...(subscription ? { subscription } : {}) });
       }
-      if (file !== undefined && persist) appendFileSync(file, keys.map((k) => line(origin, k, ck(k))).join(''), { mode: 0o600 });
+      if (persist) append(keys.map((k) => line(origin, k, ck(k))).join(''));
       if (entries.size > MAX_ENTRIES) {
         for (const k of [...entries.keys()].slice(0, entries.size - MAX_ENTRIES)) entries.delete(k);
         rewrite();
@@ -144,7 +157,7 @@ export function createLedger(file?: string): Ledger {
         const e = entries.get(k);
         return e ? [line(e.origin, k, e.changeKey)] : [];
       });
-      if (lines.length) appendFileSync(file, lines.join(''), { mode: 0o600 });
+      append(lines.join(''));
     },
     changeKeyOf(itemId) {
       const live = (e: Entry | undefined): Entry | undefined => (e?.covered ? undefined : e);
@@ -175,6 +188,10 @@ export function createLedger(file?: string): Ledger {
         dropped += 1;
       }
       if (dropped > 0 || entries.size === 0) rewrite();
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
     get size() {
       return entries.size;
