@@ -76,6 +76,9 @@ export interface CatchUp {
   close(): Promise<void>;
 }
 
+/** The longest a busy stream can push the quiet-period pass back. */
+export const QUIET_MAX_WAIT_MS = 5 * 60_000;
+
 /** Saved once every folder of an --all-folders watch has its baseline. */
 const HIERARCHY_MARKER = '#folders-known';
 
@@ -86,6 +89,8 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   /** Serialises passes: a gap's and the quiet period's must not sync the same folder at once. */
   let running: Promise<unknown> = Promise.resolve();
   let quietTimer: TimerHandle | undefined;
+  /** When the first streamed event not yet covered by a saved state arrived. */
+  let unsyncedSince = 0;
   let lastSubscription = '';
   const closing = new AbortController();
 
@@ -288,8 +293,15 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     return next;
   }
 
+  /**
+   * Arms the quiet-period pass; each streamed event pushes it back, but never more than QUIET_MAX_WAIT_MS after the
+   * first unsynced event, so a mailbox that is never quiet still gets its saved state moved forward.
+   */
   function armQuietPass(emit: Emit): void {
     if (o.quietMs <= 0) return;
+    const now = o.clock.now();
+    if (quietTimer && now - unsyncedSince >= QUIET_MAX_WAIT_MS) return;
+    if (!quietTimer) unsyncedSince = now;
     quietTimer?.cancel();
     quietTimer = o.clock.setTimer(o.quietMs, () => {
       quietTimer = undefined;

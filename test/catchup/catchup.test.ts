@@ -6,14 +6,14 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp, type SyncClient } from '../../src/catchup/catchup.js';
+import { createCatchUp, QUIET_MAX_WAIT_MS, type SyncClient } from '../../src/catchup/catchup.js';
 import { createLedger, keyOfChange, keysOfEvent } from '../../src/catchup/ledger.js';
 import { EwsResponseError } from '../../src/errors.js';
 import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import type { WatchedEvent } from '../../src/output/types.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
-import { createFakeClock } from '../support/fake-clock.js';
+import { createFakeClock, FAKE_EPOCH } from '../support/fake-clock.js';
 
 const item = (type: EwsEvent['type'], id: string, old?: string): EwsEvent => ({
   type,
@@ -289,6 +289,26 @@ describe('catch-up passes', () => {
     assert.deepEqual(printed.map((e) => [e.event.target.id, e.source]), [['B', 'catch-up']]);
     const saved = await store.load('inbox');
     assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S1');
+  });
+
+  it('a stream that is never quiet still gets a pass within QUIET_MAX_WAIT_MS', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [] }]);
+    const { c, clock, emit } = setup(sync, false, 10_000);
+    const askedAt: number[] = [];
+    const ask = sync.syncFolderItems.bind(sync);
+    sync.syncFolderItems = (req, signal) => (askedAt.push(clock.now()), ask(req, signal));
+    // An event every 5 s for 6 minutes: never 10 s of quiet. (The pass reads its state file for real: let that I/O run.)
+    for (let t = 0; t < 360_000 && askedAt.length === 0; t += 5_000) {
+      deliver(c, streamed(item('Created', `I${t}`)), emit);
+      await clock.advance(5_000);
+      for (let i = 0; i < 30; i += 1) await new Promise((r) => setImmediate(r));
+    }
+    await c.close();
+    // Without the bound the timer is pushed back for ever: no pass at all within the six minutes.
+    assert.equal(askedAt.length, 1);
+    const after = askedAt[0]! - FAKE_EPOCH;
+    assert.ok(after >= QUIET_MAX_WAIT_MS && after < 360_000, `the pass ran after ${after} ms`);
   });
 
   it('stops mid-page when the watch wants no more, without saving that page', async () => {
