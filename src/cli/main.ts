@@ -104,6 +104,11 @@ export default async function main(io: Io = processIo()): Promise<number> {
     VERSION,
   );
   program.exitOverride();
+  // `ews-watch --help | head`: a reader that stops early is a normal end for help and version text too.
+  const quietEpipe = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') io.stderr.write(`ews-watch: cannot write to standard output: ${err.message}\n`);
+  };
+  io.stdout.on('error', quietEpipe);
   program.configureOutput({
     writeOut: (s) => void io.stdout.write(s),
     writeErr: (s) => void io.stderr.write(s),

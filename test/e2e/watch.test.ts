@@ -276,6 +276,20 @@ describe('watching, end to end', { concurrency: 2 }, () => {
     });
   });
 
+  it('`--help | head -1` exits 0 with nothing on stderr (help text to a reader that stops early)', async () => {
+    const sh = spawn('bash', ['--norc', '--noprofile', '-c', `"${process.execPath}" "${binPath}" --help | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (d: Buffer) => (out += d));
+    sh.stderr.on('data', (d: Buffer) => (err += d));
+    await new Promise((resolve) => sh.on('close', resolve));
+    assert.equal(out, 'Usage: ews-watch [options] [command]\n');
+    assert.equal(err, 'status=0\n');
+  });
+
   it('`| head -1` exits 0 with nothing on stderr', async () => {
     await withSim({}, async (sim) => {
       const burst = Array.from({ length: 20 }, () => [{ op: 'newMail' as const }, { op: 'wait' as const, ms: 20 }]).flat();
