@@ -59,7 +59,7 @@ export interface CatchUpOptions {
    * Resolves once an emitted event was really printed (or left out by a filter): with --details the output stage
    * prints later. A page's state is saved, and its changes recorded on disk, only after that.
    */
-  settled?: (e: WatchedEvent) => Promise<void>;
+  settled?: (e: WatchedEvent, then: () => void) => void;
   /** One line for stderr: rebuilt baselines, dropped folders. */
   warn(line: string): void;
   debug(line: string): void;
@@ -118,6 +118,8 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   /** The lines a page emitted that the output stage has not confirmed yet. */
   interface Printing {
     waits: Promise<void>[];
+    /** Lines emitted but not yet out. */
+    pending: number;
   }
 
   const wanted = (t: EwsEvent['type']): boolean => {
@@ -131,11 +133,20 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   /** Emits one catch-up event and notes it; false when the watch wants no more. Unwanted kinds are skipped. */
   function print(emit: Emit, ev: WatchedEvent, key: string, changeKey: string | undefined, printing: Printing): boolean {
     if (!wanted(ev.event.type)) return true;
-    if (!emit(ev)) return false;
-    // In memory at once (for the stream's late notification); on disk the moment the line is out.
+    // In memory before it goes out (for the stream's late notification); on disk the moment it is out, in the same
+    // turn as the write when nothing holds it up, so that a kill between the two is as unlikely as it can be.
     o.ledger.record([key], 'catch-up', changeKey, lastSubscription, false);
-    if (o.settled) printing.waits.push(o.settled(ev).then(() => o.ledger.persist([key])));
-    else o.ledger.persist([key]);
+    if (!emit(ev)) return false;
+    let out!: () => void;
+    printing.pending += 1;
+    printing.waits.push(new Promise<void>((resolve) => (out = resolve)));
+    const persist = (): void => {
+      o.ledger.persist([key]);
+      printing.pending -= 1;
+      out();
+    };
+    if (o.settled) o.settled(ev, persist);
+    else persist();
     return true;
   }
 
@@ -147,7 +158,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   /** Waits until the page's lines are out (so its state may be saved); false when stopped first. */
   async function printed(printing: Printing, signal: AbortSignal): Promise<boolean> {
-    if (printing.waits.length === 0) return true;
+    if (printing.pending === 0) return true;
     return !(await raceAbort(Promise.all(printing.waits), signal)).aborted;
   }
 
@@ -191,7 +202,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         throw err;
       }
       o.debug(`catch-up: ${f.name ?? 'folder'}: ${page.changes.length} change(s)${page.includesLast ? '' : ', more to come'}${page.changes.length ? `: ${page.changes.map((c) => `${c.kind} …${c.itemId.slice(-8)}`).join(', ')}` : ''}`);
-      const printing: Printing = { waits: [] };
+      const printing: Printing = { waits: [], pending: 0 };
       for (const c of page.changes) {
         mentioned.add(c.itemId);
         if (silent) continue;
@@ -200,7 +211,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
           // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
           const before = o.ledger.changeKeyOf(c.itemId);
           const pending = onTheWay.get(key);
-          if (pending) printing.waits.push(pending.done);
+          if (pending) {
+            printing.pending += 1;
+            printing.waits.push(pending.done.then(() => void (printing.pending -= 1)));
+          }
           if (c.kind === 'delete' || c.changeKey === undefined || before === undefined || before === c.changeKey) {
             o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was ${pending ? 'on its way out already' : 'printed already'}`);
             continue;
@@ -275,7 +289,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     for (let i = 0; i < candidates.length; i += 10) {
       const batch = candidates.slice(i, i + 10);
       const results = await o.sync.getItems(batch, signal);
-      const printing: Printing = { waits: [] };
+      const printing: Printing = { waits: [], pending: 0 };
       for (let j = 0; j < batch.length; j += 1) {
         const r = results[j];
         if (!r || r.ok || r.responseCode !== 'ErrorItemNotFound') continue;

@@ -266,7 +266,7 @@ async function openCatchUp(
   logger: Logger,
   client: SyncClient,
   env: Env,
-  settled: (e: WatchedEvent) => Promise<void>,
+  settled: (e: WatchedEvent, then: () => void) => void,
 ): Promise<CatchUp> {
   const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });

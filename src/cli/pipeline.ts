@@ -49,7 +49,7 @@ export interface Pipeline {
   onGap<T>(inner: (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<T>): (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<T>;
   onWritten(inner: (e: WatchedEvent, emit: Emit) => void): (e: WatchedEvent, emit: Emit) => void;
   /** Resolves once `e` was printed or filtered out (for the catch-up, which records and saves only then). */
-  settled(e: WatchedEvent): Promise<void>;
+  settled(e: WatchedEvent, then: () => void): void;
   /** After runWatch: prints what is still waiting (bounded), waits for hooks (bounded), and gives the exit code. */
   finish(): Promise<number>;
 }
@@ -180,7 +180,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       return inner(gap, signal, emit);
     },
     onWritten: (inner) => (e, emit) => stage.whenSettled(e, () => inner(e, emit)),
-    settled: (e) => new Promise<void>((resolve) => stage.whenSettled(e, resolve)),
+    settled: (e, then) => stage.whenSettled(e, then),
     async finish() {
       deadline?.cancel();
       o.signal.removeEventListener('abort', onUserStop);

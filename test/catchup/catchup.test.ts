@@ -295,20 +295,21 @@ describe('catch-up passes', () => {
     await store.save('inbox', 'S0');
     const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [] }]);
     const { c, clock, emit } = setup(sync, false, 10_000);
-    const askedAt: number[] = [];
-    const ask = sync.syncFolderItems.bind(sync);
-    sync.syncFolderItems = (req, signal) => (askedAt.push(clock.now()), ask(req, signal));
-    // An event every 5 s for 6 minutes: never 10 s of quiet. (The pass reads its state file for real: let that I/O run.)
-    for (let t = 0; t < 360_000 && askedAt.length === 0; t += 5_000) {
+    // When the pass starts: its first step, reading the saved state, is called in the same turn as the timer.
+    const startedAt: number[] = [];
+    const load = store.load.bind(store);
+    (store as { load: typeof store.load }).load = (key) => (startedAt.push(clock.now()), load(key));
+    // An event every 5 s for 6 minutes: never 10 s of quiet.
+    for (let t = 0; t < 360_000 && startedAt.length === 0; t += 5_000) {
       deliver(c, streamed(item('Created', `I${t}`)), emit);
       await clock.advance(5_000);
-      for (let i = 0; i < 30; i += 1) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
     }
     await c.close();
     // Without the bound the timer is pushed back for ever: no pass at all within the six minutes.
-    assert.equal(askedAt.length, 1);
-    const after = askedAt[0]! - FAKE_EPOCH;
-    assert.ok(after >= QUIET_MAX_WAIT_MS && after < 360_000, `the pass ran after ${after} ms`);
+    assert.equal(startedAt.length >= 1, true, 'a pass started');
+    const after = startedAt[0]! - FAKE_EPOCH;
+    assert.ok(after >= QUIET_MAX_WAIT_MS && after <= QUIET_MAX_WAIT_MS + 15_000, `the pass started after ${after} ms`);
   });
 
   it('stops mid-page when the watch wants no more, without saving that page', async () => {

@@ -203,7 +203,7 @@ async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
     const report = `chaos seed=${seed}${extraArgs.length ? ` ${extraArgs.join(' ')}` : ''}: changes made ${figures.changes}, changes that had to be reported ${obligations}, lines printed ${lines.length} (${fromCatchUp} catch-up), missed ${missed.length}, duplicated ${duplicated.length}, restarts ${figures.restarts} (kill -9), drops ${figures.drops}, subscriptions lost ${figures.expired}, throttled ${figures.throttled}`;
     console.log(report);
     assert.deepEqual(missed, [], `${report}\nmissed: ${missed.join('; ')}\nduplicated: ${duplicated.join('; ')}\nstderr: ${warnings.join('\n')}`);
-    assert.deepEqual(duplicated, [], `${report}\nduplicated: ${duplicated.join('; ')}`);
+    assert.deepEqual(duplicated, [], `${report}\nduplicated: ${duplicated.join('; ')}\nstderr: ${warnings.join('\n')}`);
     assert.ok(figures.kills >= 1 || OPS < 60, 'the run included at least one kill -9');
   });
 }
