@@ -41,6 +41,12 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
     checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers) });
+  /** One call: send, turn a refusal into our error, decode the answer. */
+  const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal): Promise<T> => {
+    const res = await post(body, operation, signal);
+    check(res, operation);
+    return decode(res.body);
+  };
   return {
     async subscribe(signal) {
       const res = await post(buildSubscribe(o.ctx, o.folders, o.events), 'Subscribe', signal);
@@ -61,24 +67,16 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
       }
     },
     async syncFolderItems(req, signal) {
-      const res = await post(buildSyncFolderItems(o.ctx, req), 'SyncFolderItems', signal);
-      check(res, 'SyncFolderItems');
-      return decodeSyncFolderItemsResponse(res.body);
+      return call(buildSyncFolderItems(o.ctx, req), 'SyncFolderItems', decodeSyncFolderItemsResponse, signal);
     },
     async syncFolderHierarchy(req, signal) {
-      const res = await post(buildSyncFolderHierarchy(o.ctx, req), 'SyncFolderHierarchy', signal);
-      check(res, 'SyncFolderHierarchy');
-      return decodeSyncFolderHierarchyResponse(res.body);
+      return call(buildSyncFolderHierarchy(o.ctx, req), 'SyncFolderHierarchy', decodeSyncFolderHierarchyResponse, signal);
     },
     async getItems(itemIds, signal) {
-      const res = await post(buildGetItem(o.ctx, itemIds), 'GetItem', signal);
-      check(res, 'GetItem');
-      return decodeGetItemResponse(res.body);
+      return call(buildGetItem(o.ctx, itemIds), 'GetItem', decodeGetItemResponse, signal);
     },
     async getFolders(folders, signal) {
-      const res = await post(buildGetFolder(o.ctx, folders), 'GetFolder', signal);
-      check(res, 'GetFolder');
-      return decodeGetFolderResponse(res.body);
+      return call(buildGetFolder(o.ctx, folders), 'GetFolder', decodeGetFolderResponse, signal);
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);
