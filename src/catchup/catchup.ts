@@ -162,24 +162,28 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     return !(await raceAbort(Promise.all(printing.waits), signal)).aborted;
   }
 
-  /** The saved state of a folder, or undefined for a baseline (with a warning when a broken file is the reason). */
-  async function savedState(f: WatchedFolder): Promise<string | undefined> {
+  /** The saved state of a folder; none means a baseline (with a warning when a broken file is the reason). */
+  async function savedState(f: WatchedFolder): Promise<{ state?: string; missing: boolean }> {
     const loaded = await o.store.load(f.key);
-    if (loaded.kind === 'ok') return loaded.state.syncState;
+    if (loaded.kind === 'ok') return { state: loaded.state.syncState, missing: false };
     if (loaded.kind === 'corrupt') {
       o.warn(`the saved sync state for ${f.name ?? 'a watched folder'} is unusable (${loaded.reason}); starting that folder again from now, so changes made while ews-watch was away are not reported this once`);
     }
-    return undefined;
+    return { missing: loaded.kind === 'missing' };
   }
 
   /**
    * One folder from its saved state to the end. Returns false when the watch wants no more events (the page's
    * state is then not saved: what was printed of it is in the ledger, so the next run does not repeat it).
    */
-  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean, mentioned: Set<string>, isNew = false): Promise<boolean> {
-    let state = await savedState(f);
+  async function syncFolder(f: WatchedFolder, signal: AbortSignal, emit: Emit, atStart: boolean, mentioned: Set<string>, hierarchyKnown = false): Promise<boolean> {
+    const saved = await savedState(f);
+    let state = saved.state;
+    // With --all-folders after the first run, a folder that never had a state is new: its items are news.
+    const isNew = hierarchyKnown && saved.missing;
+    if (isNew) o.debug(`catch-up: a new folder: ${f.name ?? f.key}`);
     // A folder without state gets its baseline: silent, unless this is the first run and --backfill asks for it,
-    // or the folder appeared after the first run (its items are news then).
+    // or the folder is new.
     let silent = state === undefined && !isNew && !(atStart && o.backfill);
     let rebuilt = false;
     for (;;) {
@@ -237,7 +241,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
    * is what matters, and a mailbox has tens of folders, not thousands). A marker in the state store tells a first
    * run (every folder gets a silent baseline) from a later one (a folder without state is new: its items are news).
    */
-  async function currentFolders(signal: AbortSignal): Promise<{ folders: WatchedFolder[]; fresh: Set<string> }> {
+  async function currentFolders(signal: AbortSignal): Promise<WatchedFolder[]> {
     const list = new Map<string, WatchedFolder>();
     let syncState: string | undefined;
     for (let guard = 0; guard < 100; guard += 1) {
@@ -251,26 +255,20 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       syncState = page.syncState;
       if (page.includesLast) break;
     }
-    const knownBefore = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
-    const fresh = new Set<string>();
-    if (knownBefore) {
-      for (const f of list.values()) if ((await o.store.load(f.key)).kind === 'missing') fresh.add(f.key);
-    }
-    return { folders: [...list.values()], fresh };
+    return [...list.values()];
   }
 
   /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
     const mark = o.ledger.mark();
     const mentioned = new Set<string>();
-    let fresh = new Set<string>();
+    let hierarchyKnown = false;
     if (o.allFolders && o.sync.syncFolderHierarchy) {
-      const found = await currentFolders(signal);
-      for (const f of found.fresh) o.debug(`catch-up: a new folder: ${found.folders.find((x) => x.key === f)?.name ?? f}`);
-      [folders, fresh] = [found.folders, found.fresh];
+      folders = await currentFolders(signal);
+      hierarchyKnown = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
     }
     for (const f of [...folders]) {
-      if (!(await syncFolder(f, signal, emit, atStart, mentioned, fresh.has(f.key)))) return;
+      if (!(await syncFolder(f, signal, emit, atStart, mentioned, hierarchyKnown))) return;
     }
     if (o.allFolders) await o.store.save(HIERARCHY_MARKER, 'known');
     if (!(await reportVanished(mark, mentioned, signal, emit))) return;

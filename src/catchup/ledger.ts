@@ -129,7 +129,10 @@ export function createLedger(file?: string): Ledger {
   }
 
   return {
-    has: (key) => entries.get(key)?.covered !== true && entries.has(key),
+    has(key) {
+      const e = entries.get(key);
+      return e !== undefined && !e.covered;
+    },
     heldBack(keys) {
       const known = keys.map((k) => entries.get(k)).filter((e) => e !== undefined);
       if (known.length === 0 || !known.every((e) => e.origin === 'catch-up')) return false;
