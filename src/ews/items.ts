@@ -62,10 +62,11 @@ export function buildGetItem(ctx: RequestContext, itemIds: readonly string[]): s
   return envelope(ctx, `<m:GetItem>${shape}<m:ItemIds>${ids}</m:ItemIds></m:GetItem>`);
 }
 
-/** m:GetFolder: IdOnly plus DisplayName and ParentFolderId; distinguished names or FolderIds. */
-export function buildGetFolder(ctx: RequestContext, folders: readonly FolderRef[]): string {
+/** m:GetFolder: IdOnly plus `fields` (default DisplayName and ParentFolderId; none: the ids alone); distinguished names or FolderIds. */
+export function buildGetFolder(ctx: RequestContext, folders: readonly FolderRef[], fields: readonly string[] = FOLDER_FIELDS): string {
   if (folders.length === 0) throw new UsageError('GetFolder needs at least one folder');
-  const shape = `<m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>${additionalProperties(FOLDER_FIELDS)}</m:FolderShape>`;
+  // [ews] AdditionalProperties must hold at least one path (NonEmptyArrayOfPathsToElementType): none, no element.
+  const shape = `<m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>${fields.length > 0 ? additionalProperties(fields) : ''}</m:FolderShape>`;
   return envelope(ctx, `<m:GetFolder>${shape}<m:FolderIds>${folders.map(folderIdXml).join('')}</m:FolderIds></m:GetFolder>`);
 }
 

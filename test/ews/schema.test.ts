@@ -6,6 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe, DEFAULT_SERVER_VERSION } from '../../src/ews/requests.js';
 import { EVENT_TYPES, type RequestContext } from '../../src/ews/types.js';
+import { buildConvertId, buildResolveNames, PLACEHOLDER_MAILBOX } from '../../src/ews/identity.js';
+import { buildGetFolder } from '../../src/ews/items.js';
 import { extractPayloads, validateEwsRequest } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
 
@@ -91,6 +93,11 @@ const requests: [string, string][] = [
   ['GetStreamingEvents: 1 minute', buildGetStreamingEvents(ctx, ['JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag='], 1)],
   ['GetStreamingEvents: 30 minutes, 3 ids', buildGetStreamingEvents({ serverVersion: 'Exchange2010_SP1', impersonate: 'bob@contoso.com' }, ['id-1', 'id-2', 'id-3'], 30)],
   ['Unsubscribe', buildUnsubscribe(ctx, 'JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag=')],
+  // Finding a DOMAIN\user's SMTP address (src/auth/find-mailbox.ts).
+  ['GetFolder: root, IdOnly, no AdditionalProperties', buildGetFolder(ctx, [{ kind: 'distinguished', name: 'root' }], [])],
+  ['ConvertId: EwsId to EwsId with the placeholder mailbox', buildConvertId(ctx, { id: 'AQMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAuAAADUklZSq5hlEyRPjFSL6H4JQEA2RgAmUKUoEqcjZHsWHtm+wAAAgEBAAAA', mailbox: PLACEHOLDER_MAILBOX })],
+  ['ResolveNames: the account name', buildResolveNames(ctx, 'alice')],
+  ['ResolveNames: DOMAIN\\user, Exchange2010_SP1', buildResolveNames({ serverVersion: 'Exchange2010_SP1' }, 'CONTOSO\\alice')],
 ];
 
 for (const [name, xml] of requests) {
@@ -118,4 +125,15 @@ test('schema: a bad header value is caught when headers are validated too', asyn
   const r = await validateEwsRequest(xml, { header: true });
   assert.equal(r.valid, false);
   assert.match(r.errors.join('\n'), /RequestServerVersion.*'Exchange2099' is not an element of the set/);
+});
+
+test('schema: a ConvertId with AlternateId in the messages namespace or without its Mailbox, built by hand, is reported invalid', async (t) => {
+  if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
+  const good = buildConvertId(ctx, { id: 'AQMkAD', mailbox: PLACEHOLDER_MAILBOX });
+  for (const bad of [good.replace('<t:AlternateId ', '<m:AlternateId '), good.replace(` Mailbox="${PLACEHOLDER_MAILBOX}"`, '')]) {
+    assert.notEqual(bad, good);
+    const r = await validateEwsRequest(bad);
+    assert.equal(r.valid, false, bad);
+    assert.match(r.errors.join('\n'), /AlternateId/);
+  }
 });
