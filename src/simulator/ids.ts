@@ -14,6 +14,8 @@ export interface IdFactory {
   affinityCookie(): string;
   /** X-BackEndCookie value: <anchor>=<opaque> */
   backEndCookie(anchor: string): string;
+  /** true when `id` is an item or folder id this factory made (it carries the mailbox GUID), deleted or not. */
+  ownsId(id: string): boolean;
   readonly backendHost: string;
 }
 
@@ -48,5 +50,9 @@ export function createIdFactory(backendHost = 'EXSIM01.contoso.local'): IdFactor
     },
     affinityCookie: () => `${backendHost}~${randomBytes(4).readUInt32BE(0)}`,
     backEndCookie: (anchor) => `${anchor}=${randomBytes(60).toString('base64').replace(/[+/=]/g, '')}`,
+    ownsId: (id) => {
+      const bytes = Buffer.from(id, 'base64');
+      return bytes.length > 4 + mailboxGuid.length && bytes.subarray(4, 4 + mailboxGuid.length).equals(mailboxGuid);
+    },
   };
 }

@@ -10,6 +10,7 @@ import { createChangeSignal } from './change-signal.js';
 import { createAuthGate, type AuthConfig } from './auth.js';
 import { startDemo } from './demo.js';
 import { createIdFactory } from './ids.js';
+import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
 import type { SimContext } from './operations.js';
 import { createRequestHandler } from './request-pipeline.js';
@@ -112,6 +113,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     minuteMs: options.minuteMs ?? 60_000,
     requireAffinity: options.requireAffinity ?? false,
     issuedCookies: new Set(),
+    identity: {
+      convertId: options.identity?.convertId ?? 'exchange',
+      resolveNames: options.identity?.resolveNames ?? 'exchange',
+      directory: [ownerEntry(mailboxAddress, credentials.user), ...(options.directory ?? []).map((p) => ({ ...p, account: p.address.split('@')[0]! }))],
+    },
     log,
     openStream(res, subs, timeoutMs, steps) {
       const id = nextConnection++;

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IdFactory } from './ids.js';
+import type { IdentityConfig } from './identity-operations.js';
 import type { Mailbox } from './mailbox.js';
 import type { DecodedRequest, RequestPayload, RequestedFolder } from './request-decoder.js';
 import { reply, startStream, type ReplyOptions } from './http-reply.js';
@@ -19,6 +20,8 @@ export interface SimContext {
   requireAffinity: boolean;
   /** X-BackEndOverrideCookie values handed out by Subscribe. */
   issuedCookies: Set<string>;
+  /** ConvertId and ResolveNames: the directory and how they answer. */
+  identity: IdentityConfig;
   /** Start serving a GetStreamingEvents response (headers already sent). */
   openStream(res: ServerResponse, subs: Subscription[], timeoutMs: number, steps?: readonly StreamStep[]): void;
   log(line: string): void;

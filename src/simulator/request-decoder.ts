@@ -4,6 +4,7 @@
 import { ProtocolError } from '../errors.js';
 import { elements, expectOnly, decodeFolderIds, qname, violation, type RequestedFolder } from './decode-support.js';
 import { decodeMailboxRequest, type MailboxPayload } from './mailbox-request-decoder.js';
+import { decodeIdentityRequest, type IdentityPayload } from './identity-request-decoder.js';
 import type { FaultSpec } from './soap-responses.js';
 import type { SimEventType } from './types.js';
 import { NS_MESSAGES, NS_SOAP, NS_TYPES } from './xml-text.js';
@@ -20,6 +21,7 @@ export type RequestPayload =
   | { kind: 'GetStreamingEvents'; subscriptionIds: string[]; connectionTimeout: number }
   | { kind: 'Unsubscribe'; subscriptionId: string }
   | MailboxPayload
+  | IdentityPayload
   | { kind: 'other' };
 
 export interface DecodedRequest {
@@ -134,7 +136,7 @@ function decodePayload(op: XmlNode): RequestPayload {
   if (op.local === 'Subscribe') return decodeSubscribe(op);
   if (op.local === 'GetStreamingEvents') return decodeGetStreamingEvents(op);
   if (op.local === 'Unsubscribe') return { kind: 'Unsubscribe', subscriptionId: expectOnly(op, NS_MESSAGES, 'SubscriptionId').text };
-  return decodeMailboxRequest(op) ?? { kind: 'other' };
+  return decodeMailboxRequest(op) ?? decodeIdentityRequest(op) ?? { kind: 'other' };
 }
 
 /** Parses and decodes a request body; malformed or schema-invalid input becomes an ErrorSchemaValidation fault. */

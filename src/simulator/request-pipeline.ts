@@ -8,6 +8,7 @@ import { handleGetStreamingEvents, handleSubscribe, handleUnsubscribe, type Oper
 import { handleGetFolder, handleGetItem } from './item-operations.js';
 import { buildMailboxOperationError, isMailboxPayload } from './mailbox-responses.js';
 import { handleSyncFolderHierarchy, handleSyncFolderItems } from './sync-operations.js';
+import { buildIdentityOperationError, handleConvertId, handleResolveNames, isIdentityPayload } from './identity-operations.js';
 import { decodeRequest, type DecodedRequest } from './request-decoder.js';
 import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
@@ -96,6 +97,8 @@ function dispatch(ctx: SimContext, call: OperationCall): void {
   if (payload.kind === 'SyncFolderHierarchy') return handleSyncFolderHierarchy(ctx, call, payload);
   if (payload.kind === 'GetItem') return handleGetItem(ctx, call, payload);
   if (payload.kind === 'GetFolder') return handleGetFolder(ctx, call, payload);
+  if (payload.kind === 'ConvertId') return handleConvertId(ctx, call, payload);
+  if (payload.kind === 'ResolveNames') return handleResolveNames(ctx, call, payload);
   reply(call.req, call.res, ctx.replyOptions, 500, buildFault({ code: 'ErrorInvalidRequest', message: `This server does not implement ${call.request.operation}.` }));
 }
 
@@ -127,6 +130,8 @@ function answer(deps: PipelineDeps, call: OperationCall | undefined, req: Incomi
       reply(req, res, ctx.replyOptions, 200, buildResponseError(payload.kind, { code: entry.error, ...errorExtras(entry) }));
     } else if (payload && isMailboxPayload(payload)) {
       reply(req, res, ctx.replyOptions, 200, buildMailboxOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
+    } else if (payload && isIdentityPayload(payload)) {
+      reply(req, res, ctx.replyOptions, 200, buildIdentityOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
     } else {
       reply(req, res, ctx.replyOptions, 500, buildFault({ code: entry.error, ...errorExtras(entry) }));
     }

@@ -13,7 +13,9 @@ export type SimOperation =
   | 'SyncFolderItems'
   | 'SyncFolderHierarchy'
   | 'GetItem'
-  | 'GetFolder';
+  | 'GetFolder'
+  | 'ConvertId'
+  | 'ResolveNames';
 
 /** The seven subscribable EWS event element names. */
 export type SimEventType =
@@ -212,8 +214,8 @@ export type ScriptResponse =
   /** A SOAP fault (HTTP 500 unless `status`), e.g. { fault: 'ErrorServerBusy', backOffMs: 5000 }. */
   | { fault: string; message?: string; backOffMs?: number; status?: number; delayMs?: number }
   /**
-   * HTTP 200 with a ResponseClass="Error" message; for GetStreamingEvents an in-stream error then Closed; for GetItem
-   * and GetFolder one such message per requested id; for the sync operations with an empty SyncState.
+   * HTTP 200 with a ResponseClass="Error" message; for GetStreamingEvents an in-stream error then Closed; for GetItem,
+   * GetFolder and ConvertId one such message per requested id; for the sync operations with an empty SyncState.
    */
   | { error: string; message?: string; backOffMs?: number; delayMs?: number }
   /** Never answer (until the client gives up or the simulator closes). */
@@ -284,6 +286,15 @@ export interface SimulatorOptions {
   acceptToken?: (token: string) => boolean;
   /** SMTP address of the simulated mailbox; default alice@contoso.com. */
   mailbox?: string;
+  /** Other people in the directory, for ResolveNames (the mailbox's owner is always there). */
+  directory?: Person[];
+  /**
+   * How the calls that find a DOMAIN\user's SMTP address are answered. ConvertId 'exchange' (default): the
+   * mailbox's address, whatever Mailbox the request carried; 'unsupported': an ErrorInvalidRequest SOAP fault, as a
+   * server without the operation. ResolveNames 'exchange' (default): a directory lookup; 'no-results':
+   * ErrorNameResolutionNoResults for every name; 'unsupported': the fault.
+   */
+  identity?: { convertId?: 'exchange' | 'unsupported'; resolveNames?: 'exchange' | 'no-results' | 'unsupported' };
   /** Interval of ConnectionStatus OK heartbeats; default 10 000 ms. */
   heartbeatMs?: number;
   /** Length of a ConnectionTimeout minute; default 60 000 (tests shrink it). */

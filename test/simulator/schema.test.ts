@@ -9,7 +9,7 @@ import { extractBodyPayload, findSchemaDir, validatePayloads } from './schema-ch
 
 test('every envelope the simulator sends is well-formed and its Body payload is schema-valid', async (t) => {
   const schemaDir = findSchemaDir();
-  const sim = await startSimulator({ heartbeatMs: 60_000, minuteMs: 60_000 });
+  const sim = await startSimulator({ heartbeatMs: 60_000, minuteMs: 60_000, directory: [{ name: 'Alice Jones', address: 'alice.jones@contoso.com' }] });
   const docs: Array<{ name: string; xml: string }> = [];
   try {
     // Ordinary responses: successes, response-message errors and SOAP faults.
@@ -23,6 +23,22 @@ test('every envelope the simulator sends is well-formed and its Body payload is 
     docs.push({ name: 'fault-schema', xml: (await post(sim, '<oops')).body });
     docs.push({ name: 'fault-version', xml: (await post(sim, soap('<m:Unsubscribe><m:SubscriptionId>x</m:SubscriptionId></m:Unsubscribe>', ''))).body });
     docs.push({ name: 'unsubscribe-not-found', xml: (await post(sim, unsubscribeBody('AAAAAAAAAAAA'))).body });
+
+    // Finding a DOMAIN\user's address: ConvertId (successes and per-id errors) and ResolveNames (one, several, none).
+    const root = sim.folder('root')!.id;
+    const alternate = (id: string, mailbox: string) => `<t:AlternateId Format="EwsId" Id="${id}" Mailbox="${mailbox}"/>`;
+    const convert = (destination: string, ids: string) => soap(`<m:ConvertId DestinationFormat="${destination}"><m:SourceIds>${ids}</m:SourceIds></m:ConvertId>`);
+    docs.push({ name: 'convertid-ok', xml: (await post(sim, convert('EwsId', alternate(root, 'nobody@example.com')))).body });
+    docs.push({ name: 'convertid-hex', xml: (await post(sim, convert('HexEntryId', alternate(root, 'nobody@example.com')))).body });
+    const errors = alternate(root, 'nobody') + alternate('QUJDREVGR0hJSktM', 'a@b.c') + '<t:AlternatePublicFolderId Format="EwsId" FolderId="AQEu"/>';
+    docs.push({ name: 'convertid-errors', xml: (await post(sim, convert('EwsId', errors))).body });
+    const resolve = (entry: string, full = false) => soap(`<m:ResolveNames ReturnFullContactData="${full}"><m:UnresolvedEntry>${entry}</m:UnresolvedEntry></m:ResolveNames>`);
+    docs.push({ name: 'resolvenames-one', xml: (await post(sim, resolve('alice@contoso.com'))).body });
+    docs.push({ name: 'resolvenames-one-full', xml: (await post(sim, resolve('alice@contoso.com', true))).body });
+    docs.push({ name: 'resolvenames-many', xml: (await post(sim, resolve('alice', true))).body });
+    docs.push({ name: 'resolvenames-none', xml: (await post(sim, resolve('nobody'))).body });
+    sim.script('ConvertId', { error: 'ErrorInternalServerError' });
+    docs.push({ name: 'convertid-scripted-error', xml: (await post(sim, convert('EwsId', alternate(root, 'a@b.c')))).body });
 
     // A stream that carries every event kind, then errors with and without Closed.
     const stream = rawPost(sim, gseBody([id], 30), { Cookie: cookie });
