@@ -10,7 +10,8 @@ export class EwsWatchError extends Error {
   }
 }
 
-/** Bad flags, environment or configuration; raised before any network I/O. */
+/** Bad flags, environment or configuration; raised before any network I/O, except for what only the server can
+ * tell (the SMTP address of a DOMAIN\user sign-in without --mailbox). */
 export class UsageError extends EwsWatchError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('usage', message, options);

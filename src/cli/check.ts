@@ -27,13 +27,23 @@ export interface CheckOptions {
   /** The authentication scheme in use, asked after sign-in (auto negotiation decides it then). */
   scheme: () => string;
   serverVersion: () => ServerVersionInfo | undefined;
+  /** A DOMAIN\user sign-in: finds the mailbox (signing in) before the table is printed, and gives its row. */
+  findMailbox?: () => Promise<CheckRow>;
 }
 
 export async function runCheck(o: CheckOptions): Promise<number> {
   const w = (line: string): void => o.write(`${line}\n`);
-  w('configuration');
-  const width = Math.max(...o.configuration.map((r) => r.name.length), 8);
-  for (const r of o.configuration) w(`  ${r.name.padEnd(width)}  ${stripControl(r.value)}${r.source ? `  (${r.source})` : ''}`);
+  let configuration = o.configuration;
+  if (o.findMailbox) {
+    try {
+      const row = await o.findMailbox();
+      configuration = configuration.map((r) => (r.name === row.name ? row : r));
+    } catch (err) {
+      printConfiguration(w, configuration);
+      return failed(w, 'sign-in and finding the mailbox', err);
+    }
+  }
+  printConfiguration(w, configuration);
   const t0 = o.now();
   let subscriptionId: string;
   try {
@@ -54,6 +64,12 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   w(`server ${describeVersion(o.serverVersion())}`);
   w('all checks passed: `ews-watch` with the same settings will stream events');
   return EXIT.ok;
+}
+
+function printConfiguration(w: (line: string) => void, rows: readonly CheckRow[]): void {
+  w('configuration');
+  const width = Math.max(...rows.map((r) => r.name.length), 8);
+  for (const r of rows) w(`  ${r.name.padEnd(width)}  ${stripControl(r.value)}${r.source ? `  (${r.source})` : ''}`);
 }
 
 export function describeVersion(v: ServerVersionInfo | undefined): string {

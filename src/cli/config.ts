@@ -99,7 +99,8 @@ export interface ConnectionSettings {
   url: URL;
   auth: AuthKind;
   user?: string;
-  mailbox: string;
+  /** --mailbox, or the user when it is an SMTP address; undefined: found from the server after sign-in (DOMAIN\user). */
+  mailbox?: string;
   serverVersion: string;
   passwordStdin: boolean;
   sources: Readonly<Record<string, Source>>;
@@ -112,6 +113,9 @@ export interface ConnectionSettings {
   /** --insecure: no certificate checks (warned about on every start). */
   insecure: boolean;
 }
+
+/** A connection whose mailbox is known (given, or found after sign-in). */
+export type MailboxConnection = ConnectionSettings & { mailbox: string };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -216,11 +220,10 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
   if (oauth?.app && !explicitMailbox) {
     throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
   }
+  // A user name that is not an address (CONTOSO\alice) leaves the mailbox to be found after sign-in.
   const mailbox = explicitMailbox ?? (user && isSmtp(user) ? user : undefined);
-  if (!mailbox) {
-    throw new UsageError(user ? `cannot tell the mailbox's SMTP address from the user name ${user}: pass --mailbox alice@contoso.com` : 'no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
-  }
-  if (!isSmtp(mailbox)) throw new UsageError(`--mailbox must be an SMTP address, got ${JSON.stringify(mailbox)}`);
+  if (!mailbox && !user) throw new UsageError('no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
+  if (mailbox !== undefined && !isSmtp(mailbox)) throw new UsageError(`--mailbox must be an SMTP address, got ${JSON.stringify(mailbox)}`);
   const serverVersion = pick('serverVersion', raw.serverVersion, 'EWS_SERVER_VERSION') ?? DEFAULT_SERVER_VERSION;
   if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
     throw new UsageError(`--server-version must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);

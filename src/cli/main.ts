@@ -12,6 +12,7 @@ import { createAutoAuth } from '../auth/auto.js';
 import { createBasicAuth } from '../auth/basic.js';
 import { createNtlmAuth } from '../auth/ntlm.js';
 import { createTokenAuth } from '../auth/token.js';
+import { findMailbox, type FoundMailbox, type IdentityClient } from '../auth/find-mailbox.js';
 import { createCatchUp, type CatchUp, type SyncClient, type WatchedFolder } from '../catchup/catchup.js';
 import { createLedger } from '../catchup/ledger.js';
 import { defaultStateDir, openStateStore } from '../state/index.js';
@@ -29,7 +30,7 @@ import type { ServerVersionInfo } from '../ews/types.js';
 import type { WatchClient } from '../watch/client.js';
 import { systemClock } from '../watch/clock.js';
 import { runWatch } from '../watch/engine.js';
-import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type Env, type RawOptions, type WatchSettings } from './config.js';
+import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type Env, type MailboxConnection, type RawOptions, type WatchSettings } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, type CredentialOptions } from './program.js';
 import { promptPassword, readPasswordFromStdin } from './secrets.js';
@@ -193,7 +194,7 @@ async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number>
 }
 
 async function watchWith(
-  conn: ConnectionSettings,
+  given: ConnectionSettings,
   auth: AuthProvider,
   settings: WatchSettings,
   logger: Logger,
@@ -203,7 +204,9 @@ async function watchWith(
   env: Env,
   hookEnv: Env,
 ): Promise<number> {
-  const { http, client } = createClientFor(conn, auth, settings, logger);
+  const connected = await connectMailbox(given, auth, settings, logger, signal);
+  if (!connected) return EXIT.ok; // stopped (a signal, stdout closed) while finding the mailbox
+  const { http, client, conn } = connected;
   const report = createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() });
   const pipeline = createPipeline({
     settings,
@@ -261,7 +264,7 @@ async function watchWith(
 
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
 async function openCatchUp(
-  conn: ConnectionSettings,
+  conn: MailboxConnection,
   settings: WatchSettings,
   logger: Logger,
   client: SyncClient,
@@ -306,6 +309,8 @@ async function openCatchUp(
   };
 }
 
+type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
+
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
 function createClientFor(
   conn: ConnectionSettings,
@@ -313,23 +318,52 @@ function createClientFor(
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
-): { http: EwsHttp; client: WatchClient & SyncClient & EnrichClient } {
+): { http: EwsHttp; client: RunClient; anchor: { mailbox?: string } } {
   for (const s of auth.secrets) logger.addSecret(s);
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
+  // X-AnchorMailbox: the mailbox once it is known (a DOMAIN\user sign-in finds it after signing in).
+  const anchor = { mailbox: conn.mailbox };
+  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
   const client = createEwsClient({
     http,
     ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
     auth,
     folders: settings.folders,
     events: settings.events,
-    user: conn.user ?? conn.mailbox,
+    user: conn.user ?? conn.mailbox ?? 'the account',
     streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
     onServerVersion: (v) => {
       logger.debug(`server version ${v.majorVersion}.${v.minorVersion}.${v.majorBuildNumber}.${v.minorBuildNumber} (${v.version ?? '?'})`);
       onServerVersion?.(v);
     },
   });
-  return { http, client };
+  return { http, client, anchor };
+}
+
+/**
+ * createClientFor, and the mailbox: --mailbox or an SMTP user name as given, else found from the server after
+ * signing in (src/auth/find-mailbox.ts), before anything else uses it (X-AnchorMailbox, the state directory,
+ * events). Undefined when `signal` stopped the run meanwhile.
+ */
+async function connectMailbox(
+  given: ConnectionSettings,
+  auth: AuthProvider,
+  settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<{ http: EwsHttp; client: RunClient; conn: MailboxConnection } | undefined> {
+  const { http, client, anchor } = createClientFor(given, auth, settings, logger);
+  if (given.mailbox !== undefined) return { http, client, conn: given as MailboxConnection };
+  let found: FoundMailbox;
+  try {
+    found = await findMailbox(client, given.user ?? '', { debug: (line) => logger.debug(line), host: given.url.hostname, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    await http.close();
+    if (signal?.aborted) return undefined;
+    throw err;
+  }
+  logger.debug(`mailbox: ${found.address} (from ${found.how})`);
+  anchor.mailbox = found.address;
+  return { http, client, conn: Object.freeze({ ...given, mailbox: found.address }) };
 }
 
 /** --ca-file is read (and checked) before any network I/O; --insecure is warned about on every start. */
@@ -417,8 +451,15 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
     const secretSource = describeSecretSource(conn, io, dotenv);
     const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
-    const { http, client } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
+    const { http, client, anchor } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
     const { runCheck } = await import('./check.js');
+    // A DOMAIN\user sign-in without --mailbox: found from the server, and shown with how it was found.
+    const find = async () => {
+      const found = await findMailbox(client, conn.user ?? '', { debug: (line) => logger.debug(line), host: conn.url.hostname });
+      logger.debug(`mailbox: ${found.address} (from ${found.how})`);
+      anchor.mailbox = found.address;
+      return { name: 'mailbox', value: found.address, source: `found with ${found.how}` };
+    };
     const src = (key: string): string => conn.sources[key] ?? 'default';
     try {
       return await runCheck({
@@ -428,11 +469,12 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
         folderLabel: settings.folderLabel,
         scheme: () => http.scheme(),
         serverVersion: () => version,
+        ...(conn.mailbox === undefined ? { findMailbox: find } : {}),
         configuration: [
           { name: 'url', value: conn.url.href, source: src('url') },
           { name: 'auth', value: conn.auth, source: src('auth') },
           ...(conn.user ? [{ name: 'user', value: conn.user, source: src('user') }] : []),
-          { name: 'mailbox', value: conn.mailbox, source: conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },
+          { name: 'mailbox', value: conn.mailbox ?? '?', source: conn.mailbox === undefined ? 'to be found after sign-in' : conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },
           { name: 'secret', value: secretSource.what, source: secretSource.source },
           { name: 'version', value: conn.serverVersion, source: src('serverVersion') },
           { name: 'folders', value: settings.folderLabel },

@@ -15,6 +15,8 @@ import type { EnrichClient } from '../enrich/types.js';
 import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse } from '../ews/items.js';
 import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarchyResponse, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
+import type { IdentityClient } from '../auth/find-mailbox.js';
+import { buildConvertId, buildResolveNames, decodeConvertIdResponse, decodeResolveNamesResponse } from '../ews/identity.js';
 import type { EwsHttp } from './http.js';
 
 export interface EwsClientOptions {
@@ -31,7 +33,7 @@ export interface EwsClientOptions {
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
 }
 
-export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient {
+export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal) => {
@@ -77,6 +79,16 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     },
     async getFolders(folders, signal) {
       return call(buildGetFolder(o.ctx, folders), 'GetFolder', decodeGetFolderResponse, signal);
+    },
+    async rootFolder(signal) {
+      const [root] = await call(buildGetFolder(o.ctx, [{ kind: 'distinguished', name: 'root' }], []), 'GetFolder', decodeGetFolderResponse, signal);
+      return root;
+    },
+    async convertId(id, mailbox, signal) {
+      return call(buildConvertId(o.ctx, { id, mailbox }), 'ConvertId', decodeConvertIdResponse, signal);
+    },
+    async resolveNames(entry, signal) {
+      return call(buildResolveNames(o.ctx, entry), 'ResolveNames', decodeResolveNamesResponse, signal);
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);

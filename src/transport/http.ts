@@ -45,8 +45,12 @@ export interface TlsOptions {
 export interface HttpOptions {
   url: URL;
   auth: AuthProvider;
-  /** SMTP address of the watched mailbox, for X-AnchorMailbox. */
-  anchorMailbox: string;
+  /**
+   * SMTP address of the watched mailbox, for X-AnchorMailbox. A function when it is found only after sign-in (a
+   * DOMAIN\user sign-in): until it returns an address, requests go without X-AnchorMailbox and
+   * X-PreferServerAffinity, and the server routes them by the signed-in account.
+   */
+  anchorMailbox: string | (() => string | undefined);
   logger: Logger;
   now: () => number;
   /** Largest ordinary response body we read; more is an error, not memory. */
@@ -102,12 +106,12 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   let offered: string[] | undefined;
 
   function headers(operation: string, hanging: boolean, authorization: string | undefined): Record<string, string> {
+    const anchor = typeof opts.anchorMailbox === 'function' ? opts.anchorMailbox() : opts.anchorMailbox;
     const h: Record<string, string> = {
       'content-type': 'text/xml; charset=utf-8',
       accept: 'text/xml',
       'user-agent': opts.userAgent ?? 'ews-watch',
-      'x-anchormailbox': opts.anchorMailbox,
-      'x-preferserveraffinity': 'true',
+      ...(anchor ? { 'x-anchormailbox': anchor, 'x-preferserveraffinity': 'true' } : {}),
     };
     if (authorization !== undefined) h.authorization = authorization;
     if (hanging) h['accept-encoding'] = 'identity';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeVersion, runCheck, suggestionFor } from '../../src/cli/check.js';
-import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
+import { AuthError, EwsResponseError, TransportError, UsageError } from '../../src/errors.js';
+import type { CheckRow } from '../../src/cli/check.js';
 import type { WatchClient } from '../../src/watch/client.js';
 
 function fakeClient(fail?: { on: 'subscribe' | 'unsubscribe'; error: Error }): WatchClient & { calls: string[] } {
@@ -23,15 +24,17 @@ function fakeClient(fail?: { on: 'subscribe' | 'unsubscribe'; error: Error }): W
   };
 }
 
-async function check(client: WatchClient): Promise<{ code: number; out: string }> {
+async function check(client: WatchClient, findMailbox?: () => Promise<CheckRow>): Promise<{ code: number; out: string }> {
   let t = 1000;
   let out = '';
   const code = await runCheck({
     client,
     write: (l) => (out += l),
     now: () => (t += 7),
+    ...(findMailbox ? { findMailbox } : {}),
     configuration: [
       { name: 'url', value: 'https://mail.contoso.com/EWS/Exchange.asmx', source: 'env' },
+      ...(findMailbox ? [{ name: 'mailbox', value: '?', source: 'to be found after sign-in' }] : []),
       { name: 'password', value: 'set', source: 'keychain' },
     ],
     folderLabel: 'inbox',
@@ -71,6 +74,26 @@ describe('check', () => {
     const { code, out } = await check(fakeClient({ on: 'subscribe', error: new EwsResponseError('ErrorNonExistentMailbox', 'no such mailbox') }));
     assert.equal(code, 1);
     assert.match(out, /try: No mailbox has this SMTP address/);
+  });
+  it('a DOMAIN\\user: the mailbox is found first and its row says how, before anything else is printed', async () => {
+    const client = fakeClient();
+    const { code, out } = await check(client, async () => {
+      client.calls.push('find');
+      return { name: 'mailbox', value: 'alice@contoso.com', source: 'found with ConvertId of the root folder' };
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(client.calls, ['find', 'subscribe', 'unsubscribe SUB1']);
+    assert.match(out, /^configuration\n {2}url {7}\S+ {2}\(env\)\n {2}mailbox {3}alice@contoso\.com {2}\(found with ConvertId of the root folder\)\n {2}password/);
+  });
+  it('a mailbox that cannot be found: the table as configured, one FAIL line, exit 2, no Subscribe', async () => {
+    const client = fakeClient();
+    const { code, out } = await check(client, async () => {
+      throw new UsageError('cannot find the SMTP address of CONTOSO\\bob: the server answered neither ConvertId nor ResolveNames with it (-v says more); pass --mailbox bob@contoso.com or set EWS_MAILBOX');
+    });
+    assert.equal(code, 2);
+    assert.deepEqual(client.calls, []);
+    assert.match(out, /\n {2}mailbox {3}\? {2}\(to be found after sign-in\)\n/);
+    assert.deepEqual(out.split('\n').filter((l) => l.startsWith('FAIL')), ['FAIL  sign-in and finding the mailbox: cannot find the SMTP address of CONTOSO\\bob: the server answered neither ConvertId nor ResolveNames with it (-v says more); pass --mailbox bob@contoso.com or set EWS_MAILBOX']);
   });
   it('suggestions for transport failures', () => {
     assert.match(suggestionFor(new TransportError('x', { cause: Object.assign(new Error('c'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }) })) ?? '', /--ca-file/);

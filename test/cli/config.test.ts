@@ -73,9 +73,15 @@ describe('resolveConnection', () => {
     assert.deepEqual({ ...c.sources }, { url: 'env', auth: '.env', user: 'flag', caFile: 'default', mailbox: 'default', serverVersion: 'default' });
     assert.equal(c.serverVersion, 'Exchange2013_SP1');
   });
-  it('a DOMAIN\\user needs --mailbox', () => {
-    usage(() => resolveConnection({ user: 'CONTOSO\\alice' }, env, {}), /cannot tell the mailbox's SMTP address .* --mailbox/);
+  it('a DOMAIN\\user without --mailbox leaves the mailbox to be found after sign-in; --mailbox still wins', () => {
+    const found = resolveConnection({ user: 'CONTOSO\\alice' }, { EWS_URL: env.EWS_URL }, {});
+    assert.equal(found.mailbox, undefined);
+    assert.equal(found.user, 'CONTOSO\\alice');
+    assert.equal(found.sources.mailbox, 'default');
     assert.equal(resolveConnection({ user: 'CONTOSO\\alice', mailbox: 'alice@contoso.com' }, env, {}).mailbox, 'alice@contoso.com');
+    assert.equal(resolveConnection({ user: 'CONTOSO\\alice' }, { ...env, EWS_MAILBOX: 'shared@contoso.com' }, {}).mailbox, 'shared@contoso.com');
+    // Without a user there is nobody to ask about: a token still needs --mailbox.
+    usage(() => resolveConnection({ auth: 'token' }, { EWS_URL: env.EWS_URL }, {}), /no mailbox: pass --mailbox/);
   });
   it('refuses Basic over plain http except to loopback (auto decides later, from what the server offers)', () => {
     usage(() => resolveConnection({ url: 'http://mail.contoso.com/EWS/Exchange.asmx', auth: 'basic' }, env, {}), /refusing to send a password .* plain http/);
