@@ -61,7 +61,7 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
     .option('--auth <kind>', 'auto, ntlm, basic, oauth or token (EWS_AUTH; default auto: NTLM, else Basic, as the server offers)')
-    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user, when it is an address)')
+    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in)')
     .option('--server-version <version>', 'RequestServerVersion to send (EWS_SERVER_VERSION; default: Exchange2013_SP1)')
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--tenant <id>', 'OAuth: the Entra tenant id or domain (EWS_TENANT_ID)')
