@@ -80,6 +80,16 @@ describe('the mailbox of a DOMAIN\\user sign-in, found from the server', { concu
     });
   });
 
+  it('a wrong password is still an authentication failure (exit 4), not a missing mailbox', async () => {
+    await withSim({ user: 'CONTOSO\\bob', mailbox: 'bob@contoso.com' }, async (sim) => {
+      const r = await runCli(ntlm('CONTOSO\\bob'), { env: { EWS_URL: sim.url, EWS_PASSWORD: 'not-the-password' } });
+      assert.equal(r.code, 4);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^ews-watch: GetFolder: the server rejected the credentials of CONTOSO\\bob \(HTTP 401\)[^\n]*\n$/);
+      assert.equal(requestsOf(sim, 'ConvertId').length, 0);
+    });
+  });
+
   it('--mailbox (or EWS_MAILBOX) with a DOMAIN\\user: nothing to find, the given address is used', async () => {
     await withSim({}, async (sim) => {
       sim.script('GetStreamingEvents', [{ op: 'newMail' }, { op: 'stall' }]);
