@@ -20,6 +20,8 @@ export interface CheckRow {
 export interface CheckOptions {
   client: WatchClient;
   write: (line: string) => void;
+  /** Hides the secrets the client sent in every line (server text in a failure may echo them). */
+  redact?: (text: string) => string;
   now: () => number;
   configuration: readonly CheckRow[];
   /** What was watched: "inbox", "all folders", … */
@@ -30,7 +32,7 @@ export interface CheckOptions {
 }
 
 export async function runCheck(o: CheckOptions): Promise<number> {
-  const w = (line: string): void => o.write(`${line}\n`);
+  const w = (line: string): void => o.write(`${o.redact ? o.redact(line) : line}\n`);
   w('configuration');
   const width = Math.max(...o.configuration.map((r) => r.name.length), 8);
   for (const r of o.configuration) w(`  ${r.name.padEnd(width)}  ${stripControl(r.value)}${r.source ? `  (${r.source})` : ''}`);
