@@ -20,6 +20,8 @@ export interface CheckRow {
 export interface CheckOptions {
   client: WatchClient;
   write: (line: string) => void;
+  /** Hides the secrets the client sent in every line (server text in a failure may echo them). */
+  redact?: (text: string) => string;
   now: () => number;
   configuration: readonly CheckRow[];
   /** What was watched: "inbox", "all folders", … */
@@ -32,7 +34,8 @@ export interface CheckOptions {
 }
 
 export async function runCheck(o: CheckOptions): Promise<number> {
-  const w = (line: string): void => o.write(`${line}\n`);
+  const w = (line: string): void => o.write(`${o.redact ? o.redact(line) : line}
+`);
   let configuration = o.configuration;
   if (o.findMailbox) {
     try {

@@ -23,6 +23,7 @@ import { createPrettySink } from '../output/pretty.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
+import { redactCredentialsIn } from '../term/redact.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
 import { createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
@@ -124,7 +125,7 @@ export default async function main(io: Io = processIo()): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.stderr.write(`ews-watch: ${describeError(err)}\n`);
+    io.stderr.write(`ews-watch: ${redactCredentialsIn(describeError(err))}\n`);
     return exitCodeFor(err);
   }
   return code;
@@ -327,6 +328,7 @@ function createClientFor(
     http,
     ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
     auth,
+    redact: logger.redact,
     folders: settings.folders,
     events: settings.events,
     user: conn.user ?? conn.mailbox ?? 'the account',
@@ -465,6 +467,7 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
       return await runCheck({
         client,
         write: (line) => void io.stdout.write(line),
+        redact: logger.redact,
         now: () => Date.now(),
         folderLabel: settings.folderLabel,
         scheme: () => http.scheme(),

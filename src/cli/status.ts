@@ -18,6 +18,8 @@ export interface StatusReporterOptions {
 }
 
 export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus) => void {
+  // Server text reaches the status line too (reasons are response codes the server named).
+  const untrusted = (text: string): string => o.logger.redact(stripControl(text));
   const watching = `watching ${o.folderLabel} of ${o.mailbox}`;
   let events = 0;
   let lastHeartbeat: number | undefined;
@@ -31,7 +33,7 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         o.status.set(`subscribing to ${o.folderLabel} of ${o.mailbox}`);
         return o.logger.debug(`subscribing to ${o.folderLabel} of ${o.mailbox}`);
       case 'resubscribing':
-        o.status.set(`subscribing again (${s.reason})`);
+        o.status.set(`subscribing again (${untrusted(s.reason)})`);
         return o.logger.debug(`subscribing again (${s.reason})`);
       case 'subscribed':
         return o.logger.debug(`subscribed: ${s.subscriptionId}`);
@@ -52,10 +54,10 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
       case 'disconnected':
         return reportDisconnect(o, s.outcome, s.decision);
       case 'gap':
-        o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${stripControl(s.reason)}`);
+        o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${untrusted(s.reason)}`);
         return o.logger.debug(s.reason === 'start' ? 'catching up from the saved sync state' : `events may have been missed (${stripControl(s.reason)}); catching up with SyncFolderItems`);
       case 'waiting':
-        o.status.set(`waiting ${formatDelay(s.delayMs)} (${stripControl(s.reason)})`);
+        o.status.set(`waiting ${formatDelay(s.delayMs)} (${untrusted(s.reason)})`);
         return;
       case 'unsubscribing':
         o.status.set('unsubscribing');

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildChallenges, type AuthConfig, type AuthGate } from './auth.js';
+import { buildHeaderEchoFault, buildHeaderEchoPage } from './echo-page.js';
 import { frontEndHeaders, reply } from './http-reply.js';
 import { handleGetStreamingEvents, handleSubscribe, handleUnsubscribe, type OperationCall, type SimContext } from './operations.js';
 import { handleGetFolder, handleGetItem } from './item-operations.js';
@@ -118,6 +119,12 @@ async function applyScript(deps: PipelineDeps, call: OperationCall | undefined, 
 
 function answer(deps: PipelineDeps, call: OperationCall | undefined, req: IncomingMessage, res: ServerResponse, entry: Exclude<ScriptResponse, { hang: true }>): boolean {
   const { ctx } = deps;
+  if ('echo' in entry) {
+    const status = entry.status ?? 500;
+    if (entry.echo === 'html') plain(res, deps, status, buildHeaderEchoPage(status, req.rawHeaders));
+    else reply(req, res, ctx.replyOptions, status, buildHeaderEchoFault(entry.code ?? 'ErrorInternalServerError', req.rawHeaders, entry.backOffMs));
+    return true;
+  }
   if ('fault' in entry) {
     reply(req, res, ctx.replyOptions, entry.status ?? 500, buildFault({ code: entry.fault, ...errorExtras(entry) }));
     return true;

@@ -218,6 +218,12 @@ export type ScriptResponse =
    * GetFolder and ConvertId one such message per requested id; for the sync operations with an empty SyncState.
    */
   | { error: string; message?: string; backOffMs?: number; delayMs?: number }
+  /**
+   * An error page that echoes the request's headers (a proxy's or gateway's diagnostic page does): 'html' lists
+   * them by name in an HTML page; 'fault' is a SOAP fault (`code`, default ErrorInternalServerError, with
+   * BackOffMilliseconds when given) whose MessageText lists them. HTTP 500 unless `status`.
+   */
+  | { echo: 'html' | 'fault'; status?: number; code?: string; backOffMs?: number; delayMs?: number }
   /** Never answer (until the client gives up or the simulator closes). */
   | { hang: true }
   /** The default behaviour, after a delay. */

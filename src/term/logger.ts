@@ -1,12 +1,15 @@
 // Chatter for stderr: warnings, errors and -v debug lines. Secrets never get through: every line is passed
-// through redact(), which hides Authorization/Cookie header values and any secret registered with addSecret().
+// through redact(), which hides Authorization/Cookie header values, any secret registered with addSecret() (the
+// transport registers every credential and cookie it sends) and credentials in server text (src/term/redact.ts).
+
+import { createSecretRegistry, type SecretKind } from './redact.js';
 
 export type Verbosity = -1 | 0 | 1;
 
 export interface Logger {
   readonly verbosity: Verbosity;
-  /** Registers a value (password, token, derived Basic credential) that must never be printed. */
-  addSecret(secret: string): void;
+  /** Registers a value (password, token, derived Basic credential, cookie) that must never be printed. */
+  addSecret(secret: string, kind?: SecretKind): void;
   debug(line: string): void;
   info(line: string): void;
   warn(line: string): void;
@@ -37,21 +40,18 @@ export function redactHeaderLine(line: string): string {
 }
 
 export function createLogger(write: (text: string) => void, verbosity: Verbosity, prefix = 'ews-watch'): Logger {
-  const secrets = new Set<string>();
-  const redact = (text: string): string => {
-    let out = text
-      .split('\n')
-      .map((l) => redactHeaderLine(l))
-      .join('\n');
-    for (const s of secrets) out = out.split(s).join('[redacted]');
-    return out;
-  };
+  const secrets = createSecretRegistry();
+  const redact = (text: string): string =>
+    secrets.redact(
+      text
+        .split('\n')
+        .map((l) => redactHeaderLine(l))
+        .join('\n'),
+    );
   const emit = (line: string): void => write(`${prefix}: ${redact(line)}\n`);
   return {
     verbosity,
-    addSecret(secret) {
-      if (secret.length >= 3) secrets.add(secret);
-    },
+    addSecret: (secret, kind) => secrets.add(secret, kind),
     debug: (line) => {
       if (verbosity >= 1) emit(line);
     },

@@ -8,7 +8,7 @@ import { AuthError, EwsResponseError, ProtocolError, TransportError } from '../e
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe } from '../ews/requests.js';
 import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from '../ews/responses.js';
 import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
-import { stripControl } from '../output/sanitize.js';
+import { cleanText, stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import type { SyncClient } from '../catchup/catchup.js';
 import type { EnrichClient } from '../enrich/types.js';
@@ -31,6 +31,8 @@ export interface EwsClientOptions {
   onServerVersion?: (v: ServerVersionInfo) => void;
   /** The provider behind `http`: its refresh() and advice() apply on 401/403 (OAuth). */
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
+  /** Hides what the client sent (src/term/redact.ts) in server text, before an excerpt cuts it. */
+  redact?: (text: string) => string;
 }
 
 export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient {
@@ -42,7 +44,7 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     return o.http.post(body, { operation, signal });
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
-    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers) });
+    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), redact: o.redact });
   /** One call: send, turn a refusal into our error, decode the answer. */
   const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal): Promise<T> => {
     const res = await post(body, operation, signal);
@@ -115,6 +117,8 @@ export interface StatusContext {
   advice?: (status: number) => string;
   /** Exchange Online's x-ms-diagnostics reason, e.g. "The token has expired." (untrusted; sanitised here). */
   diagnostics?: string;
+  /** Hides secrets the client sent, should the server echo them (proxies' error pages do). */
+  redact?: (text: string) => string;
 }
 
 async function refreshed(auth: EwsClientOptions['auth']): Promise<boolean> {
@@ -129,6 +133,9 @@ export function diagnosticsOf(headers: Headers | undefined): string | undefined 
   const reason = /reason="([^"]*)"/.exec(text)?.[1] ?? text;
   return stripControl(reason).trim().slice(0, 160) || undefined;
 }
+
+/** How much of a refusal's text is redacted for its excerpt (the excerpt shows 120 characters of it). */
+const MAX_REDACTED = 4096;
 
 /** Throws the error that an HTTP answer other than 200 means. A 200 passes. */
 export function checkStatus(status: number, body: string, operation: string, user: string, sc: StatusContext = {}): void {
@@ -153,14 +160,16 @@ export function checkStatus(status: number, body: string, operation: string, use
       { status },
     );
   }
+  const redact = sc.redact ?? ((text: string) => text);
   const fault = safeDecodeFault(body);
   if (fault) {
-    throw new EwsResponseError(fault.responseCode, `${operation}: ${fault.responseCode}: ${stripControl(fault.messageText)}`.trim(), {
+    throw new EwsResponseError(fault.responseCode, redact(`${operation}: ${fault.responseCode}: ${cleanText(fault.messageText)}`.trim()), {
       backOffMs: fault.backOffMs,
       subscriptionIds: fault.subscriptionIds,
     });
   }
-  const excerpt = stripControl(body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim().slice(0, 120);
+  // Redacted before the cut, so that a cut cannot leave the start of a secret that no longer matches it.
+  const excerpt = redact(stripControl(body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim().slice(0, MAX_REDACTED)).slice(0, 120);
   throw new TransportError(`${operation}: HTTP ${status} from the server${excerpt ? ` (${excerpt})` : ''}`, { status });
 }
 

@@ -11,6 +11,7 @@ import { offeredSchemes } from '../auth/auto.js';
 import type { AuthProvider, ConnectionHandshake } from '../auth/types.js';
 import { AuthError, TransportError } from '../errors.js';
 import type { Logger } from '../term/logger.js';
+import { secretsSentIn } from '../term/redact.js';
 import { createCookieJar } from './cookie-jar.js';
 
 export interface HttpResponse {
@@ -131,6 +132,8 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   async function raw(ch: Channel, s: Send, authorization: string | undefined, body = s.body): Promise<Reply> {
     const hanging = ch.name === 'stream';
     const h = headers(s.operation, hanging, authorization);
+    // Known before it leaves: a server (or proxy) may echo it back in text that we print.
+    for (const [value, kind] of secretsSentIn(h)) opts.logger.addSecret(value, kind);
     logRequest(opts.logger, s.operation, path, h);
     try {
       const res = await ch.client.request({ method: 'POST', path, headers: h, body, signal: s.signal, headersTimeout: 120_000, bodyTimeout: s.bodyTimeout });
@@ -191,6 +194,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
       offered = offers;
       const choice = opts.auth.choose!(offers, opts.url);
       active = choice.provider;
+      for (const secret of active.secrets) opts.logger.addSecret(secret);
       opts.logger.debug(`auth: ${choice.why}`);
     }
     if (active.handshake) return viaHandshake(ch, s, active.handshake);

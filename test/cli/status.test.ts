@@ -29,4 +29,15 @@ describe('status reporting', () => {
     ]);
     assert.equal(texts.at(-1), 'watching inbox of a@b.c');
   });
+  it('server text on the status line is redacted like every stderr line', () => {
+    const texts: string[] = [];
+    const status: StatusLine = { set: (t) => texts.push(t), write: () => undefined, stop: () => undefined };
+    const logger = createLogger(() => undefined, 0);
+    logger.addSecret('tok-9f2Kx7Qw3Lm5Zp8Rt1Vb6', 'credential');
+    const report = createStatusReporter({ logger, status, folderLabel: 'inbox', mailbox: 'a@b.c', heartbeatTimeoutMs: 90_000, now: () => 0 });
+    report({ type: 'waiting', delayMs: 2000, reason: 'ErrorX tok-9f2Kx7Qw3Lm5Zp8Rt1Vb6' });
+    report({ type: 'resubscribing', reason: 'Authorization: Basic YWxpY2U6czNjcmV0LXB3' });
+    report({ type: 'gap', reason: 'ErrorX tok-9f2Kx7Qw3Lm5Zp8Rt1Vb6', subscriptionId: 's' });
+    assert.deepEqual(texts, ['waiting 2 s (ErrorX [redacted])', 'subscribing again (Authorization: Basic [redacted])', 'catching up after ErrorX [redacted]']);
+  });
 });

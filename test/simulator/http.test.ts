@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { UsageError } from '../../src/errors.js';
-import { NS, elementsOf, gseBody, post, rawPost, soap, splitEnvelopes, subscribe, subscribeBody, textOf, unsubscribeBody } from './helpers.js';
+import { NS, basicAuth, elementsOf, gseBody, post, rawPost, soap, splitEnvelopes, subscribe, subscribeBody, textOf, unsubscribeBody } from './helpers.js';
 
 const responseClass = (xml: string, local: string): string | undefined => elementsOf(xml).find((e) => e.local === local)?.attrs.ResponseClass;
 
@@ -216,6 +216,26 @@ describe('simulator scripted answers', () => {
     assert.deepEqual([code.uri, code.text], [NS.e, 'ErrorServerBusy']);
     const value = els.find((e) => e.local === 'Value')!;
     assert.deepEqual([value.uri, value.path.at(-2), value.attrs.Name, value.text], [NS.t, 'MessageXml', 'BackOffMilliseconds', '1234']);
+  });
+
+  test('{ echo } answers 500 with the request headers echoed: an HTML page listing them by name, or a SOAP fault', async () => {
+    sim.script('Subscribe', { echo: 'html' }, { echo: 'fault', backOffMs: 50 });
+    const page = await post(sim, subscribeBody(), { cookie: 'exchangecookie=abc123' });
+    assert.equal(page.status, 500);
+    assert.equal(page.headers.get('content-type'), 'text/html');
+    const lines = page.body.split('\n');
+    assert.match(lines[0]!, /^<html><body><h1>500 Internal Server Error<\/h1><p>Request headers:<\/p><pre>$/);
+    const echoed = lines.slice(1, -1);
+    assert.ok(echoed.includes(`authorization: ${basicAuth(sim)}`), page.body);
+    assert.ok(echoed.includes('cookie: exchangecookie=abc123'));
+    assert.deepEqual(echoed.map((l) => l.split(':')[0]!.toLowerCase()), echoed.map((l) => l.split(':')[0]!.toLowerCase()).sort(), 'listed by name');
+    const fault = await post(sim, subscribeBody());
+    assert.equal(fault.status, 500);
+    const els = elementsOf(fault.body);
+    assert.equal(els.find((e) => e.local === 'faultcode')!.text, 'a:ErrorInternalServerError');
+    // One header a line (XML reads the CRLF as LF).
+    assert.ok(els.find((e) => e.local === 'faultstring')!.text.includes(`\nauthorization: ${basicAuth(sim)}\n`));
+    assert.equal(els.find((e) => e.local === 'Value')!.text, '50');
   });
 
   test('a Subscribe error code (HTTP 200) and ErrorServerBusy inside the response message', async () => {

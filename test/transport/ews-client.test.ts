@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
+import { createLogger } from '../../src/term/logger.js';
 import { checkStatus } from '../../src/transport/ews-client.js';
 
 const busyFault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>
@@ -48,5 +49,31 @@ describe('HTTP status → error', () => {
       return;
     }
     assert.throws(() => checkStatus(500, text, 'Subscribe', 'a'), (e: unknown) => e instanceof EwsResponseError && e.backOffMs === 297749);
+  });
+});
+
+describe('server text that echoes what the client sent', () => {
+  const faultWith = (text: string): string =>
+    busyFault.replace(/<faultstring xml:lang="en-US">[^<]*</, `<faultstring xml:lang="en-US">${text}<`).replace(/<e:Message([^>]*)>[^<]*</, `<e:Message$1>${text}<`);
+
+  it('the excerpt is redacted before it is cut, so no start of a secret is left', () => {
+    const log = createLogger(() => undefined, 0);
+    log.addSecret('sessionCOOKIEvalue-0123456789', 'cookie');
+    // The cookie value starts at character 107 of the text: a cut at 120 would keep 13 characters of it.
+    const body = `<p>${'x'.repeat(100)} token sessionCOOKIEvalue-0123456789 end</p>`;
+    assert.throws(
+      () => checkStatus(500, body, 'Subscribe', 'alice', { redact: log.redact }),
+      (e: unknown) => e instanceof TransportError && e.message === `Subscribe: HTTP 500 from the server (${'x'.repeat(100)} token [redacted] en)`,
+    );
+  });
+
+  it('a fault\'s message text is redacted, on one line', () => {
+    const log = createLogger(() => undefined, 0);
+    log.addSecret('s3cret-pw');
+    const text = 'Request headers:\r\nAuthorization: Basic YWxpY2U6czNjcmV0LXB3\r\nX-Password: s3cret-pw';
+    assert.throws(
+      () => checkStatus(500, faultWith(text), 'Subscribe', 'alice', { redact: log.redact }),
+      (e: unknown) => e instanceof EwsResponseError && e.message === 'Subscribe: ErrorServerBusy: Request headers: Authorization: Basic [redacted] X-Password: [redacted]',
+    );
   });
 });
