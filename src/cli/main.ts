@@ -24,7 +24,8 @@ import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
-import { createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
+import { describeVersion } from './server-version.js';
 import type { ServerVersionInfo } from '../ews/types.js';
 import type { WatchClient } from '../watch/client.js';
 import { systemClock } from '../watch/clock.js';
@@ -203,7 +204,8 @@ async function watchWith(
   env: Env,
   hookEnv: Env,
 ): Promise<number> {
-  const { http, client } = createClientFor(conn, auth, settings, logger);
+  const answerTimeoutMs = answerTimeoutFrom(env);
+  const { http, client } = createClientFor(conn, auth, settings, logger, undefined, answerTimeoutMs);
   const report = createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() });
   const pipeline = createPipeline({
     settings,
@@ -238,6 +240,7 @@ async function watchWith(
         mailbox: conn.mailbox,
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
         heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+        answerNoticeMs: Math.min(5_000, Math.round(answerTimeoutMs / 2)),
         ...(pipeline.maxEvents !== undefined ? { maxEvents: pipeline.maxEvents } : {}),
         onStatus: (s) => {
           if (s.type !== 'event') report(s);
@@ -306,6 +309,15 @@ async function openCatchUp(
   };
 }
 
+/**
+ * How long to wait for the headers of an answer. EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests, like
+ * EWS_WATCH_QUIET_SYNC_MS) shortens it so a test of a server that never answers need not wait two minutes.
+ */
+function answerTimeoutFrom(env: Env): number {
+  const n = Number(env.EWS_WATCH_ANSWER_TIMEOUT_MS);
+  return env.EWS_WATCH_ANSWER_TIMEOUT_MS !== undefined && Number.isInteger(n) && n >= 100 ? n : DEFAULT_ANSWER_TIMEOUT_MS;
+}
+
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
 function createClientFor(
   conn: ConnectionSettings,
@@ -313,11 +325,14 @@ function createClientFor(
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
+  answerTimeoutMs = DEFAULT_ANSWER_TIMEOUT_MS,
 ): { http: EwsHttp; client: WatchClient & SyncClient & EnrichClient } {
   for (const s of auth.secrets) logger.addSecret(s);
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
+  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: conn.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
   const client = createEwsClient({
     http,
+    url: conn.url,
+    now: () => Date.now(),
     ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
     auth,
     folders: settings.folders,
@@ -325,7 +340,7 @@ function createClientFor(
     user: conn.user ?? conn.mailbox,
     streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
     onServerVersion: (v) => {
-      logger.debug(`server version ${v.majorVersion}.${v.minorVersion}.${v.majorBuildNumber}.${v.minorBuildNumber} (${v.version ?? '?'})`);
+      logger.debug(`server version: ${describeVersion(v)}`);
       onServerVersion?.(v);
     },
   });
@@ -417,7 +432,7 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
     const secretSource = describeSecretSource(conn, io, dotenv);
     const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
-    const { http, client } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
+    const { http, client } = createClientFor(conn, auth, settings, logger, (v) => (version = v), answerTimeoutFrom(io.env));
     const { runCheck } = await import('./check.js');
     const src = (key: string): string => conn.sources[key] ?? 'default';
     try {

@@ -16,6 +16,7 @@ import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemRes
 import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarchyResponse, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { EwsHttp } from './http.js';
+import { clientErrorAnswer, looksLikeSoap, notEwsAnswer, parseRetryAfter, redirectAnswer } from './unexpected-answer.js';
 
 export interface EwsClientOptions {
   http: EwsHttp;
@@ -29,6 +30,10 @@ export interface EwsClientOptions {
   onServerVersion?: (v: ServerVersionInfo) => void;
   /** The provider behind `http`: its refresh() and advice() apply on 401/403 (OAuth). */
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
+  /** The configured endpoint, for hints when the server answers with something that is not EWS. */
+  url?: URL;
+  /** Clock time, for a Retry-After given as a date. */
+  now?: () => number;
 }
 
 export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient {
@@ -40,7 +45,7 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     return o.http.post(body, { operation, signal });
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
-    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers) });
+    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), headers: res.headers, url: o.url, now: o.now?.() });
   /** One call: send, turn a refusal into our error, decode the answer. */
   const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal): Promise<T> => {
     const res = await post(body, operation, signal);
@@ -60,9 +65,10 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
       check(res, 'Unsubscribe');
       try {
         decodeUnsubscribeResponse(res.body);
+        return 'unsubscribed';
       } catch (err) {
         // Already gone is what we wanted.
-        if (err instanceof EwsResponseError && err.responseCode === 'ErrorSubscriptionNotFound') return;
+        if (err instanceof EwsResponseError && err.responseCode === 'ErrorSubscriptionNotFound') return 'already-gone';
         throw err;
       }
     },
@@ -86,7 +92,8 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
         await res.text().catch(() => '');
         if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
       }
-      if (res.status !== 200) {
+      // An HTML page is no event stream (a portal or proxy sign-in in between): read it and say so.
+      if (res.status !== 200 || /html/i.test(String(res.headers['content-type'] ?? ''))) {
         const text = await res.text().catch(() => '');
         check({ status: res.status, body: text, headers: res.headers }, 'GetStreamingEvents');
         throw new ProtocolError(`GetStreamingEvents: unexpected HTTP ${res.status}`);
@@ -103,6 +110,12 @@ export interface StatusContext {
   advice?: (status: number) => string;
   /** Exchange Online's x-ms-diagnostics reason, e.g. "The token has expired." (untrusted; sanitised here). */
   diagnostics?: string;
+  /** The answer's headers: Retry-After, Location, Content-Type. */
+  headers?: Headers;
+  /** The configured endpoint, for hints. */
+  url?: URL;
+  /** Clock time the answer arrived, for a Retry-After date. */
+  now?: number;
 }
 
 async function refreshed(auth: EwsClientOptions['auth']): Promise<boolean> {
@@ -121,7 +134,9 @@ export function diagnosticsOf(headers: Headers | undefined): string | undefined 
 /** Throws the error that an HTTP answer other than 200 means. A 200 passes. */
 export function checkStatus(status: number, body: string, operation: string, user: string, sc: StatusContext = {}): void {
   if (status === 200) {
-    // Some servers send SOAP faults with 200 (gromox does); decoders handle those.
+    // Some servers send SOAP faults with 200 (gromox does); decoders handle those. A body that is no SOAP envelope
+    // at all (an HTML page) means the URL does not lead to EWS.
+    if (!looksLikeSoap(body)) throw notEwsAnswer({ status, body, headers: sc.headers, operation, url: sc.url });
     return;
   }
   const said = sc.diagnostics ? ` (server: ${sc.diagnostics})` : '';
@@ -141,15 +156,20 @@ export function checkStatus(status: number, body: string, operation: string, use
       { status },
     );
   }
+  // [ews] HTTP 503 "EWS requests are queuing with IIS" (ews-protocol.md §4.4): its Retry-After is the server's hint.
+  const backOffMs = parseRetryAfter(sc.headers?.['retry-after'], sc.now);
   const fault = safeDecodeFault(body);
   if (fault) {
     throw new EwsResponseError(fault.responseCode, `${operation}: ${fault.responseCode}: ${stripControl(fault.messageText)}`.trim(), {
-      backOffMs: fault.backOffMs,
+      backOffMs: fault.backOffMs ?? backOffMs,
       subscriptionIds: fault.subscriptionIds,
     });
   }
+  const facts = { status, body, headers: sc.headers, operation, url: sc.url, ...(backOffMs === undefined ? {} : { backOffMs }) };
+  if (status >= 300 && status < 400) throw redirectAnswer(facts);
   const excerpt = stripControl(body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim().slice(0, 120);
-  throw new TransportError(`${operation}: HTTP ${status} from the server${excerpt ? ` (${excerpt})` : ''}`, { status });
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw clientErrorAnswer(facts, excerpt);
+  throw new TransportError(`${operation}: HTTP ${status} from the server${excerpt ? ` (${excerpt})` : ''}`, { status, ...(backOffMs === undefined ? {} : { backOffMs }) });
 }
 
 function safeDecodeFault(body: string): ReturnType<typeof decodeFault> {
