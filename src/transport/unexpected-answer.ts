@@ -95,7 +95,11 @@ export function notEwsAnswer(f: AnswerFacts): TransportError {
 function resolveLocation(raw: string | undefined, url: URL | undefined): string | undefined {
   if (!raw) return undefined;
   try {
-    return clean(url ? new URL(raw, url).href : raw, 200);
+    const at = new URL(raw, url);
+    // Credentials in a Location are nobody's business on a terminal.
+    at.username = '';
+    at.password = '';
+    return clean(at.href, 200);
   } catch {
     return clean(raw, 200);
   }

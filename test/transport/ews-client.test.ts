@@ -100,6 +100,9 @@ describe('answers that are not EWS', () => {
     assert.equal(moved.message, 'Subscribe: the server redirected (HTTP 301) to https://mail.contoso.com/EWS/Exchange.asmx; ews-watch does not follow redirects: use --url https://mail.contoso.com/EWS/Exchange.asmx');
     const failing = thrown(() => checkStatus(302, '', 'GetStreamingEvents', 'a', { url, headers: { location: '/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx' } }));
     assert.match(failing.message, /^GetStreamingEvents: the server redirected to its error page \(HTTP 302 to https:\/\/mail\.contoso\.com\/ews\/genericerrorpage\.htm.*\): it is failing/);
+    const userinfo = thrown(() => checkStatus(302, '', 'Subscribe', 'a', { url, headers: { location: 'https://bob:s3cret@proxy.contoso.com/login' } }));
+    assert.equal(userinfo.location, 'https://proxy.contoso.com/login');
+    assert.equal(userinfo.message.includes('s3cret'), false);
     const nowhere = thrown(() => checkStatus(302, '', 'Subscribe', 'a', { url }));
     assert.match(nowhere.message, /without saying where to, not EWS; check --url$/);
   });
