@@ -47,9 +47,18 @@ export class EwsResponseError extends EwsWatchError {
 /** Network failures, unexpected HTTP status codes, bodies that are not EWS. */
 export class TransportError extends EwsWatchError {
   readonly status: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+  /** The server's Retry-After, in milliseconds from when the answer arrived. */
+  readonly backOffMs: number | undefined;
+  /** Where a 3xx answer pointed (absolute, sanitised). */
+  readonly location: string | undefined;
+  /** The server answered, but with something no EWS endpoint sends (an HTML page, text, JSON). */
+  readonly notEws: boolean;
+  constructor(message: string, options?: { cause?: unknown; status?: number; backOffMs?: number; location?: string; notEws?: boolean }) {
     super('transport', message, options);
     this.status = options?.status;
+    this.backOffMs = options?.backOffMs;
+    this.location = options?.location;
+    this.notEws = options?.notEws ?? false;
   }
 }
 

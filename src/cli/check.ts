@@ -3,12 +3,16 @@
 // On failure it says what to try. The report is the command's output, so it goes to stdout; exit codes are
 // those of watching (4 for authentication, 1 for other failures).
 
-import { AuthError, EwsResponseError, TransportError, describeError } from '../errors.js';
+import { AuthError, EwsResponseError, ProtocolError, TransportError, describeError } from '../errors.js';
+import { isServerErrorPage } from '../ews/endpoint.js';
 import { responseCodeHint } from '../ews/response-codes.js';
 import type { ServerVersionInfo } from '../ews/types.js';
+import { describeVersion } from './server-version.js';
 import { stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+
+export { describeVersion };
 
 export interface CheckRow {
   name: string;
@@ -43,7 +47,7 @@ export async function runCheck(o: CheckOptions): Promise<number> {
       configuration = configuration.map((r) => (r.name === row.name ? row : r));
     } catch (err) {
       printConfiguration(w, configuration);
-      return failed(w, 'sign-in and finding the mailbox', err);
+      return failed(w, 'sign-in and finding the mailbox', '(?:GetFolder|ConvertId|ResolveNames)', err);
     }
   }
   printConfiguration(w, configuration);
@@ -52,18 +56,20 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   try {
     subscriptionId = await o.client.subscribe();
   } catch (err) {
-    return failed(w, 'sign-in and Subscribe', err);
+    return failed(w, 'sign-in and Subscribe', 'Subscribe', err);
   }
   const subscribeMs = o.now() - t0;
   w(`ok    signed in with ${o.scheme()}`);
   w(`ok    Subscribe to ${o.folderLabel}: ${subscribeMs} ms`);
   const t1 = o.now();
+  let unsubscribed: Awaited<ReturnType<WatchClient['unsubscribe']>>;
   try {
-    await o.client.unsubscribe(subscriptionId);
+    unsubscribed = await o.client.unsubscribe(subscriptionId);
   } catch (err) {
-    return failed(w, 'Unsubscribe', err);
+    return failed(w, 'Unsubscribe', 'Unsubscribe', err);
   }
-  w(`ok    Unsubscribe: ${o.now() - t1} ms`);
+  const gone = unsubscribed === 'already-gone' ? ' (the subscription was already gone: ErrorSubscriptionNotFound)' : '';
+  w(`ok    Unsubscribe: ${o.now() - t1} ms${gone}`);
   w(`server ${describeVersion(o.serverVersion())}`);
   w('all checks passed: `ews-watch` with the same settings will stream events');
   return EXIT.ok;
@@ -75,42 +81,48 @@ function printConfiguration(w: (line: string) => void, rows: readonly CheckRow[]
   for (const r of rows) w(`  ${r.name.padEnd(width)}  ${stripControl(r.value)}${r.source ? `  (${r.source})` : ''}`);
 }
 
-export function describeVersion(v: ServerVersionInfo | undefined): string {
-  if (!v) return 'version not reported (no ServerVersionInfo in the answer)';
-  const build = [v.majorVersion, v.minorVersion, v.majorBuildNumber, v.minorBuildNumber].map((n) => n ?? '?').join('.');
-  return `Exchange ${build}${v.version ? ` (schema ${stripControl(v.version)})` : ''}${productName(v.majorVersion, v.minorVersion)}`;
-}
-
-function productName(major?: number, minor?: number): string {
-  if (major === 14) return ', Exchange 2010';
-  if (major === 15 && minor === 0) return ', Exchange 2013';
-  if (major === 15 && minor === 1) return ', Exchange 2016';
-  if (major === 15 && minor === 2) return ', Exchange 2019 or Subscription Edition';
-  if (major === 15 && minor !== undefined && minor >= 20) return ', Exchange Online';
-  return '';
-}
-
-function failed(w: (line: string) => void, step: string, err: unknown): number {
-  w(`FAIL  ${step}: ${stripControl(describeError(err))}`);
-  const tip = suggestionFor(err);
-  if (tip) w(`      try: ${tip}`);
+/** One FAIL line (the step names the operation, so the message's own "Subscribe: " goes) and always a try: line. */
+function failed(w: (line: string) => void, step: string, operation: string, err: unknown): number {
+  const message = stripControl(describeError(err)).replace(new RegExp(`^${operation}: `), '');
+  w(`FAIL  ${step}: ${message}`);
+  w(`      try: ${suggestionFor(err)}`);
   return exitCodeFor(err);
 }
 
 /** What to try next, for the failures people meet when setting ews-watch up. */
-export function suggestionFor(err: unknown): string | undefined {
+export function suggestionFor(err: unknown): string {
   if (err instanceof AuthError) {
     return err.status === 403
       ? 'the server knows who you are but refuses EWS: ask an admin to allow EWS for this account (Exchange Online: Set-OrganizationConfig -EWSEnabled $true and the app id in -EwsAllowedAppIDs)'
       : 'check the user name (alice@contoso.com or CONTOSO\\alice) and the password, and --auth (the server says which schemes it offers in -v output)';
   }
   if (err instanceof EwsResponseError) return responseCodeHint(err.responseCode) ?? 'see the response code in Microsoft\'s EWS ResponseCode reference';
-  if (err instanceof TransportError) {
-    const cause = (err.cause as { code?: string } | undefined)?.code ?? '';
-    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(cause)) return 'the server certificate is not trusted: pass your internal CA with --ca-file';
-    if (err.status === 404) return 'the URL is not an EWS endpoint: it usually ends in /EWS/Exchange.asmx';
-    if (err.status !== undefined && err.status >= 500) return 'the server is failing or busy: try again later, or check its event log';
-    return 'check --url and that this machine can reach the server (proxy, firewall, DNS)';
+  if (err instanceof TransportError) return transportSuggestion(err);
+  if (err instanceof ProtocolError) return 'the answer is not well-formed EWS: check that --url is the EWS endpoint itself, and run with -v to see the answer';
+  return 'run again with -v to see each request and answer';
+}
+
+function transportSuggestion(err: TransportError): string {
+  const cause = (err.cause as { code?: string } | undefined)?.code ?? '';
+  const status = err.status;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(cause)) return 'the server certificate is not trusted: pass your internal CA with --ca-file';
+  if (err.notEws) return 'point --url at the EWS endpoint itself (on Exchange https://<server>/EWS/Exchange.asmx); if it is that already, a proxy or portal in between answers instead of Exchange';
+  if (status !== undefined && status >= 300 && status < 400) {
+    if (isServerErrorPage(err.location)) return 'the server is failing: try again later, or check its event log';
+    if (err.location && /\/owa(?:\/|$)/i.test(err.location)) {
+      return 'use the EWS URL (…/EWS/Exchange.asmx), not the Outlook on the web address; if it is already that, a proxy wants a browser sign-in: publish EWS with NTLM or Basic sign-in (or pass-through)';
+    }
+    return 'set --url to the EWS endpoint the server points to (ews-watch does not follow redirects, so credentials never go anywhere else)';
   }
-  return undefined;
+  if (status === 404 || status === 405) return 'the URL is not an EWS endpoint: it usually ends in /EWS/Exchange.asmx';
+  if (status === 408 || status === 429 || (status !== undefined && status >= 500)) {
+    const wait = err.backOffMs !== undefined ? ` (it asked to wait ${Math.ceil(err.backOffMs / 1000)} s)` : '';
+    return `the server is failing or busy: try again later${wait}, or check its event log`;
+  }
+  if (status !== undefined) return 'check --url and --server-version; run with -v to see the answer';
+  if (cause === 'UND_ERR_HEADERS_TIMEOUT') return 'the server took the request but never answered: check that it is healthy (on Exchange: the MSExchangeServicesAppPool) and that no proxy holds requests';
+  if (cause === 'ECONNREFUSED') return 'nothing accepts connections there: check the host and port in --url, and that the server is running';
+  if (cause === 'ENOTFOUND' || cause === 'EAI_AGAIN') return 'the host name does not resolve: check it in --url, and DNS';
+  if (/^ERR_SSL|^EPROTO|HPE_/.test(cause)) return 'check that the scheme in --url (https:// or http://) matches the server; for TLS trouble see --ca-file';
+  return 'check --url and that this machine can reach the server (proxy, firewall, DNS)';
 }

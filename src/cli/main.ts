@@ -26,7 +26,8 @@ import { createLogger, type Logger } from '../term/logger.js';
 import { redactCredentialsIn } from '../term/redact.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
-import { createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, createEwsHttp, type EwsHttp, type TlsOptions } from '../transport/http.js';
+import { describeVersion } from './server-version.js';
 import type { ServerVersionInfo } from '../ews/types.js';
 import type { WatchClient } from '../watch/client.js';
 import { systemClock } from '../watch/clock.js';
@@ -205,7 +206,8 @@ async function watchWith(
   env: Env,
   hookEnv: Env,
 ): Promise<number> {
-  const connected = await connectMailbox(given, auth, settings, logger, signal);
+  const answerTimeoutMs = answerTimeoutFrom(env);
+  const connected = await connectMailbox(given, auth, settings, logger, signal, answerTimeoutMs);
   if (!connected) return EXIT.ok; // stopped (a signal, stdout closed) while finding the mailbox
   const { http, client, conn } = connected;
   const report = createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() });
@@ -242,6 +244,7 @@ async function watchWith(
         mailbox: conn.mailbox,
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
         heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+        answerNoticeMs: Math.min(5_000, Math.round(answerTimeoutMs / 2)),
         ...(pipeline.maxEvents !== undefined ? { maxEvents: pipeline.maxEvents } : {}),
         onStatus: (s) => {
           if (s.type !== 'event') report(s);
@@ -312,6 +315,15 @@ async function openCatchUp(
 
 type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
 
+/**
+ * How long to wait for the headers of an answer. EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests, like
+ * EWS_WATCH_QUIET_SYNC_MS) shortens it so a test of a server that never answers need not wait two minutes.
+ */
+function answerTimeoutFrom(env: Env): number {
+  const n = Number(env.EWS_WATCH_ANSWER_TIMEOUT_MS);
+  return env.EWS_WATCH_ANSWER_TIMEOUT_MS !== undefined && Number.isInteger(n) && n >= 100 ? n : DEFAULT_ANSWER_TIMEOUT_MS;
+}
+
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
 function createClientFor(
   conn: ConnectionSettings,
@@ -319,13 +331,16 @@ function createClientFor(
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
+  answerTimeoutMs = DEFAULT_ANSWER_TIMEOUT_MS,
 ): { http: EwsHttp; client: RunClient; anchor: { mailbox?: string } } {
   for (const s of auth.secrets) logger.addSecret(s);
   // X-AnchorMailbox: the mailbox once it is known (a DOMAIN\user sign-in finds it after signing in).
   const anchor = { mailbox: conn.mailbox };
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger) });
+  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
   const client = createEwsClient({
     http,
+    url: conn.url,
+    now: () => Date.now(),
     ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
     auth,
     redact: logger.redact,
@@ -334,7 +349,7 @@ function createClientFor(
     user: conn.user ?? conn.mailbox ?? 'the account',
     streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
     onServerVersion: (v) => {
-      logger.debug(`server version ${v.majorVersion}.${v.minorVersion}.${v.majorBuildNumber}.${v.minorBuildNumber} (${v.version ?? '?'})`);
+      logger.debug(`server version: ${describeVersion(v)}`);
       onServerVersion?.(v);
     },
   });
@@ -351,9 +366,10 @@ async function connectMailbox(
   auth: AuthProvider,
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  answerTimeoutMs: number,
 ): Promise<{ http: EwsHttp; client: RunClient; conn: MailboxConnection } | undefined> {
-  const { http, client, anchor } = createClientFor(given, auth, settings, logger);
+  const { http, client, anchor } = createClientFor(given, auth, settings, logger, undefined, answerTimeoutMs);
   if (given.mailbox !== undefined) return { http, client, conn: given as MailboxConnection };
   let found: FoundMailbox;
   try {
@@ -453,7 +469,7 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
     const secretSource = describeSecretSource(conn, io, dotenv);
     const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
-    const { http, client, anchor } = createClientFor(conn, auth, settings, logger, (v) => (version = v));
+    const { http, client, anchor } = createClientFor(conn, auth, settings, logger, (v) => (version = v), answerTimeoutFrom(io.env));
     const { runCheck } = await import('./check.js');
     // A DOMAIN\user sign-in without --mailbox: found from the server, and shown with how it was found.
     const find = async () => {

@@ -98,8 +98,8 @@ EWS_FROM_NAME, EWS_MAILBOX, EWS_SOURCE, EWS_TIMESTAMP in its environment (subjec
 Everything after --exec is the program's, up to a lone ';' (type \\; or ';'), after which more options and hooks
 may follow; \`-- program args…\` is the same as --exec, to the end. A failing hook is reported and never stops the watch.
 
-Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure,
-2 usage or configuration error, 4 authentication failed, 124 --timeout ran out before enough events matched,
+Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure (also a URL
+that answers but is not EWS, before anything streamed), 2 usage or configuration error, 4 authentication failed, 124 --timeout ran out before enough events matched,
 130 second SIGINT.
 
 Examples:

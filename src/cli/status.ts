@@ -5,7 +5,7 @@
 import { stripControl } from '../output/sanitize.js';
 import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
-import type { Decision, Outcome } from '../watch/policy.js';
+import type { Outcome } from '../watch/policy.js';
 import type { WatchStatus } from '../watch/status.js';
 
 export interface StatusReporterOptions {
@@ -29,17 +29,23 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
   };
   return (s) => {
     switch (s.type) {
-      case 'subscribing':
-        o.status.set(`subscribing to ${o.folderLabel} of ${o.mailbox}`);
-        return o.logger.debug(`subscribing to ${o.folderLabel} of ${o.mailbox}`);
+      case 'subscribing': {
+        const text = `subscribing to ${o.folderLabel} of ${o.mailbox}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}`;
+        o.status.set(text);
+        return o.logger.debug(text);
+      }
       case 'resubscribing':
         o.status.set(`subscribing again (${untrusted(s.reason)})`);
         return o.logger.debug(`subscribing again (${s.reason})`);
       case 'subscribed':
         return o.logger.debug(`subscribed: ${s.subscriptionId}`);
       case 'connecting':
-        o.status.set(s.attempt > 1 ? `reconnecting (attempt ${s.attempt})` : 'connecting');
+        // Nothing is "re"-connecting before the first stream was ever answered.
+        o.status.set(s.attempt > 1 ? `${s.streamed ? 'reconnecting' : 'connecting'} (attempt ${s.attempt})` : 'connecting');
         return o.logger.debug(`GetStreamingEvents (attempt ${s.attempt})`);
+      case 'awaiting-answer':
+        o.status.set(`waiting for the server's answer to ${s.operation} (sent {ago})`, s.since);
+        return o.logger.debug(`no answer to ${s.operation} after ${formatDelay(Math.max(0, o.now() - s.since))}; still waiting`);
       case 'connected':
         idle();
         return o.logger.debug('streaming');
@@ -52,30 +58,38 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         events = s.count;
         return idle();
       case 'disconnected':
-        return reportDisconnect(o, s.outcome, s.decision);
+        return reportDisconnect(o, s);
       case 'gap':
         o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${untrusted(s.reason)}`);
         return o.logger.debug(s.reason === 'start' ? 'catching up from the saved sync state' : `events may have been missed (${stripControl(s.reason)}); catching up with SyncFolderItems`);
       case 'waiting':
-        o.status.set(`waiting ${formatDelay(s.delayMs)} (${untrusted(s.reason)})`);
+        o.status.set(`waiting ${formatDelay(s.delayMs)} before attempt ${s.attempt} (${untrusted(s.reason)})`);
         return;
       case 'unsubscribing':
         o.status.set('unsubscribing');
         return o.logger.debug(`unsubscribing ${s.subscriptionId}`);
       case 'unsubscribed':
+        if (s.alreadyGone) return o.logger.debug('the subscription was already gone (ErrorSubscriptionNotFound)');
         if (s.ok) return o.logger.debug('unsubscribed');
         return o.logger.warn(`could not unsubscribe (${stripControl(s.message ?? 'no answer')}); the server will expire the subscription`);
     }
   };
 }
 
-function reportDisconnect(o: StatusReporterOptions, outcome: Outcome, decision: Decision): void {
+function reportDisconnect(o: StatusReporterOptions, s: Extract<WatchStatus, { type: 'disconnected' }>): void {
+  const { outcome, decision } = s;
   if (decision.kind === 'stop' || decision.kind === 'fail') return;
-  const next =
-    decision.kind === 'resubscribe'
-      ? `subscribing again${decision.delayMs ? ` in ${formatDelay(decision.delayMs)}` : ''}`
-      : `reconnecting${decision.delayMs ? ` in ${formatDelay(decision.delayMs)}` : ''}`;
-  const line = `${describeOutcome(outcome, o.heartbeatTimeoutMs)}; ${next}`;
+  const delay = decision.delayMs ? formatDelay(decision.delayMs) : undefined;
+  const what = describeOutcome(outcome, o.heartbeatTimeoutMs);
+  let line: string;
+  if (!s.streamed) {
+    // Nothing has connected yet: say which attempt failed and when the next one comes, never "reconnecting".
+    const next = decision.kind === 'resubscribe' ? `subscribing again${delay ? ` in ${delay}` : ''}` : delay ? `next try in ${delay}` : 'trying again now';
+    line = `${what} (attempt ${s.attempt}; ${next})`;
+  } else {
+    const next = decision.kind === 'resubscribe' ? `subscribing again${delay ? ` in ${delay}` : ''}` : `reconnecting${delay ? ` in ${delay}` : ''}`;
+    line = `${what}; ${next}`;
+  }
   // [ews] Closed is the normal end of every connection (ews-protocol.md §2.4): not worth a warning.
   if (outcome.kind === 'closed') o.logger.debug(line);
   else o.logger.warn(line);
@@ -102,6 +116,8 @@ export function describeOutcome(outcome: Outcome, heartbeatTimeoutMs: number): s
       return stripControl(outcome.message).trim().replace(/\.$/, '');
     case 'protocol-error':
       return `malformed stream: ${stripControl(outcome.message)}`;
+    case 'subscription-lost':
+      return 'the server no longer holds the subscription (it listed it in ErrorSubscriptionIds)';
   }
 }
 

@@ -44,7 +44,11 @@ export function retryDelay(err: unknown, attempt: number): number | undefined {
   if (err instanceof EwsResponseError) {
     return err.responseCode === 'ErrorServerBusy' ? Math.min(err.backOffMs ?? RETRY_DELAYS_MS[attempt], MAX_BACKOFF_MS) : undefined;
   }
-  if (err instanceof TransportError) return err.status === undefined || err.status >= 500 ? RETRY_DELAYS_MS[attempt] : undefined;
+  // A 503's (or 429's) Retry-After is the server's own hint, bounded like BackOffMilliseconds.
+  if (err instanceof TransportError) {
+    const passing = err.status === undefined || err.status >= 500 || err.status === 429;
+    return passing ? Math.min(err.backOffMs ?? RETRY_DELAYS_MS[attempt], MAX_BACKOFF_MS) : undefined;
+  }
   return undefined;
 }
 

@@ -237,6 +237,11 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
         kind: 'error',
         error: { responseCode: m.code || 'ErrorUnknown', messageText: m.text ?? '', ...(backOffMs === undefined ? {} : { backOffMs }), subscriptionIds: m.ids, fault: false },
       });
+    } else if (m.ids.length > 0) {
+      // [ews] ErrorSubscriptionIds lists "invalid subscription IDs" (ews-protocol.md §2.3 (d)). gromox lists a
+      // subscription it lost there in an OK envelope with no error code at all, then sends Closed (as modelled in
+      // test/fixtures/streams/gromox-lost-subscription.xml): reported before the heartbeat of the same message.
+      out.push({ kind: 'lost', subscriptionIds: m.ids });
     }
     // [ews] ConnectionStatus: OK = "simple heartbeat", Closed = the server ends this connection (§2.4).
     // Read case-insensitively: a server that writes 'closed' still means it.

@@ -55,7 +55,12 @@ export type StreamMessage =
   | { kind: 'heartbeat' }
   /** ConnectionStatus Closed: the server ends this connection normally. */
   | { kind: 'closed' }
-  | { kind: 'error'; error: EwsErrorInfo };
+  | { kind: 'error'; error: EwsErrorInfo }
+  /**
+   * A message that is no error (no error ResponseCode, ResponseClass not Error) but lists subscriptions in
+   * ErrorSubscriptionIds: the server no longer serves them. gromox does this for a subscription it lost.
+   */
+  | { kind: 'lost'; subscriptionIds: string[] };
 
 /** Which folders a subscription covers. */
 export type FolderSelector =

@@ -85,7 +85,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const signal = createChangeSignal();
   const ids = createIdFactory();
   const mailbox = createMailbox(mailboxAddress, ids);
-  const registry = createSubscriptionRegistry(ids, { maxQueued: options.maxQueuedEvents ?? 1000, now: Date.now, onChange: signal.notify });
+  const lostSubscriptions = options.lostSubscriptions ?? 'exchange';
+  const registry = createSubscriptionRegistry(ids, {
+    maxQueued: options.maxQueuedEvents ?? 1000,
+    now: Date.now,
+    onChange: signal.notify,
+    reuseIds: lostSubscriptions === 'gromox',
+  });
   const requests: RecordedRequest[] = [];
   const sent: SentEnvelope[] = [];
   const scripts = new Map<string, ScriptEntry[]>();
@@ -112,6 +118,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     replyOptions: { backendHost: ids.backendHost, compress: options.compress ?? true },
     minuteMs: options.minuteMs ?? 60_000,
     requireAffinity: options.requireAffinity ?? false,
+    lostSubscriptions,
     issuedCookies: new Set(),
     identity: {
       convertId: options.identity?.convertId ?? 'exchange',
@@ -242,7 +249,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     connections: () => [...connections.values()].map((c) => c.info()),
     expireSubscription(id, code = 'ErrorSubscriptionNotFound') {
       const sub = registry.remove(id);
-      sub?.connection?.detach([id], code);
+      if (lostSubscriptions === 'gromox') sub?.connection?.lose([id]);
+      else sub?.connection?.detach([id], code);
       return sub !== undefined;
     },
     dropConnections() {

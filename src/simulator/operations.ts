@@ -18,6 +18,8 @@ export interface SimContext {
   replyOptions: ReplyOptions;
   minuteMs: number;
   requireAffinity: boolean;
+  /** How a lost subscription is reported: Exchange's ErrorSubscriptionNotFound or gromox's OK + ErrorSubscriptionIds. */
+  lostSubscriptions: 'exchange' | 'gromox';
   /** X-BackEndOverrideCookie values handed out by Subscribe. */
   issuedCookies: Set<string>;
   /** ConvertId and ResolveNames: the directory and how they answer. */
@@ -95,6 +97,8 @@ function unservable(ctx: SimContext, call: OperationCall, ids: string[]): Stream
   if (invalid.length) return [{ op: 'error', code: 'ErrorInvalidSubscription', subscriptionIds: invalid }];
   // Without the affinity cookie the request may land on a server that does not hold the subscription (§4.1).
   const unknown = ctx.requireAffinity && !call.cookieReplayed ? ids : ids.filter((id) => !ctx.registry.get(id));
+  // gromox names an id it does not hold in an OK envelope without an error code, then closes (lostSubscriptions).
+  if (unknown.length && ctx.lostSubscriptions === 'gromox') return [{ op: 'lost', subscriptionIds: unknown }];
   if (unknown.length) return [{ op: 'error', code: 'ErrorSubscriptionNotFound', subscriptionIds: unknown }];
   return undefined;
 }

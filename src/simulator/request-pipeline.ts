@@ -152,6 +152,26 @@ function answer(deps: PipelineDeps, call: OperationCall | undefined, req: Incomi
   return true;
 }
 
+const OWA_SIGN_IN_PAGE =
+  '<!DOCTYPE html><html><head><meta http-equiv="X-UA-Compatible" content="IE=10"/><title>Outlook</title></head>' +
+  '<body><form action="/owa/auth.owa" method="POST" name="logonForm"><input id="username" name="username"/>' +
+  '<input id="password" name="password" type="password"/></form></body></html>';
+
+/**
+ * What an Exchange front end answers off the EWS path: the site root redirects to Outlook on the web (as admins
+ * commonly set it up), OWA sends anyone without its forms cookie to its sign-in page, and the rest is IIS's 404.
+ */
+function otherPath(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps, path: string): void {
+  const p = path.split('?')[0]!.toLowerCase();
+  if (p === '/') return plain(res, deps, 302, '', { Location: '/owa/' });
+  if (p === '/owa/auth/logon.aspx') return plain(res, deps, 200, OWA_SIGN_IN_PAGE);
+  if (p === '/owa' || p.startsWith('/owa/')) {
+    const back = encodeURIComponent(`http://${req.headers.host ?? '127.0.0.1'}${path}`);
+    return plain(res, deps, 302, '', { Location: `/owa/auth/logon.aspx?url=${back}&reason=0` });
+  }
+  plain(res, deps, 404, '<h1>404 - File or directory not found.</h1>');
+}
+
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { ctx } = deps;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -162,8 +182,8 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
     deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
-    // IIS answers unknown paths and missing credentials before EWS ever sees the body.
-    if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return plain(res, deps, 404, '<h1>404 - File or directory not found.</h1>');
+    // IIS answers other paths and missing credentials before EWS ever sees the body.
+    if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return otherPath(req, res, deps, path);
     const verdict = deps.authGate.judge(req.headers.authorization, req.socket);
     // An NTLM CHALLENGE replaces the offers; the socket stays open because the handshake is bound to it.
     if (!verdict.allow) return challenge(req, res, deps, verdict.ntlmChallenge ? { 'WWW-Authenticate': verdict.ntlmChallenge } : {});

@@ -6,6 +6,7 @@ import { splitBytes } from './http-reply.js';
 import { runStreamScript, type Rendered, type ScriptHost } from './stream-script.js';
 import {
   buildClosedEnvelope,
+  buildGromoxStatusEnvelope,
   buildHeartbeatEnvelope,
   buildNotificationEnvelope,
   buildStreamErrorEnvelope,
@@ -106,6 +107,10 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
     subscriptionIds: errorIds,
     ends: close,
   });
+  const lost = (lostIds: string[]): Rendered[] => [
+    { xml: buildGromoxStatusEnvelope('OK', lostIds), kind: 'lost', subscriptionIds: lostIds, ends: false },
+  ];
+  const gromoxClosed = (): Rendered => ({ xml: buildGromoxStatusEnvelope('Closed'), kind: 'closed', subscriptionIds: ids(), ends: true });
   const notification = (batches: NotificationBatch[]): Rendered | undefined => {
     const events = batches.flatMap((b) => b.events);
     if (events.length === 0) return undefined;
@@ -143,6 +148,14 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
           subs = subs.filter((s) => !errorIds.includes(s.id));
         }
         return [streamError(step.code, errorIds, step.close ?? true, errorExtras(step))];
+      }
+      case 'lost': {
+        const lostIds = step.subscriptionIds ?? ids();
+        if (step.expire) {
+          deps.expire(lostIds);
+          subs = subs.filter((s) => !lostIds.includes(s.id));
+        }
+        return [...lost(lostIds), gromoxClosed()];
       }
     }
   };
@@ -213,6 +226,17 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       const last = subs.length === 0;
       enqueue(async () => {
         await write([streamError(code, detached, last)]);
+        if (last) end();
+      });
+    },
+    lose(lostIds) {
+      for (const s of subs) if (lostIds.includes(s.id) && s.connection === connection) delete s.connection;
+      subs = subs.filter((s) => !lostIds.includes(s.id));
+      aborted = true;
+      for (const wake of wakers) wake();
+      const last = subs.length === 0;
+      enqueue(async () => {
+        await write(last ? [...lost(lostIds), gromoxClosed()] : lost(lostIds));
         if (last) end();
       });
     },

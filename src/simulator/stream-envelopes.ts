@@ -79,3 +79,22 @@ export function buildStreamErrorEnvelope(spec: StreamErrorSpec): string {
   const status = spec.closed ? '<m:ConnectionStatus>Closed</m:ConnectionStatus>' : '';
   return wrapStream('Error', buildErrorMessageFields(spec) + ids + status);
 }
+
+/**
+ * A status envelope as gromox 2.17 writes it (ews-samples: gromox217-getstreamingevents-stream.xml): its own XML
+ * declaration, SOAP: prefixes, m:GetStreamingEvents where …ResponseMessage belongs, no ResponseClass and no
+ * ResponseCode, and m:/t: used without being declared. Listing ids in ErrorSubscriptionIds with ConnectionStatus
+ * OK is how gromox tells a stream it no longer holds those subscriptions (no error code at all); the child element
+ * name inside ErrorSubscriptionIds follows the schema (m:SubscriptionId), as the capture's list was empty.
+ */
+export function buildGromoxStatusEnvelope(status: 'OK' | 'Closed', errorSubscriptionIds: readonly string[] = []): string {
+  const ids = errorSubscriptionIds.length
+    ? `<m:ErrorSubscriptionIds>${errorSubscriptionIds.map((id) => `<m:SubscriptionId>${escapeText(id)}</m:SubscriptionId>`).join('')}</m:ErrorSubscriptionIds>`
+    : '<m:ErrorSubscriptionIds/>';
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><SOAP:Envelope xmlns:SOAP="${NS_SOAP}" xmlns:xsi="${NS_XSI}" xmlns:xsd="${NS_XSD}">` +
+    `<SOAP:Header><t:ServerVersionInfo xmlns:t="${NS_TYPES}" MajorVersion="15" MinorVersion="0" MajorBuildNumber="847" MinorBuildNumber="4040"/></SOAP:Header>` +
+    `<SOAP:Body><m:GetStreamingEventsResponse><m:ResponseMessages><m:GetStreamingEvents><m:Notifications/>${ids}` +
+    `<m:ConnectionStatus>${status}</m:ConnectionStatus></m:GetStreamingEvents></m:ResponseMessages></m:GetStreamingEventsResponse></SOAP:Body></SOAP:Envelope>`
+  );
+}

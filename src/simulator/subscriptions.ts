@@ -10,6 +10,8 @@ export interface StreamHandle {
   flush(): void;
   /** Stop serving these ids, telling the client `code` (e.g. ErrorNewEventStreamConnectionOpened). */
   detach(ids: string[], code: string): void;
+  /** Stop serving these ids the gromox way: an OK envelope listing them in ErrorSubscriptionIds (then Closed if none is left). */
+  lose(ids: string[]): void;
 }
 
 export interface Subscription {
@@ -47,6 +49,8 @@ export function subscriptionMatches(sub: Subscription, event: SimEvent): boolean
 
 export interface RegistryOptions {
   maxQueued: number;
+  /** gromox-style ids: small counters, the lowest free one first, so a forgotten id goes to the next subscriber. */
+  reuseIds?: boolean;
   now: () => number;
   /** Called after every create, remove and dispatch (the simulator's waitFor re-checks then). */
   onChange?: () => void;
@@ -56,10 +60,13 @@ export function createSubscriptionRegistry(ids: IdFactory, options: RegistryOpti
   const subs = new Map<string, Subscription>();
   const { maxQueued, now } = options;
   const changed = (): void => options.onChange?.();
+  const lowestFree = (): string => {
+    for (let n = 0; ; n++) if (!subs.has(gromoxSubscriptionId(n))) return gromoxSubscriptionId(n);
+  };
   return {
     create(folders, eventTypes) {
       const sub: Subscription = {
-        id: ids.subscriptionId(),
+        id: options.reuseIds ? lowestFree() : ids.subscriptionId(),
         folders: folders === 'all' ? 'all' : new Set(folders),
         eventTypes: new Set(eventTypes),
         createdAt: now(),
@@ -102,4 +109,14 @@ export function createSubscriptionRegistry(ids: IdFactory, options: RegistryOpti
       createdAt: sub.createdAt,
     }),
   };
+}
+
+/**
+ * gromox 2.17's subscription ids (ews-samples: gromox217-subscribe-response.xml): BAAAAAFAAAAA is the bytes
+ * 04 00 00 00 01 40 00 00 00, the last one counting up (BAAAAAFAAAAB next); longer for counters past 255.
+ */
+export function gromoxSubscriptionId(n: number): string {
+  const counter: number[] = [];
+  for (let v = n; counter.length === 0 || v > 0; v = Math.floor(v / 256)) counter.push(v % 256);
+  return Buffer.from([4, 0, 0, 0, 1, 0x40, 0, 0, ...counter]).toString('base64');
 }

@@ -151,7 +151,7 @@ export interface RecordedRequest {
 /** An envelope (or a deliberate fragment) written on a GetStreamingEvents response, for assertions. */
 export interface SentEnvelope {
   connection: number;
-  kind: 'heartbeat' | 'notification' | 'closed' | 'error' | 'raw' | 'partial';
+  kind: 'heartbeat' | 'notification' | 'closed' | 'error' | 'lost' | 'raw' | 'partial';
   at: number;
   subscriptionIds: string[];
   events?: SimEvent[];
@@ -192,6 +192,12 @@ export type EnvelopeStep =
       close?: boolean;
       expire?: boolean;
     } & SplitOptions)
+  /**
+   * gromox's way of saying subscriptions are gone: an OK envelope with no error code listing them (this connection's
+   * ids unless given) in ErrorSubscriptionIds, then a Closed envelope, which ends the response. expire:true also
+   * deletes those subscriptions.
+   */
+  | ({ op: 'lost'; subscriptionIds?: string[]; expire?: boolean } & SplitOptions)
   /** Bytes written as they are (e.g. an XML declaration, a malformed envelope). */
   | ({ op: 'raw'; text: string } & SplitOptions);
 
@@ -315,6 +321,15 @@ export interface SimulatorOptions {
   compress?: boolean;
   /** Events kept per subscription while no connection is open; beyond it ErrorMissedNotificationEvents (default 1000). */
   maxQueuedEvents?: number;
+  /**
+   * How the server treats a subscription it no longer holds (expireSubscription, or a GetStreamingEvents naming an
+   * unknown id). 'exchange' (default): ResponseClass="Error" ErrorSubscriptionNotFound with the id in
+   * ErrorSubscriptionIds, then Closed; ids are never reused. 'gromox', as gromox 2.17 was seen doing: an OK envelope
+   * with no error code listing the id in ErrorSubscriptionIds, then Closed; and subscription ids are small counters
+   * (BAAAAAFAAAAA, …AB, …) where the lowest free one goes to the next Subscribe, so a lost id is handed to the next
+   * subscriber, whoever that is.
+   */
+  lostSubscriptions?: 'exchange' | 'gromox';
   log?: (line: string) => void;
 }
 
@@ -363,7 +378,10 @@ export interface Simulator {
   splitReplies(split?: Split, pauseMs?: number): void;
   subscriptions(): SubscriptionInfo[];
   connections(): StreamInfo[];
-  /** Lose a subscription server-side; an open stream on it gets `code` (default ErrorSubscriptionNotFound). */
+  /**
+   * Lose a subscription server-side; an open stream on it gets `code` (default ErrorSubscriptionNotFound), or with
+   * lostSubscriptions 'gromox' gromox's OK envelope listing the id in ErrorSubscriptionIds, then Closed.
+   */
   expireSubscription(id: string, code?: string): boolean;
   /** Destroy the sockets of every open GetStreamingEvents response (no Closed). */
   dropConnections(): number;

@@ -18,6 +18,7 @@ import type { AuthProvider } from '../auth/types.js';
 import type { IdentityClient } from '../auth/find-mailbox.js';
 import { buildConvertId, buildResolveNames, decodeConvertIdResponse, decodeResolveNamesResponse } from '../ews/identity.js';
 import type { EwsHttp } from './http.js';
+import { clientErrorAnswer, looksLikeSoap, notEwsAnswer, parseRetryAfter, redirectAnswer } from './unexpected-answer.js';
 
 export interface EwsClientOptions {
   http: EwsHttp;
@@ -33,6 +34,10 @@ export interface EwsClientOptions {
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
   /** Hides what the client sent (src/term/redact.ts) in server text, before an excerpt cuts it. */
   redact?: (text: string) => string;
+  /** The configured endpoint, for hints when the server answers with something that is not EWS. */
+  url?: URL;
+  /** Clock time, for a Retry-After given as a date. */
+  now?: () => number;
 }
 
 export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient {
@@ -44,7 +49,7 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     return o.http.post(body, { operation, signal });
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
-    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), redact: o.redact });
+    checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), headers: res.headers, url: o.url, now: o.now?.(), redact: o.redact });
   /** One call: send, turn a refusal into our error, decode the answer. */
   const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal): Promise<T> => {
     const res = await post(body, operation, signal);
@@ -64,9 +69,10 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
       check(res, 'Unsubscribe');
       try {
         decodeUnsubscribeResponse(res.body);
+        return 'unsubscribed';
       } catch (err) {
         // Already gone is what we wanted.
-        if (err instanceof EwsResponseError && err.responseCode === 'ErrorSubscriptionNotFound') return;
+        if (err instanceof EwsResponseError && err.responseCode === 'ErrorSubscriptionNotFound') return 'already-gone';
         throw err;
       }
     },
@@ -100,7 +106,8 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
         await res.text().catch(() => '');
         if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
       }
-      if (res.status !== 200) {
+      // An HTML page is no event stream (a portal or proxy sign-in in between): read it and say so.
+      if (res.status !== 200 || /html/i.test(String(res.headers['content-type'] ?? ''))) {
         const text = await res.text().catch(() => '');
         check({ status: res.status, body: text, headers: res.headers }, 'GetStreamingEvents');
         throw new ProtocolError(`GetStreamingEvents: unexpected HTTP ${res.status}`);
@@ -119,6 +126,12 @@ export interface StatusContext {
   diagnostics?: string;
   /** Hides secrets the client sent, should the server echo them (proxies' error pages do). */
   redact?: (text: string) => string;
+  /** The answer's headers: Retry-After, Location, Content-Type. */
+  headers?: Headers;
+  /** The configured endpoint, for hints. */
+  url?: URL;
+  /** Clock time the answer arrived, for a Retry-After date. */
+  now?: number;
 }
 
 async function refreshed(auth: EwsClientOptions['auth']): Promise<boolean> {
@@ -136,11 +149,15 @@ export function diagnosticsOf(headers: Headers | undefined): string | undefined 
 
 /** How much of a refusal's text is redacted for its excerpt (the excerpt shows 120 characters of it). */
 const MAX_REDACTED = 4096;
+/** What of an unexpected page its title and excerpt are taken from (after redaction). */
+const MAX_SHOWN_BODY = 65_536;
 
 /** Throws the error that an HTTP answer other than 200 means. A 200 passes. */
 export function checkStatus(status: number, body: string, operation: string, user: string, sc: StatusContext = {}): void {
   if (status === 200) {
-    // Some servers send SOAP faults with 200 (gromox does); decoders handle those.
+    // Some servers send SOAP faults with 200 (gromox does); decoders handle those. A body that is no SOAP envelope
+    // at all (an HTML page) means the URL does not lead to EWS.
+    if (!looksLikeSoap(body)) throw notEwsAnswer({ status, body: (sc.redact ?? ((t: string) => t))(body.slice(0, MAX_SHOWN_BODY)), headers: sc.headers, operation, url: sc.url });
     return;
   }
   const said = sc.diagnostics ? ` (server: ${sc.diagnostics})` : '';
@@ -161,16 +178,22 @@ export function checkStatus(status: number, body: string, operation: string, use
     );
   }
   const redact = sc.redact ?? ((text: string) => text);
+  // [ews] HTTP 503 "EWS requests are queuing with IIS" (ews-protocol.md §4.4): its Retry-After is the server's hint.
+  const backOffMs = parseRetryAfter(sc.headers?.['retry-after'], sc.now);
   const fault = safeDecodeFault(body);
   if (fault) {
     throw new EwsResponseError(fault.responseCode, redact(`${operation}: ${fault.responseCode}: ${cleanText(fault.messageText)}`.trim()), {
-      backOffMs: fault.backOffMs,
+      backOffMs: fault.backOffMs ?? backOffMs,
       subscriptionIds: fault.subscriptionIds,
     });
   }
-  // Redacted before the cut, so that a cut cannot leave the start of a secret that no longer matches it.
+  // The page's text reaches messages (a title, an excerpt): redacted first, and before any cut, so that a cut cannot
+  // leave the start of a secret that no longer matches it.
+  const facts = { status, body: redact(body.slice(0, MAX_SHOWN_BODY)), headers: sc.headers, operation, url: sc.url, ...(backOffMs === undefined ? {} : { backOffMs }) };
+  if (status >= 300 && status < 400) throw redirectAnswer(facts);
   const excerpt = redact(stripControl(body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim().slice(0, MAX_REDACTED)).slice(0, 120);
-  throw new TransportError(`${operation}: HTTP ${status} from the server${excerpt ? ` (${excerpt})` : ''}`, { status });
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw clientErrorAnswer(facts, excerpt);
+  throw new TransportError(`${operation}: HTTP ${status} from the server${excerpt ? ` (${excerpt})` : ''}`, { status, ...(backOffMs === undefined ? {} : { backOffMs }) });
 }
 
 function safeDecodeFault(body: string): ReturnType<typeof decodeFault> {

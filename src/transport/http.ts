@@ -58,9 +58,12 @@ export interface HttpOptions {
   maxBodyBytes?: number;
   userAgent?: string;
   tls?: TlsOptions;
+  /** How long to wait for the status line and headers of an answer (default 120 s). */
+  answerTimeoutMs?: number;
 }
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+export const DEFAULT_ANSWER_TIMEOUT_MS = 120_000;
 /** A refusal's body is read to its end (so the connection can carry the next message) but never kept. */
 const MAX_REFUSAL_BODY = 256 * 1024;
 
@@ -102,6 +105,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   const stream = channel('stream', 4_000);
   const jar = createCookieJar();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const answerTimeoutMs = opts.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   /** The provider in use; for --auth auto, unknown until the server has said what it accepts. */
   let active: AuthProvider | undefined = opts.auth.choose ? undefined : opts.auth;
   let offered: string[] | undefined;
@@ -136,12 +140,12 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     for (const [value, kind] of secretsSentIn(h)) opts.logger.addSecret(value, kind);
     logRequest(opts.logger, s.operation, path, h);
     try {
-      const res = await ch.client.request({ method: 'POST', path, headers: h, body, signal: s.signal, headersTimeout: 120_000, bodyTimeout: s.bodyTimeout });
+      const res = await ch.client.request({ method: 'POST', path, headers: h, body, signal: s.signal, headersTimeout: answerTimeoutMs, bodyTimeout: s.bodyTimeout });
       jar.store(res.headers['set-cookie'], opts.now());
       logResponse(opts.logger, s.operation, res.statusCode, res.headers);
       return res;
     } catch (err) {
-      throw toTransportError(err, s.operation, origin);
+      throw toTransportError(err, s.operation, origin, { answerTimeoutMs, bodyTimeoutMs: s.bodyTimeout });
     }
   }
 
@@ -221,7 +225,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
         try {
           return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
         } catch (err) {
-          throw toTransportError(err, operation, origin);
+          throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: 120_000 });
         }
       });
     },
@@ -263,25 +267,27 @@ async function readBounded(body: AsyncIterable<Uint8Array> & { destroy?: () => v
   return Buffer.concat(parts).toString('utf8');
 }
 
-export function toTransportError(err: unknown, operation: string, origin: string): Error {
+/** undici's and the socket's errors as one line that says what happened (and, for timeouts, after how long). */
+export function toTransportError(err: unknown, operation: string, origin: string, limits: { answerTimeoutMs?: number; bodyTimeoutMs?: number } = {}): Error {
   if (err instanceof TransportError) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
   const code = (err as { code?: string }).code;
-  const why =
-    err instanceof undiciErrors.BodyTimeoutError
-      ? 'no data arrived in time'
-      : err instanceof undiciErrors.HeadersTimeoutError
-        ? 'the server did not answer in time'
+  const seconds = (ms: number | undefined): string => (ms === undefined ? '' : ` within ${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`);
+  const message =
+    err instanceof undiciErrors.HeadersTimeoutError
+      ? `${operation}: ${origin} accepted the connection but sent no answer${seconds(limits.answerTimeoutMs)}`
+      : err instanceof undiciErrors.BodyTimeoutError
+        ? `${operation}: ${origin} stopped sending its answer (nothing arrived${seconds(limits.bodyTimeoutMs)})`
         : code === 'ECONNREFUSED'
-          ? 'connection refused'
+          ? `${operation}: cannot reach ${origin}: connection refused`
           : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-            ? 'host not found'
-            : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-              ? 'connection reset'
-              : err instanceof Error
-                ? err.message
-                : String(err);
-  return new TransportError(`${operation} to ${origin} failed: ${why}`, { cause: err });
+            ? `${operation}: cannot reach ${origin}: host not found`
+            : code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
+              ? `${operation}: cannot reach ${origin}: no answer to the connection attempt`
+              : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+                ? `${operation}: the connection to ${origin} was reset`
+                : `${operation} to ${origin} failed: ${err instanceof Error ? err.message : String(err)}`;
+  return new TransportError(message, { cause: err });
 }
 
 function logRequest(log: Logger, operation: string, path: string, h: Record<string, string>): void {

@@ -6,8 +6,8 @@
 export interface WatchClient {
   /** Subscribe (streaming) to the configured folders and event types; resolves with the SubscriptionId. */
   subscribe(signal?: AbortSignal): Promise<string>;
-  /** Unsubscribe; resolves when the server confirmed it (or said the subscription is already gone). */
-  unsubscribe(subscriptionId: string, signal?: AbortSignal): Promise<void>;
+  /** Unsubscribe; resolves when the server confirmed it, with 'already-gone' when it answered ErrorSubscriptionNotFound. */
+  unsubscribe(subscriptionId: string, signal?: AbortSignal): Promise<UnsubscribeResult | void>;
   /**
    * Opens the hanging GetStreamingEvents request on its own connection and resolves with the response body once
    * the server answered 200. Non-200 answers are thrown as errors (a SOAP fault body as EwsResponseError).
@@ -15,3 +15,6 @@ export interface WatchClient {
    */
   openStream(subscriptionId: string, connectionTimeoutMinutes: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
 }
+
+/** 'already-gone': the server did not hold the subscription any more (ErrorSubscriptionNotFound), which is fine. */
+export type UnsubscribeResult = 'unsubscribed' | 'already-gone';

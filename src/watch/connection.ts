@@ -131,6 +131,7 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
   let closed = false;
   let enough = false;
   let error: EwsErrorInfo | undefined;
+  let lost: string[] | undefined;
   let messages = 0;
   let events = 0;
   const onMessage = (m: StreamMessage): void => {
@@ -143,6 +144,9 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
       opts.onHeartbeat?.();
     } else if (m.kind === 'closed') {
       closed = true;
+    } else if (m.kind === 'lost') {
+      // Only our own id matters: ids we never held say nothing about our subscription.
+      if (m.subscriptionIds.includes(opts.subscriptionId)) lost ??= m.subscriptionIds;
     } else {
       // The first error decides; a Closed in the same message (§2.3 (d)) does not override it.
       error ??= m.error;
@@ -152,9 +156,10 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
   return {
     feed: (chunk) => decoder.feed(chunk),
     end: () => decoder.end(),
-    done: () => closed || enough || error !== undefined,
+    done: () => closed || enough || error !== undefined || lost !== undefined,
     outcome() {
-      if (error) return ewsErrorOutcome(error);
+      if (error) return ewsErrorOutcome(error, opts.subscriptionId);
+      if (lost) return { kind: 'subscription-lost', subscriptionIds: lost };
       if (enough) return { kind: 'aborted' };
       return closed ? { kind: 'closed' } : undefined;
     },
@@ -167,6 +172,7 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
   };
 }
 
-function ewsErrorOutcome(e: EwsErrorInfo): Outcome {
-  return { kind: 'ews-error', code: e.responseCode, message: e.messageText, backOffMs: e.backOffMs, subscriptionIds: e.subscriptionIds };
+function ewsErrorOutcome(e: EwsErrorInfo, ours: string): Outcome {
+  const listsOurs = e.subscriptionIds.includes(ours);
+  return { kind: 'ews-error', code: e.responseCode, message: e.messageText, backOffMs: e.backOffMs, subscriptionIds: e.subscriptionIds, ...(listsOurs ? { listsOurs } : {}) };
 }

@@ -12,6 +12,8 @@ import { decide, initialPolicyState, outcomeOfError, type ConnectionFacts, type 
 import type { WatchStatus } from './status.js';
 
 export const DEFAULT_UNSUBSCRIBE_TIMEOUT_MS = 5_000;
+/** A healthy server answers Subscribe and GetStreamingEvents within a second or two; past this, the status says so. */
+export const DEFAULT_ANSWER_NOTICE_MS = 5_000;
 
 export interface WatchOptions {
   client: WatchClient;
@@ -31,6 +33,8 @@ export interface WatchOptions {
   onStatus?: (s: WatchStatus) => void;
   /** Bound on the Unsubscribe at the end (default 5000 ms), so a hung server cannot hold the exit. */
   unsubscribeTimeoutMs?: number;
+  /** After this long without an answer to Subscribe or GetStreamingEvents, report 'awaiting-answer' (default 5000 ms). */
+  answerNoticeMs?: number;
   /**
    * Seam for the catch-up issue: called when events may have been missed (after a resubscribe, eof, stall, missed
    * events, …), after the subscription exists and before streaming resumes. If it throws, the error goes through
@@ -110,26 +114,33 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   }
 
   async function carryOut(ended: Ended): Promise<WatchResult | undefined> {
+    const attempt = policy.attempt + 1;
     const step = decide(policy, ended.outcome, { random: opts.random, connection: ended.connection });
     policy = step.state;
     const d = step.decision;
-    emit({ type: 'disconnected', outcome: ended.outcome, decision: d });
+    emit({ type: 'disconnected', outcome: ended.outcome, decision: d, attempt, streamed: policy.streamed });
+    // The server said it does not hold the subscription: its id may be someone else's by now (gromox reissues
+    // ids), so it is never unsubscribed, not even on the way out after a failure.
+    if (d.subscriptionLost || d.kind === 'resubscribe') subscriptionId = undefined;
     if (d.kind === 'fail') return failWith(d.error);
     // 'stop' follows an abort of ours, which run() normally turned into its result already.
     if (d.kind === 'stop') return finish('stopped');
-    if (d.kind === 'resubscribe') {
-      // The old subscription is gone on the server's side: nothing to unsubscribe.
-      subscriptionId = undefined;
-      resubscribeReason = d.reason;
-    }
+    if (d.kind === 'resubscribe') resubscribeReason = d.reason;
     if (d.catchUp) gap ??= d.reason;
-    if (d.delayMs > 0) emit({ type: 'waiting', delayMs: d.delayMs, reason: d.reason });
+    if (d.delayMs > 0) emit({ type: 'waiting', delayMs: d.delayMs, reason: d.reason, attempt: policy.attempt + 1 });
     await clock.sleep(d.delayMs, signal);
     return undefined;
   }
 
+  /** Reports 'awaiting-answer' if `operation` is still unanswered after answerNoticeMs; returns the cancel. */
+  function noticeSlowAnswer(operation: 'Subscribe' | 'GetStreamingEvents'): () => void {
+    const since = clock.now();
+    const timer = clock.setTimer(opts.answerNoticeMs ?? DEFAULT_ANSWER_NOTICE_MS, () => emit({ type: 'awaiting-answer', operation, since }));
+    return () => timer.cancel();
+  }
+
   async function subscribe(): Promise<Ended | undefined> {
-    emit(resubscribeReason === undefined ? { type: 'subscribing' } : { type: 'resubscribing', reason: resubscribeReason });
+    emit(resubscribeReason === undefined ? { type: 'subscribing', attempt: policy.attempt + 1 } : { type: 'resubscribing', reason: resubscribeReason });
     // Not cut short by `signal`: a Subscribe the server already carried out must be seen, so it can be unsubscribed.
     const attempt = client.subscribe(hardStop.signal).then((id) => (subscriptionId = id));
     pendingSubscribe = attempt;
@@ -137,6 +148,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
       if (pendingSubscribe === attempt) pendingSubscribe = undefined;
     };
     attempt.then(clear, clear);
+    const answered = noticeSlowAnswer('Subscribe');
     try {
       const r = await raceAbort(attempt, signal);
       if (r.aborted) return { outcome: { kind: 'aborted' } };
@@ -145,6 +157,8 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
       return undefined;
     } catch (err) {
       return { outcome: outcomeOfError(err) };
+    } finally {
+      answered();
     }
   }
 
@@ -167,7 +181,8 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
 
   async function connect(): Promise<Ended> {
     const id = subscriptionId as string;
-    emit({ type: 'connecting', attempt: policy.attempt + 1, subscriptionId: id });
+    emit({ type: 'connecting', attempt: policy.attempt + 1, streamed: policy.streamed, subscriptionId: id });
+    const answered = noticeSlowAnswer('GetStreamingEvents');
     const result = await runConnection(
       {
         client,
@@ -177,11 +192,15 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
         heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
         maxEnvelopeBytes: opts.maxEnvelopeBytes,
         onEvent: deliver,
-        onOpen: () => emit({ type: 'connected', subscriptionId: id }),
+        onOpen: () => {
+          answered();
+          emit({ type: 'connected', subscriptionId: id });
+        },
         onHeartbeat: () => emit({ type: 'heartbeat', at: clock.now() }),
       },
       signal,
     );
+    answered();
     return { outcome: result.outcome, connection: result };
   }
 
@@ -239,8 +258,8 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
     subscriptionId = undefined;
     try {
       const r = await raceAbort(client.unsubscribe(id, hardStop.signal), hardStop.signal);
-      const message = r.aborted ? `no answer within ${unsubscribeTimeoutMs} ms` : undefined;
-      emit({ type: 'unsubscribed', subscriptionId: id, ok: !r.aborted, ...(message ? { message } : {}) });
+      if (r.aborted) emit({ type: 'unsubscribed', subscriptionId: id, ok: false, message: `no answer within ${unsubscribeTimeoutMs} ms` });
+      else emit({ type: 'unsubscribed', subscriptionId: id, ok: true, ...(r.value === 'already-gone' ? { alreadyGone: true } : {}) });
     } catch (err) {
       emit({ type: 'unsubscribed', subscriptionId: id, ok: false, message: err instanceof Error ? err.message : String(err) });
     }

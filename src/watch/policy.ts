@@ -2,6 +2,7 @@
 // Pure: no I/O, no clock, no timers; randomness is handed in. Each branch cites the fact it rests on.
 
 import { AuthError, EwsResponseError, ProtocolError, TransportError, type EwsWatchError } from '../errors.js';
+import { isServerErrorPage } from '../ews/endpoint.js';
 import { classifyResponseCode, responseCodeHint } from '../ews/response-codes.js';
 
 /** How one GetStreamingEvents connection (or a Subscribe) ended. */
@@ -14,8 +15,12 @@ export type Outcome =
   | { kind: 'stalled'; limit: 'heartbeat' | 'overall' }
   /** We stopped it ourselves (shutdown, --max-events). */
   | { kind: 'aborted' }
-  | { kind: 'ews-error'; code: string; message: string; backOffMs?: number; subscriptionIds?: readonly string[]; cause?: unknown }
-  | { kind: 'transport-error'; message: string; status?: number; backOffMs?: number; cause?: unknown }
+  /** `listsOurs`: the message named our subscription in ErrorSubscriptionIds. */
+  | { kind: 'ews-error'; code: string; message: string; backOffMs?: number; subscriptionIds?: readonly string[]; listsOurs?: boolean; cause?: unknown }
+  /** `location`: where a 3xx pointed; `notEws`: a 200 whose body is no SOAP envelope (an HTML page). */
+  | { kind: 'transport-error'; message: string; status?: number; backOffMs?: number; location?: string; notEws?: boolean; cause?: unknown }
+  /** A message without an error code listed our subscription in ErrorSubscriptionIds (gromox): it is gone. */
+  | { kind: 'subscription-lost'; subscriptionIds: readonly string[] }
   | { kind: 'auth-error'; status?: number; message: string; cause?: unknown }
   | { kind: 'protocol-error'; message: string; cause?: unknown };
 
@@ -42,11 +47,18 @@ export interface Decision {
   reason: string;
   /** Only for `fail`: what runWatch rejects with. */
   error?: EwsWatchError;
+  /** The server said it no longer holds the subscription: forget the id, never Unsubscribe it. */
+  subscriptionLost?: true;
 }
 
 export interface PolicyState {
   /** Consecutive unhealthy ends since the last healthy connection; drives the backoff exponent. */
   readonly attempt: number;
+  /**
+   * A GetStreamingEvents was answered 200 at least once: the URL, the sign-in and the subscription have all worked.
+   * Until then an answer that says the configuration is wrong (an HTML page, a redirect, a 404) ends the run.
+   */
+  readonly streamed: boolean;
 }
 
 export interface DecideContext {
@@ -54,7 +66,7 @@ export interface DecideContext {
   connection?: ConnectionFacts;
 }
 
-export const initialPolicyState: PolicyState = { attempt: 0 };
+export const initialPolicyState: PolicyState = { attempt: 0, streamed: false };
 
 export const BACKOFF_INITIAL_MS = 1_000;
 export const BACKOFF_MAX_MS = 60_000;
@@ -98,9 +110,11 @@ export function decide(state: PolicyState, outcome: Outcome, ctx: DecideContext)
   const conn = ctx.connection ?? NOT_OPENED;
   const healthy = isHealthy(conn);
   const attempt = healthy ? 0 : state.attempt;
-  const plan = planFor(outcome, conn, healthy);
+  const streamed = state.streamed || conn.opened;
+  const plan = planFor(outcome, conn, healthy, streamed);
+  const lost = isSubscriptionLost(outcome) ? { subscriptionLost: true as const } : {};
   if (plan.kind === 'stop' || plan.kind === 'fail') {
-    return { decision: { kind: plan.kind, delayMs: 0, catchUp: false, reason: plan.reason, error: plan.error }, state: { attempt } };
+    return { decision: { kind: plan.kind, delayMs: 0, catchUp: false, reason: plan.reason, error: plan.error, ...lost }, state: { attempt, streamed } };
   }
   const delayMs =
     plan.delay === 'none' ? 0
@@ -108,7 +122,37 @@ export function decide(state: PolicyState, outcome: Outcome, ctx: DecideContext)
     : nextDelay(attempt, plan.hintMs, ctx.random);
   // A healthy Closed is the one end that needs no counting: the next connection starts a fresh cycle.
   const next = plan.delay === 'none' ? 0 : attempt + 1;
-  return { decision: { kind: plan.kind, delayMs, catchUp: plan.catchUp, reason: plan.reason }, state: { attempt: next } };
+  return { decision: { kind: plan.kind, delayMs, catchUp: plan.catchUp, reason: plan.reason, ...lost }, state: { attempt: next, streamed } };
+}
+
+/** Reason of a decision after the server listed our subscription in ErrorSubscriptionIds without an error code. */
+export const LOST_REASON = 'subscription lost: listed in ErrorSubscriptionIds';
+
+/**
+ * The server no longer holds our subscription, so it must be neither streamed nor unsubscribed: its id may already
+ * belong to someone else (gromox hands a lost id to the next subscriber). Codes that keep the subscription (missed
+ * events, a superseded connection, throttling) do not lose it even when they list it: the EWS Managed API keeps a
+ * subscription named with ErrorMissedNotificationEvents and drops the others it is named with (ews-protocol.md §2.5).
+ */
+export function isSubscriptionLost(outcome: Outcome): boolean {
+  if (outcome.kind === 'subscription-lost') return true;
+  if (outcome.kind !== 'ews-error') return false;
+  const action = classifyResponseCode(outcome.code);
+  if (action === 'resubscribe' || action === 'unsubscribed') return true;
+  return outcome.listsOurs === true && action !== 'catch-up' && action !== 'superseded' && action !== 'back-off';
+}
+
+/**
+ * An answer that says the configuration is wrong rather than the server busy: a 200 that is no SOAP envelope, a
+ * redirect (except to the server's own error page), a 4xx other than 401/403 (sign-in), 408 and 429 (time, throttling).
+ */
+export function isConfigurationFailure(outcome: Outcome): boolean {
+  if (outcome.kind !== 'transport-error') return false;
+  if (outcome.notEws) return true;
+  const status = outcome.status;
+  if (status === undefined) return false;
+  if (status >= 300 && status < 400) return !isServerErrorPage(outcome.location);
+  return status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429;
 }
 
 /** How the delay is chosen: none (at once), prompt (at once the first time, then backoff), backoff. */
@@ -117,7 +161,7 @@ type Plan =
   | { kind: 'stop'; reason: string; error?: undefined }
   | { kind: 'fail'; reason: string; error: EwsWatchError };
 
-function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean): Plan {
+function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean, streamed: boolean): Plan {
   switch (outcome.kind) {
     case 'closed':
       // [ews] ConnectionStatus Closed is the normal end after ConnectionTimeout; re-POST with the same
@@ -144,28 +188,36 @@ function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean): Pla
       // Bytes that are not a well-formed EWS stream: a broken proxy or a truncated envelope. Another connection
       // gets a fresh decoder; back off so a server that always sends garbage is not hammered.
       return { kind: 'back-off', delay: 'backoff', catchUp: conn.opened, reason: 'protocol-error' };
+    case 'subscription-lost':
+      // The server named our subscription in ErrorSubscriptionIds (gromox does so in an OK envelope, then sends
+      // Closed): reconnecting to it would be refused forever. Subscribe again and catch up, like ErrorSubscriptionNotFound.
+      return { kind: 'resubscribe', delay: 'prompt', catchUp: true, reason: LOST_REASON };
     case 'transport-error':
-      return planForTransport(outcome, conn);
+      return planForTransport(outcome, conn, streamed);
     case 'ews-error':
       return planForEwsCode(outcome, conn);
   }
 }
 
-function planForTransport(outcome: Extract<Outcome, { kind: 'transport-error' }>, conn: ConnectionFacts): Plan {
+function planForTransport(outcome: Extract<Outcome, { kind: 'transport-error' }>, conn: ConnectionFacts, streamed: boolean): Plan {
   const status = outcome.status;
+  const reason = outcome.notEws ? 'not EWS' : status ? `http ${status}` : 'network';
   if (status === 401 || status === 403) {
     // [contract] authentication failed → exit 4, whichever layer noticed it.
     return { kind: 'fail', reason: 'auth-error', error: authFailure({ kind: 'auth-error', status, message: outcome.message, cause: outcome.cause }) };
   }
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-    // A 4xx other than timeout/too-many says the request itself is wrong (bad URL, our bug): retrying cannot help.
+  if (!streamed && isConfigurationFailure(outcome)) {
+    // Nothing has streamed yet and the server says the request cannot succeed here (an HTML page, a redirect to a
+    // sign-in page, a 404): the URL or the sign-in is wrong, and retrying for ever would only hide that. Once a
+    // watch has streamed, the same answers are a server or proxy misbehaving for a while: retried below.
     const error = outcome.cause instanceof TransportError ? outcome.cause : new TransportError(outcome.message, { status, cause: outcome.cause });
-    return { kind: 'fail', reason: `http ${status}`, error };
+    return { kind: 'fail', reason, error };
   }
   // [contract] "Network errors, HTTP 5xx … reconnect with exponential backoff and jitter"; [ews] 503 "EWS requests
-  // are queuing with IIS" (§4.4), 500 "Server Error in '/EWS' Application" is transient (§1.4). A failure after
-  // the body started may have swallowed events in flight, so catch up then.
-  return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason: status ? `http ${status}` : 'network' };
+  // are queuing with IIS" (§4.4) with its Retry-After as the hint, 500 "Server Error in '/EWS' Application" and a
+  // 302 to the error page are transient (§1.4). A failure after the body started may have swallowed events in
+  // flight, so catch up then.
+  return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason };
 }
 
 function planForEwsCode(outcome: Extract<Outcome, { kind: 'ews-error' }>, conn: ConnectionFacts): Plan {
@@ -196,6 +248,9 @@ function planForEwsCode(outcome: Extract<Outcome, { kind: 'ews-error' }>, conn: 
       // item 11); without a hint, the computed backoff. The subscription and its queue survive: no catch-up.
       return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: false, reason };
     case 'transient':
+      // [ews] Per-subscription errors name the subscription in ErrorSubscriptionIds, and the EWS Managed API drops
+      // each one named (§2.5): ours is gone, whatever the code, so subscribe again rather than retry a dead id.
+      if (outcome.listsOurs) return { kind: 'resubscribe', delay: 'prompt', catchUp: true, reason };
       // [ews] ErrorMailboxMoveInProgress, ErrorMailboxStoreUnavailable, …: "Transient. Retry with backoff" (§1.4).
       return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason };
     case 'auth':
@@ -237,7 +292,15 @@ export function outcomeOfError(err: unknown): Outcome {
   }
   if (err instanceof TransportError) {
     if (err.status === 401 || err.status === 403) return { kind: 'auth-error', status: err.status, message: err.message, cause: err };
-    return { kind: 'transport-error', message: err.message, status: err.status, cause: err };
+    return {
+      kind: 'transport-error',
+      message: err.message,
+      status: err.status,
+      ...(err.backOffMs === undefined ? {} : { backOffMs: err.backOffMs }),
+      ...(err.location === undefined ? {} : { location: err.location }),
+      ...(err.notEws ? { notEws: true } : {}),
+      cause: err,
+    };
   }
   if (err instanceof ProtocolError) return { kind: 'protocol-error', message: err.message, cause: err };
   // Anything else comes from the socket under the body iterator (undici's own errors): network trouble.

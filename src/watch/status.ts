@@ -4,20 +4,28 @@
 import type { Decision, Outcome } from './policy.js';
 
 export type WatchStatus =
-  | { type: 'subscribing' }
+  /** `attempt`: 1 for the first try since the last healthy connection (or the start), 2 for the first retry, … */
+  | { type: 'subscribing'; attempt: number }
   | { type: 'resubscribing'; reason: string }
   | { type: 'subscribed'; subscriptionId: string }
-  /** `attempt`: 1 for the first try since the last healthy connection, 2 for the first retry, … */
-  | { type: 'connecting'; attempt: number; subscriptionId: string }
+  /** `attempt` as for subscribing; `streamed`: an earlier GetStreamingEvents was answered (so this one re-connects). */
+  | { type: 'connecting'; attempt: number; streamed: boolean; subscriptionId: string }
   | { type: 'connected'; subscriptionId: string }
+  /** A request was sent `since` (clock time) and no answer has come yet, for longer than a healthy server takes. */
+  | { type: 'awaiting-answer'; operation: 'Subscribe' | 'GetStreamingEvents'; since: number }
   /** ConnectionStatus OK; `at` is clock time, so intervals can be logged (the interval is UNCONFIRMED, §2.4). */
   | { type: 'heartbeat'; at: number }
   /** An event was written; `count` is the total so far. */
   | { type: 'event'; count: number }
-  | { type: 'disconnected'; outcome: Outcome; decision: Decision }
+  /** `attempt`: the number of the attempt that just ended; `streamed` as for connecting, this connection included. */
+  | { type: 'disconnected'; outcome: Outcome; decision: Decision; attempt: number; streamed: boolean }
   /** Events may have been missed; the catch-up hook runs now. */
   | { type: 'gap'; reason: string; subscriptionId: string }
-  | { type: 'waiting'; delayMs: number; reason: string }
+  /** `attempt`: the number of the attempt that follows the wait. */
+  | { type: 'waiting'; delayMs: number; reason: string; attempt: number }
   | { type: 'unsubscribing'; subscriptionId: string }
-  /** `ok` false: the Unsubscribe failed or timed out (`message` says which); the server will expire it. */
-  | { type: 'unsubscribed'; subscriptionId: string; ok: boolean; message?: string };
+  /**
+   * `ok` false: the Unsubscribe failed or timed out (`message` says which); the server will expire it.
+   * `alreadyGone`: the server answered ErrorSubscriptionNotFound, so there was nothing left to end.
+   */
+  | { type: 'unsubscribed'; subscriptionId: string; ok: boolean; message?: string; alreadyGone?: boolean };

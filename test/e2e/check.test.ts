@@ -39,7 +39,7 @@ describe('ews-watch check', () => {
       assert.equal(r.code, 4);
       const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
       assert.deepEqual(fails.length, 1);
-      assert.match(fails[0], /^FAIL  sign-in and Subscribe: Subscribe: the server rejected the credentials of .* \(HTTP 401\)/);
+      assert.match(fails[0], /^FAIL  sign-in and Subscribe: the server rejected the credentials of .* \(HTTP 401\)/);
       assert.match(r.stdout, /\n {6}try: check the user name/);
       assert.equal(r.stdout.includes('not-the-password') || r.stderr.includes('not-the-password'), false);
     });

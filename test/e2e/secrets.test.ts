@@ -158,8 +158,8 @@ describe('check against a server that echoes the request headers', { concurrency
           assertNothingLeaked(r, sim, idp);
         }
         assert.equal(page.stderr, '');
-        assert.match(page.stdout, /\nFAIL {2}sign-in and Subscribe: Subscribe: .*HTTP 500.*Request headers: accept: text\/xml/);
-        assert.match(fault.stdout, new RegExp(`\\nFAIL {2}sign-in and Subscribe: Subscribe: ErrorInternalServerError: .*authorization: ${scheme.word} \\[redacted\\]`));
+        assert.match(page.stdout, /\nFAIL {2}sign-in and Subscribe: .*HTTP 500.*Request headers: accept: text\/xml/);
+        assert.match(fault.stdout, new RegExp(`\\nFAIL {2}sign-in and Subscribe: ErrorInternalServerError: .*authorization: ${scheme.word} \\[redacted\\]`));
         assert.match(fault.stderr, new RegExp(`> authorization: ${scheme.word} \\[redacted\\]`));
       });
     });

@@ -78,6 +78,9 @@ describe('details source', () => {
     assert.equal(retryDelay(new EwsResponseError('ErrorAccessDenied', 'no'), 0), undefined);
     assert.equal(retryDelay(new TransportError('HTTP 503', { status: 503 }), 1), 3000);
     assert.equal(retryDelay(new TransportError('HTTP 503', { status: 503 }), 2), undefined);
+    // Retry-After is the server's hint, bounded to 30 s as BackOffMilliseconds is here.
+    assert.equal(retryDelay(new TransportError('HTTP 503', { status: 503, backOffMs: 7000 }), 0), 7000);
+    assert.equal(retryDelay(new TransportError('HTTP 429', { status: 429, backOffMs: 120_000 }), 0), 30_000);
   });
 
   it('close(): lookups in flight end with "stopped", later ones at once', async () => {

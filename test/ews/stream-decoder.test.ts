@@ -220,3 +220,23 @@ test('decoder: when onMessage throws mid-chunk, the rest of a large chunk is not
   d.end();
   assert.equal(count, 101, 'all heartbeats and the Closed');
 });
+
+test('decoder: ErrorSubscriptionIds in a message without an error is reported as lost, before its ConnectionStatus', () => {
+  const ids = '<m:ErrorSubscriptionIds><m:SubscriptionId>sub-1</m:SubscriptionId><m:SubscriptionId> sub-2 </m:SubscriptionId></m:ErrorSubscriptionIds>';
+  const warning = `<m:GetStreamingEventsResponseMessage ResponseClass="Warning"><m:ResponseCode>NoError</m:ResponseCode>${ids}</m:GetStreamingEventsResponseMessage>`;
+  const text = env(ok(`${ids}<m:ConnectionStatus>OK</m:ConnectionStatus>`)) + env(warning) + env(ok('<m:ErrorSubscriptionIds/><m:ConnectionStatus>OK</m:ConnectionStatus>'));
+  assert.deepEqual(decodeChunks([utf8(text)]).messages, [
+    { kind: 'lost', subscriptionIds: ['sub-1', 'sub-2'] },
+    { kind: 'heartbeat' },
+    { kind: 'lost', subscriptionIds: ['sub-1', 'sub-2'] },
+    { kind: 'heartbeat' },
+  ]);
+});
+
+test('decoder: an error message keeps its ErrorSubscriptionIds on the error, and is not also reported as lost', () => {
+  const error = `<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>gone</m:MessageText><m:ResponseCode>ErrorSubscriptionNotFound</m:ResponseCode><m:ErrorSubscriptionIds><m:SubscriptionId>sub-1</m:SubscriptionId></m:ErrorSubscriptionIds><m:ConnectionStatus>Closed</m:ConnectionStatus></m:GetStreamingEventsResponseMessage>`;
+  assert.deepEqual(decodeChunks([utf8(env(error))]).messages, [
+    { kind: 'error', error: { responseCode: 'ErrorSubscriptionNotFound', messageText: 'gone', subscriptionIds: ['sub-1'], fault: false } },
+    { kind: 'closed' },
+  ]);
+});

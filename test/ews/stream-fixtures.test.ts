@@ -28,7 +28,7 @@ function assertEverySplit(bytes: Uint8Array, expected: Decoded, label: string): 
 const ours = readdirSync(fixturesDir).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -4)).sort();
 
 test('fixtures: every stream has its expected messages', () => {
-  assert.deepEqual(ours, ['exchange-errors', 'exchange-moved-copied', 'exchange-new-mail', 'fault-server-busy', 'multibyte-utf8', 'tricky-markup']);
+  assert.deepEqual(ours, ['exchange-errors', 'exchange-moved-copied', 'exchange-new-mail', 'fault-server-busy', 'gromox-lost-subscription', 'multibyte-utf8', 'tricky-markup']);
 });
 
 for (const name of ours) {

@@ -146,6 +146,19 @@ describe('simulator HTTP', () => {
     assert.equal(textOf((await post(sim, soap(inner, impersonate('Bob@Contoso.com')))).body, 'ResponseCode'), 'NoError');
   });
 
+  test('off the EWS path: the root redirects to OWA, OWA to its sign-in page (an HTML page), the rest is 404', async () => {
+    const origin = new URL(sim.url).origin;
+    const at = (path: string): Promise<Response> => fetch(`${origin}${path}`, { method: 'POST', body: 'x', redirect: 'manual' });
+    const root = await at('/');
+    assert.deepEqual([root.status, root.headers.get('location')], [302, '/owa/']);
+    const owa = await at('/owa/');
+    assert.equal(owa.status, 302);
+    assert.match(owa.headers.get('location') ?? '', /^\/owa\/auth\/logon\.aspx\?url=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fowa%2F&reason=0$/);
+    const page = await at('/owa/auth/logon.aspx?url=x&reason=0');
+    assert.deepEqual([page.status, page.headers.get('content-type')], [200, 'text/html']);
+    assert.match(await page.text(), /<title>Outlook<\/title>/);
+  });
+
   test('unknown path 404; unimplemented operation gets an ErrorInvalidRequest fault', async () => {
     const res = await fetch(sim.url.replace('Exchange.asmx', 'Nope.asmx'), { method: 'POST', body: 'x' });
     assert.equal(res.status, 404);

@@ -135,7 +135,7 @@ describe('simulator subscription routing', () => {
     const registry = createSubscriptionRegistry(createIdFactory(), { maxQueued: 4, now: () => 0, onChange: () => changes++ });
     const sub = registry.create([id('inbox')], ['NewMailEvent', 'CreatedEvent', 'ModifiedEvent']);
     const flushed: string[] = [];
-    sub.connection = { flush: () => flushed.push('flush'), detach: () => undefined };
+    sub.connection = { flush: () => flushed.push('flush'), detach: () => undefined, lose: () => undefined };
     registry.dispatch(mailbox.deliverMail({ subject: 'a', from: SENDER }).events);
     assert.deepEqual([sub.queue.length, sub.missed, flushed.length], [3, false, 1]);
     const second = mailbox.deliverMail({ subject: 'b', from: SENDER });

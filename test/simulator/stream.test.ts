@@ -247,3 +247,49 @@ test('a queue overflow while disconnected is reported as ErrorMissedNotification
     await sim.close();
   }
 });
+
+describe("simulator: lostSubscriptions 'gromox' (a lost subscription reported without an error code; ids reissued)", () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({ lostSubscriptions: 'gromox', heartbeatMs: 60_000 });
+  });
+  after(() => sim.close());
+  const gromoxEnvelopes = (text: string): string[] => text.split(/(?=<\?xml )/).filter((e) => e !== '');
+  // gromox uses m:/t: without declaring them (ews-samples README), so a namespace-aware parser refuses these: regexes.
+  const textOf = (xml: string, local: string): string | undefined => new RegExp(`<(?:\\w+:)?${local}>([^<]*)</`).exec(xml)?.[1];
+
+  test('ids are gromox counters, the lowest free one first', async () => {
+    const a = await subscribe(sim);
+    const b = await subscribe(sim);
+    assert.deepEqual([a.id, b.id], ['BAAAAAFAAAAA', 'BAAAAAFAAAAB']);
+    assert.equal((await post(sim, unsubscribeBody(a.id))).status, 200);
+    assert.equal((await subscribe(sim)).id, 'BAAAAAFAAAAA', 'a freed id goes to the next subscriber');
+    for (const id of ['BAAAAAFAAAAA', 'BAAAAAFAAAAB']) await post(sim, unsubscribeBody(id));
+  });
+
+  test('expireSubscription: an OK envelope with no ResponseCode lists the id in ErrorSubscriptionIds, then Closed ends the response', async () => {
+    const { id, cookie } = await subscribe(sim);
+    const stream = rawPost(sim, gseBody([id], 30), { Cookie: cookie });
+    await stream.until((t) => t.includes('<m:ConnectionStatus>OK'));
+    assert.equal(sim.expireSubscription(id), true);
+    assert.deepEqual(await stream.done, { ended: true });
+    const [lost, closed] = gromoxEnvelopes(stream.text()).slice(-2);
+    assert.equal(textOf(lost!, 'ConnectionStatus'), 'OK');
+    assert.equal(textOf(lost!, 'ResponseCode'), undefined, 'no error code at all');
+    assert.equal(lost!.includes('ResponseClass'), false, 'no ResponseClass');
+    assert.deepEqual([...lost!.matchAll(/<m:ErrorSubscriptionIds>(.*?)<\/m:ErrorSubscriptionIds>/g)].map((m) => m[1]), [`<m:SubscriptionId>${id}</m:SubscriptionId>`]);
+    assert.equal(textOf(closed!, 'ConnectionStatus'), 'Closed');
+    assert.deepEqual(sim.sent.slice(-2).map((s) => [s.kind, s.subscriptionIds]), [['lost', [id]], ['closed', []]]);
+    assert.equal(sim.subscriptions().length, 0);
+  });
+
+  test('a GetStreamingEvents naming an id it does not hold gets the same two envelopes; a new subscriber then gets that id', async () => {
+    const stale = 'BAAAAAFAAAAA';
+    const stream = rawPost(sim, gseBody([stale], 30));
+    await stream.done;
+    const envelopes = gromoxEnvelopes(stream.text());
+    assert.deepEqual(envelopes.map((e) => textOf(e, 'ConnectionStatus')), ['OK', 'Closed']);
+    assert.equal(envelopes.some((e) => textOf(e, 'ResponseCode') !== undefined), false);
+    assert.equal((await subscribe(sim)).id, stale, 'the dead id is handed to the next subscriber');
+  });
+});

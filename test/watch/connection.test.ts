@@ -64,6 +64,7 @@ test('connection: an error message wins over the Closed in the same message', as
     message: 'Subscription is invalid.',
     backOffMs: undefined,
     subscriptionIds: ['sub-1'],
+    listsOurs: true,
   });
   assert.equal(s.client.streams[0].signal.aborted, true);
 });

@@ -13,6 +13,7 @@ import {
   chunks,
   closed,
   createFakeClient,
+  gromoxStatus,
   heartbeat,
   notification,
   streamError,
@@ -358,4 +359,153 @@ test('fake client: it does notice two outstanding GetStreamingEvents', async () 
   await client.openStream('sub-1', 30, new AbortController().signal);
   await client.openStream('sub-1', 30, new AbortController().signal);
   assert.equal(client.violations.length, 1);
+});
+
+// ---- configuration failures, Retry-After, slow answers, lost subscriptions (issue 9)
+
+const html200 = (): TransportError =>
+  new TransportError('Subscribe: the server answered with an HTML page (title: "Outlook"), not EWS; EWS lives at /EWS/Exchange.asmx', { status: 200, notEws: true });
+const refused = (): TransportError => new TransportError('Subscribe: cannot reach http://127.0.0.1:9: connection refused');
+
+test('engine: a first Subscribe answered with an HTML page rejects at once: no retry, nothing to unsubscribe', async () => {
+  const page = html200();
+  const s = setup({ subscribes: [{ fail: page }, 'sub-1'] });
+  await assert.rejects(s.run(), (err: unknown) => err === page);
+  assert.deepEqual(s.client.calls, ['subscribe']);
+  assert.deepEqual(s.clock.sleeps, []);
+});
+
+test('engine: a GetStreamingEvents redirected before anything streamed rejects, unsubscribing the subscription it made', async () => {
+  const moved = new TransportError('GetStreamingEvents: the server redirected (HTTP 302) to https://h/owa/, not EWS', { status: 302, location: 'https://h/owa/' });
+  const s = setup({ streams: [{ fail: moved }] });
+  await assert.rejects(s.run(), (err: unknown) => err === moved);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'unsubscribe:sub-1']);
+});
+
+test('engine: once a stream was answered, a 404 or an HTML page is retried with backoff like any failure', async () => {
+  const s = setup({
+    streams: [{ steps: [heartbeat(), closed()] }, { fail: new TransportError('GetStreamingEvents: HTTP 404', { status: 404 }) }, { fail: html200() }],
+  });
+  await s.run();
+  // The first connection was short (not healthy), so the count goes on: at once, then 2 s, 4 s.
+  assert.deepEqual(s.clock.sleeps, [0, 2000, 4000]);
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'open:sub-1', 'open:sub-1', 'open:sub-1', 'unsubscribe:sub-1']);
+});
+
+test('engine: connection refused before anything connected: backoff, attempts counted, never called streamed', async () => {
+  const s = setup({ subscribes: [{ fail: refused() }, { fail: refused() }, { fail: refused() }, 'sub-1'] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [1000, 2000, 4000]);
+  assert.deepEqual(
+    s.statuses.flatMap((st) => (st.type === 'subscribing' ? [st.attempt] : [])),
+    [1, 2, 3, 4],
+  );
+  const ended = s.statuses.flatMap((st) => (st.type === 'disconnected' ? [[st.attempt, st.streamed, st.decision.kind]] : []));
+  assert.deepEqual(ended, [
+    [1, false, 'back-off'],
+    [2, false, 'back-off'],
+    [3, false, 'back-off'],
+  ]);
+  assert.deepEqual(
+    s.statuses.flatMap((st) => (st.type === 'waiting' ? [[st.delayMs, st.attempt]] : [])),
+    [
+      [1000, 2],
+      [2000, 3],
+      [4000, 4],
+    ],
+  );
+  // The count runs from the last healthy connection, so the first GetStreamingEvents is attempt 4, not yet streamed.
+  assert.deepEqual(s.statuses.find((st) => st.type === 'connecting'), { type: 'connecting', attempt: 4, streamed: false, subscriptionId: 'sub-1' });
+});
+
+test('engine: 503 with Retry-After: 120 waits exactly 120 s, on Subscribe and on GetStreamingEvents', async () => {
+  const retryAfter = (op: string): TransportError => new TransportError(`${op}: HTTP 503 from the server`, { status: 503, backOffMs: 120_000 });
+  const s = setup({
+    subscribes: [{ fail: retryAfter('Subscribe') }, 'sub-1'],
+    streams: [{ steps: [heartbeat(), closed()] }, { fail: retryAfter('GetStreamingEvents') }],
+  });
+  await s.run();
+  // The Closed in between came at once, so it is retried after the backoff's 1 s; the 503s wait what they asked.
+  assert.deepEqual(s.clock.sleeps, [120_000, 1000, 120_000]);
+  assert.deepEqual(s.openTimes(), [120_000, 121_000, 241_000]);
+  const waits = s.statuses.flatMap((st) => (st.type === 'waiting' ? [[st.delayMs, st.reason]] : []));
+  assert.deepEqual(waits, [
+    [120_000, 'http 503'],
+    [1000, 'closed'],
+    [120_000, 'http 503'],
+  ]);
+});
+
+test('engine: a Subscribe with no answer is reported after answerNoticeMs, with when it was sent', async () => {
+  const s = setup({ subscribes: [{ after: 12_000, id: 'sub-1' }], watch: { answerNoticeMs: 5000 } });
+  await s.run();
+  const notices = s.statuses.filter((st) => st.type === 'awaiting-answer');
+  assert.deepEqual(notices, [{ type: 'awaiting-answer', operation: 'Subscribe', since: s.start }]);
+  const quick = setup({ streams: [{ steps: [heartbeat(), closed()] }] });
+  await quick.run();
+  assert.equal(quick.statuses.filter((st) => st.type === 'awaiting-answer').length, 0, 'a prompt answer is not reported');
+});
+
+test('engine: a GetStreamingEvents that never answers is reported while the watchdog waits', async () => {
+  const s = setup({ streams: [{ hangOpen: true }], watch: { answerNoticeMs: 5000, heartbeatTimeoutMs: 20_000 } });
+  const watching = runWatch(s.opts, s.stop.signal);
+  await s.clock.advance(5000);
+  assert.deepEqual(s.statuses.at(-1), { type: 'awaiting-answer', operation: 'GetStreamingEvents', since: s.start });
+  s.stop.abort();
+  await s.clock.runUntil(watching);
+});
+
+test('engine: a subscription gromox lists in ErrorSubscriptionIds (OK, no code) is dropped: subscribe again, catch up, never unsubscribe it', async () => {
+  const s = setup({
+    subscribes: ['sub-1', 'sub-2'],
+    streams: [{ steps: [heartbeat(), notification('sub-1', [1]), gromoxStatus('OK', ['sub-1']), gromoxStatus('Closed')] }, { steps: [notification('sub-2', [2]), closed()] }],
+  });
+  const result = await s.run();
+  const lost = 'gap:subscription lost: listed in ErrorSubscriptionIds';
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'subscribe', lost, 'open:sub-2', 'open:sub-2', 'unsubscribe:sub-2']);
+  assert.deepEqual(s.clock.sleeps, [0, 1000]);
+  assert.deepEqual(ids(s), ['item-1', 'item-2']);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 2 });
+  assertOneStreamAtATime(s);
+});
+
+test('engine: an id that is not ours in ErrorSubscriptionIds changes nothing', async () => {
+  const s = setup({ streams: [{ steps: [gromoxStatus('OK', ['someone-else']), notification('sub-1', [1]), gromoxStatus('Closed')] }] });
+  await s.run();
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1', 'open:sub-1', 'unsubscribe:sub-1']);
+  assert.deepEqual(ids(s), ['item-1']);
+});
+
+test('engine: a fatal code naming our subscription rejects without unsubscribing the id the server gave up', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), streamError('ErrorAccessDenied', { subscriptionIds: ['sub-1'], closed: true })] }] });
+  await assert.rejects(s.run(), (err: unknown) => err instanceof EwsResponseError && err.responseCode === 'ErrorAccessDenied');
+  assert.deepEqual(s.client.calls, ['subscribe', 'open:sub-1']);
+});
+
+test('engine: an Unsubscribe answered ErrorSubscriptionNotFound is reported as already gone', async () => {
+  const s = setup({ streams: [{ steps: [heartbeat(), closed()] }], unsubscribe: 'already-gone' });
+  await s.run();
+  assert.deepEqual(s.statuses.at(-1), { type: 'unsubscribed', subscriptionId: 'sub-1', ok: true, alreadyGone: true });
+});
+
+test('engine: a catch-up call answered 503 with Retry-After waits what the server asked before trying again', async () => {
+  let tries = 0;
+  const s = setup({
+    streams: [{ steps: [heartbeat(), { hang: true }] }],
+    watch: {
+      initialGap: 'start',
+      onGap: async () => {
+        tries += 1;
+        if (tries === 1) throw new TransportError('SyncFolderItems: HTTP 503 from the server', { status: 503, backOffMs: 45_000 });
+      },
+      heartbeatTimeoutMs: 10_000_000,
+    },
+  });
+  const watching = runWatch(s.opts, s.stop.signal);
+  await s.clock.advance(45_000);
+  s.stop.abort();
+  await s.clock.runUntil(watching);
+  assert.equal(tries, 2);
+  assert.deepEqual(s.clock.sleeps, [45_000]);
+  assert.deepEqual(s.openTimes(), [45_000]);
 });

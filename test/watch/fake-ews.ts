@@ -67,6 +67,22 @@ export function streamError(
   );
 }
 
+/**
+ * A status envelope in gromox 2.17's framing (ews-samples: gromox217-getstreamingevents-stream.xml): no ResponseClass,
+ * no ResponseCode, m:GetStreamingEvents as the message; with ids, the way gromox says it lost those subscriptions.
+ */
+export function gromoxStatus(status: 'OK' | 'Closed', errorSubscriptionIds: string[] = []): string {
+  const ids = errorSubscriptionIds.length
+    ? `<m:ErrorSubscriptionIds>${errorSubscriptionIds.map((id) => `<m:SubscriptionId>${id}</m:SubscriptionId>`).join('')}</m:ErrorSubscriptionIds>`
+    : '<m:ErrorSubscriptionIds/>';
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><SOAP:Envelope xmlns:SOAP="${SOAP_NS}"><SOAP:Header><t:ServerVersionInfo xmlns:t="${TYPES_NS}" ` +
+    `MajorVersion="15" MinorVersion="0" MajorBuildNumber="847" MinorBuildNumber="4040"/></SOAP:Header><SOAP:Body><m:GetStreamingEventsResponse>` +
+    `<m:ResponseMessages><m:GetStreamingEvents><m:Notifications/>${ids}<m:ConnectionStatus>${status}</m:ConnectionStatus>` +
+    `</m:GetStreamingEvents></m:ResponseMessages></m:GetStreamingEventsResponse></SOAP:Body></SOAP:Envelope>`
+  );
+}
+
 /** What one scripted response body does, step by step. A string or bytes is one chunk. */
 export type StreamStep =
   | string
@@ -88,7 +104,7 @@ export interface FakeClientOptions {
   clock: Clock;
   subscribes: SubscribeScript[];
   streams: StreamScript[];
-  unsubscribe?: 'ok' | 'hang' | { fail: unknown };
+  unsubscribe?: 'ok' | 'already-gone' | 'hang' | { fail: unknown };
   /** Called when a script runs out (the call then hangs until aborted); tests stop the watch here. */
   onExhausted?: () => void;
 }
@@ -144,6 +160,7 @@ export function createFakeClient(o: FakeClientOptions): FakeClient {
       if (signal) unsubscribeSignals.push(signal);
       const how = o.unsubscribe ?? 'ok';
       if (how === 'hang') return untilAborted(signal);
+      if (how === 'already-gone') return 'already-gone';
       if (how !== 'ok') throw how.fail;
     },
     async openStream(id, minutes, signal) {

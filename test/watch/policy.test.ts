@@ -7,10 +7,13 @@ import { responseCodeHint } from '../../src/ews/response-codes.js';
 import {
   BACKOFF_MAX_MS,
   HEALTHY_MIN_MS,
+  LOST_REASON,
   MAX_SERVER_HINT_MS,
   decide,
   initialPolicyState,
+  isConfigurationFailure,
   isHealthy,
+  isSubscriptionLost,
   nextDelay,
   outcomeOfError,
   withHint,
@@ -42,6 +45,8 @@ const http = (status: number | undefined, backOffMs?: number): Outcome => ({
   backOffMs,
 });
 
+const redirect = (location?: string, status = 302): Outcome => ({ kind: 'transport-error', message: `HTTP ${status}`, status, ...(location ? { location } : {}) });
+
 // attempt 0, random 0.5: the computed backoff is exactly 1000 ms.
 const rows: Row[] = [
   { name: 'Closed → at once, same subscription', outcome: { kind: 'closed' }, conn: FULL_CYCLE, kind: 'reconnect', delayMs: 0, catchUp: false },
@@ -61,7 +66,7 @@ const rows: Row[] = [
   { name: 'HTTP 504', outcome: http(504), kind: 'back-off', delayMs: 1000, catchUp: false },
   { name: 'HTTP 408', outcome: http(408), kind: 'back-off', delayMs: 1000, catchUp: false },
   { name: 'HTTP 429 with a hint', outcome: http(429, 7000), kind: 'back-off', delayMs: 7000, catchUp: false },
-  { name: 'HTTP 302 (genericerrorpage)', outcome: http(302), kind: 'back-off', delayMs: 1000, catchUp: false },
+  { name: 'HTTP 302 to the error page (genericerrorpage)', outcome: redirect('https://mail.contoso.com/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx'), kind: 'back-off', delayMs: 1000, catchUp: false },
   { name: 'HTTP 404 → fail', outcome: http(404), kind: 'fail', delayMs: 0, catchUp: false },
   { name: 'HTTP 400 → fail', outcome: http(400), kind: 'fail', delayMs: 0, catchUp: false },
   { name: 'HTTP 401 seen as transport → fail', outcome: http(401), kind: 'fail', delayMs: 0, catchUp: false },
@@ -172,7 +177,7 @@ test('decide: repeated failures walk the backoff sequence', () => {
 });
 
 test('decide: the counter resets after a healthy connection, not after a short one', () => {
-  const after3 = { attempt: 3 };
+  const after3 = { attempt: 3, streamed: true };
   const eofAfter = (conn: ConnectionFacts): number => decide(after3, { kind: 'eof' }, { random: half, connection: conn }).decision.delayMs;
   assert.equal(eofAfter({ opened: true, messages: 1, durationMs: HEALTHY_MIN_MS }), 1000);
   assert.equal(eofAfter({ opened: true, messages: 1, durationMs: HEALTHY_MIN_MS - 1 }), 8000);
@@ -205,7 +210,7 @@ test('decide: resubscribe and missed events are prompt the first time, then back
     state = step.state;
   }
   assert.deepEqual(delays, [0, 1000, 2000, 4000]);
-  const missed = decide({ attempt: 2 }, ews('ErrorMissedNotificationEvents'), { random: half, connection: OPENED });
+  const missed = decide({ attempt: 2, streamed: true }, ews('ErrorMissedNotificationEvents'), { random: half, connection: OPENED });
   assert.equal(missed.decision.delayMs, 2000);
 });
 
@@ -234,4 +239,90 @@ test('withHint: the code appears once, the hint follows', () => {
   assert.ok(hint);
   assert.equal(withHint('ErrorNonExistentMailbox', 'No mailbox.'), `No mailbox (ErrorNonExistentMailbox). ${hint}`);
   assert.equal(withHint('ErrorNonExistentMailbox', 'Subscribe: ErrorNonExistentMailbox: No mailbox.'), `Subscribe: ErrorNonExistentMailbox: No mailbox. ${hint}`);
+});
+
+// ---- configuration or transient: before anything streamed, answers that say the URL or sign-in is wrong end the run.
+
+const STREAMED = { attempt: 0, streamed: true };
+const notEws: Outcome = { kind: 'transport-error', message: 'Subscribe: the server answered with an HTML page', status: 200, notEws: true };
+const configRows: { name: string; outcome: Outcome; firstKind: DecisionKind }[] = [
+  { name: 'a 200 HTML page', outcome: notEws, firstKind: 'fail' },
+  { name: '302 to the OWA sign-in page', outcome: redirect('https://mail.contoso.com/owa/auth/logon.aspx?url=x&reason=0'), firstKind: 'fail' },
+  { name: '301 to another EWS URL', outcome: redirect('https://mail.contoso.com/EWS/Exchange.asmx', 301), firstKind: 'fail' },
+  { name: '302 without a Location', outcome: redirect(), firstKind: 'fail' },
+  { name: '302 to the error page', outcome: redirect('https://mail.contoso.com/ews/genericerrorpage.htm'), firstKind: 'back-off' },
+  { name: '302 to errorfe.aspx', outcome: redirect('https://mail.contoso.com/owa/auth/errorfe.aspx?httpCode=500'), firstKind: 'back-off' },
+  { name: 'HTTP 404', outcome: http(404), firstKind: 'fail' },
+  { name: 'HTTP 405', outcome: http(405), firstKind: 'fail' },
+  { name: 'HTTP 400', outcome: http(400), firstKind: 'fail' },
+  { name: 'HTTP 408', outcome: http(408), firstKind: 'back-off' },
+  { name: 'HTTP 429', outcome: http(429), firstKind: 'back-off' },
+  { name: 'HTTP 500', outcome: http(500), firstKind: 'back-off' },
+  { name: 'HTTP 503', outcome: http(503), firstKind: 'back-off' },
+  { name: 'connection refused (no status)', outcome: http(undefined), firstKind: 'back-off' },
+  { name: 'a malformed answer', outcome: { kind: 'protocol-error', message: 'bad XML' }, firstKind: 'back-off' },
+];
+for (const row of configRows) {
+  test(`decide: ${row.name} → ${row.firstKind} before anything streamed, back-off after`, () => {
+    const first = decide(initialPolicyState, row.outcome, { random: half }).decision;
+    assert.equal(first.kind, row.firstKind);
+    if (row.outcome.kind === 'transport-error') assert.equal(isConfigurationFailure(row.outcome), row.firstKind === 'fail');
+    if (first.kind === 'fail') {
+      assert.ok(first.error instanceof TransportError);
+      assert.equal(first.error.message, row.outcome.kind === 'transport-error' ? row.outcome.message : '');
+    }
+    const later = decide(STREAMED, row.outcome, { random: half }).decision;
+    assert.deepEqual([later.kind, later.delayMs], ['back-off', 1000]);
+  });
+}
+
+test('decide: a connection that opened counts as streamed, for this decision and the state after it', () => {
+  const first = decide(initialPolicyState, http(404), { random: half, connection: OPENED });
+  assert.deepEqual([first.decision.kind, first.state.streamed], ['back-off', true]);
+  const failedSubscribe = decide(initialPolicyState, http(503), { random: half });
+  assert.equal(failedSubscribe.state.streamed, false);
+  assert.equal(decide(failedSubscribe.state, http(404), { random: half }).decision.kind, 'fail');
+  assert.equal(decide(first.state, notEws, { random: half }).decision.kind, 'back-off');
+});
+
+test('decide: Retry-After (a transport hint) replaces the backoff, clamped like every server hint', () => {
+  const d = (ms: number): number => decide(initialPolicyState, http(503, ms), { random: half }).decision.delayMs;
+  assert.equal(d(120_000), 120_000);
+  assert.equal(d(3_600_000), MAX_SERVER_HINT_MS);
+  const later = decide({ attempt: 5, streamed: true }, http(503, 120_000), { random: half }).decision;
+  assert.deepEqual([later.kind, later.delayMs, later.reason], ['back-off', 120_000, 'http 503']);
+});
+
+test('outcomeOfError: a TransportError passes on its Retry-After, Location and notEws', () => {
+  const o = outcomeOfError(new TransportError('x', { status: 302, location: 'https://h/owa/', backOffMs: 5000 }));
+  assert.deepEqual({ ...o, cause: undefined }, { kind: 'transport-error', message: 'x', status: 302, backOffMs: 5000, location: 'https://h/owa/', cause: undefined });
+  const page = outcomeOfError(new TransportError('y', { status: 200, notEws: true }));
+  assert.equal(page.kind === 'transport-error' && page.notEws, true);
+});
+
+// ---- a subscription the server says it does not hold (ErrorSubscriptionIds)
+
+const listing = (code: string): Outcome => ({ kind: 'ews-error', code, message: `${code}.`, subscriptionIds: ['sub-1'], listsOurs: true });
+const lostRows: { name: string; outcome: Outcome; kind: DecisionKind; lost: boolean; catchUp: boolean }[] = [
+  { name: 'an OK envelope listing our id (gromox)', outcome: { kind: 'subscription-lost', subscriptionIds: ['sub-1'] }, kind: 'resubscribe', lost: true, catchUp: true },
+  { name: 'a transient code listing our id', outcome: listing('ErrorMailboxStoreUnavailable'), kind: 'resubscribe', lost: true, catchUp: true },
+  { name: 'an unknown code listing our id', outcome: listing('ErrorSomethingNew'), kind: 'resubscribe', lost: true, catchUp: true },
+  { name: 'ErrorSubscriptionNotFound', outcome: listing('ErrorSubscriptionNotFound'), kind: 'resubscribe', lost: true, catchUp: true },
+  { name: 'a fatal code listing our id', outcome: listing('ErrorAccessDenied'), kind: 'fail', lost: true, catchUp: false },
+  { name: 'ErrorMissedNotificationEvents listing our id keeps it', outcome: listing('ErrorMissedNotificationEvents'), kind: 'reconnect', lost: false, catchUp: true },
+  { name: 'ErrorNewEventStreamConnectionOpened listing our id keeps it', outcome: listing('ErrorNewEventStreamConnectionOpened'), kind: 'back-off', lost: false, catchUp: true },
+  { name: 'ErrorServerBusy listing our id keeps it', outcome: listing('ErrorServerBusy'), kind: 'back-off', lost: false, catchUp: false },
+  { name: 'a transient code not listing our id', outcome: ews('ErrorMailboxStoreUnavailable'), kind: 'back-off', lost: false, catchUp: true },
+];
+for (const row of lostRows) {
+  test(`decide: ${row.name} → ${row.kind}${row.lost ? ', subscription lost' : ''}`, () => {
+    const { decision } = decide(STREAMED, row.outcome, { random: half, connection: OPENED });
+    assert.deepEqual([decision.kind, decision.subscriptionLost ?? false, decision.catchUp], [row.kind, row.lost, row.catchUp]);
+    assert.equal(isSubscriptionLost(row.outcome), row.lost);
+  });
+}
+
+test('decide: the lost subscription is subscribed again at once, with its own reason', () => {
+  const { decision } = decide(STREAMED, { kind: 'subscription-lost', subscriptionIds: ['sub-1'] }, { random: half, connection: OPENED });
+  assert.deepEqual([decision.delayMs, decision.reason], [0, LOST_REASON]);
 });
