@@ -59,6 +59,8 @@ export default async function main(io: Io = processIo()): Promise<number> {
         code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
           const dotenv = loadDotenv(opts.envFile, io.cwd);
           const conn = resolveConnection(opts, io.env, dotenv);
+          // The status line draws nothing before its first set(), which comes once signed in: a password prompt
+          // is never overdrawn.
           const auth = await resolveAuth(conn, io, dotenv);
           return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
         });
@@ -140,6 +142,11 @@ function valueFlagsOf(program: Command): Set<string> {
 
 type Body = (settings: WatchSettings, logger: Logger, status: StatusLine, sink: EventSink, signal: AbortSignal) => Promise<number>;
 
+/** The status line only on a terminal that shows it: stdout and stderr both TTYs (else it freezes among the data). */
+function statusLineWanted(io: Io, settings: WatchSettings): boolean {
+  return io.stdout.isTTY === true && io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && settings.verbosity >= 0;
+}
+
 /** Settings, terminal, signals and EPIPE around one watching command; returns its exit code. */
 async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number> {
   let settings: WatchSettings;
@@ -151,11 +158,12 @@ async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number>
   }
   const stop = new AbortController();
   let stdoutClosed = false;
-  const spinnerOn = io.stderr.isTTY === true && !io.env.CI && settings.verbosity >= 0;
-  const status = createStatusLine(io.stderr, spinnerOn, () => Date.now());
+  const colour = decideColourLevel(settings.colour, io.stderr.isTTY === true, io.env) > 0;
+  const status = createStatusLine(io.stderr, { enabled: statusLineWanted(io, settings), clock: systemClock, colour });
   const logger = createLogger((t) => status.write(t), settings.verbosity);
+  // Events on a terminal share the screen with the status line, which steps aside for each line.
   const writeLine = (line: string): void => {
-    if (!stdoutClosed) io.stdout.write(line);
+    if (!stdoutClosed) status.beside(() => io.stdout.write(line));
   };
   const sink = buildSink(settings, io, writeLine);
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
