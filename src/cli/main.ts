@@ -35,7 +35,9 @@ import { runWatch } from '../watch/engine.js';
 import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type Env, type MailboxConnection, type RawOptions, type WatchSettings } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, type CredentialOptions } from './program.js';
-import { promptPassword, readPasswordFromStdin } from './secrets.js';
+import { PromptInterrupted, promptPassword, readPasswordFromStdin } from './secrets.js';
+import { catchSignals, type Interrupts } from './signals.js';
+import { guardStdout, type StdoutGuard } from './stdout.js';
 import { createStatusReporter } from './status.js';
 import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
@@ -53,21 +55,34 @@ export interface Io {
 
 const VERSION = readVersion();
 
-export default async function main(io: Io = processIo()): Promise<number> {
+/** `interrupts`: bin/ews-watch.js catches signals before it loads this module (see signals.ts). */
+export default async function main(io: Io = processIo(), interrupts: Interrupts = catchSignals()): Promise<number> {
+  // One place for standard output's failures, whatever the command: said once, at the end (stdout.ts).
+  const out = guardStdout(io.stdout, io.stderr);
+  try {
+    return await out.settle(await runProgram(io, interrupts, out));
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Promise<number> {
   let code: number = EXIT.ok;
   let hooks: RawHook[] = [];
   const program = buildProgram(
     {
       watch: async (opts) => {
-        code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
+        code = await runCommand(io, { ...opts, hooks }, interrupts, out, async (settings, logger, status, sink, signal) => {
           const dotenv = loadDotenv(opts.envFile, io.cwd);
           const conn = resolveConnection(opts, io.env, dotenv);
-          const auth = await resolveAuth(conn, io, dotenv);
+          // The status line draws nothing before its first set(), which comes once signed in: a password prompt
+          // is never overdrawn.
+          const auth = await resolveAuth(conn, io, dotenv, undefined, signal);
           return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
         });
       },
       demo: async (opts) => {
-        code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
+        code = await runCommand(io, { ...opts, hooks }, interrupts, out, async (settings, logger, status, sink, signal) => {
           const { startSimulator } = await import('../simulator/index.js');
           // EWS_WATCH_DEMO_INTERVAL_MS (not documented; for the tests): how often mail arrives.
           const interval = Number(io.env.EWS_WATCH_DEMO_INTERVAL_MS);
@@ -94,24 +109,23 @@ export default async function main(io: Io = processIo()): Promise<number> {
           }
         });
       },
+      // No orderly stop to make in these: a signal ends them as it ends any program.
       login: async (opts) => {
+        interrupts.handOver();
         code = await runCredentialCommand(io, opts, 'login');
       },
       logout: async (opts) => {
+        interrupts.handOver();
         code = await runCredentialCommand(io, opts, 'logout');
       },
       check: async (opts) => {
+        interrupts.handOver();
         code = await runCheckCommand(io, opts);
       },
     },
     VERSION,
   );
   program.exitOverride();
-  // `ews-watch --help | head`: a reader that stops early is a normal end for help and version text too.
-  const quietEpipe = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') io.stderr.write(`ews-watch: cannot write to standard output: ${err.message}\n`);
-  };
-  io.stdout.on('error', quietEpipe);
   program.configureOutput({
     writeOut: (s) => void io.stdout.write(s),
     writeErr: (s) => void io.stderr.write(s),
@@ -143,8 +157,13 @@ function valueFlagsOf(program: Command): Set<string> {
 
 type Body = (settings: WatchSettings, logger: Logger, status: StatusLine, sink: EventSink, signal: AbortSignal) => Promise<number>;
 
-/** Settings, terminal, signals and EPIPE around one watching command; returns its exit code. */
-async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number> {
+/** The status line only on a terminal that shows it: stdout and stderr both TTYs (else it freezes among the data). */
+function statusLineWanted(io: Io, settings: WatchSettings): boolean {
+  return io.stdout.isTTY === true && io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && settings.verbosity >= 0;
+}
+
+/** Settings, terminal, signals and stdout failures around one watching command; returns its exit code. */
+async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out: StdoutGuard, body: Body): Promise<number> {
   let settings: WatchSettings;
   try {
     settings = resolveWatchSettings(opts, io.stdout.isTTY === true);
@@ -153,45 +172,34 @@ async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number>
     return exitCodeFor(err);
   }
   const stop = new AbortController();
-  let stdoutClosed = false;
-  const spinnerOn = io.stderr.isTTY === true && !io.env.CI && settings.verbosity >= 0;
-  const status = createStatusLine(io.stderr, spinnerOn, () => Date.now());
+  const colour = decideColourLevel(settings.colour, io.stderr.isTTY === true, io.env) > 0;
+  const status = createStatusLine(io.stderr, { enabled: statusLineWanted(io, settings), clock: systemClock, colour });
   const logger = createLogger((t) => status.write(t), settings.verbosity);
-  const writeLine = (line: string): void => {
-    if (!stdoutClosed) io.stdout.write(line);
-  };
-  const sink = buildSink(settings, io, writeLine);
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    // The reader went away (`| head -1`): that is a normal way to stop, and nothing is said about it.
-    stdoutClosed = true;
-    if (err.code !== 'EPIPE') logger.error(`cannot write to standard output: ${err.message}`);
-    stop.abort('stdout-closed');
-  };
-  io.stdout.on('error', onStdoutError);
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts > 1 && sig === 'SIGINT') {
-      status.stop();
-      process.exit(EXIT.interrupted);
-    }
-    logger.debug(`${sig}: stopping (Unsubscribe, then exit; Ctrl-C again to force)`);
-    stop.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Events on a terminal share the screen with the status line, which steps aside for each line.
+  const sink = buildSink(settings, io, (line) => status.beside(() => out.writeLine(line)));
+  // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
+  const offStdout = out.onFailure(() => stop.abort('stdout-closed'));
+  const onInterrupt = (): void => stop.abort(interrupts.signal.reason);
+  if (interrupts.signal.aborted) onInterrupt();
+  else interrupts.signal.addEventListener('abort', onInterrupt, { once: true });
+  interrupts.attach({ write: (t) => status.write(t), verbose: settings.verbosity >= 1, beforeExit: () => status.stop() });
   try {
+    // Stopped while the program was still loading: nothing was started, so nothing is left to undo.
+    if (stop.signal.aborted) return EXIT.ok;
     return await body(settings, logger, status, sink, stop.signal);
   } catch (err) {
     status.stop();
-    if (stdoutClosed) return EXIT.ok;
+    // main says what happened to standard output, once, and whether it is an error (a closed pipe is not).
+    if (out.failure) return EXIT.ok;
+    if (err instanceof PromptInterrupted && stop.signal.aborted) return EXIT.ok;
     logger.error(describeError(err));
     if (settings.verbosity >= 1 && err instanceof Error && err.stack) logger.debug(err.stack);
     return exitCodeFor(err);
   } finally {
     status.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offStdout();
+    interrupts.signal.removeEventListener('abort', onInterrupt);
+    interrupts.dispose();
   }
 }
 
@@ -417,7 +425,7 @@ function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => vo
   return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
 }
 
-async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void): Promise<AuthProvider> {
+async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void, signal?: AbortSignal): Promise<AuthProvider> {
   const fromEnv = (name: string): string | undefined => (io.env[name] !== undefined && io.env[name] !== '' ? io.env[name] : dotenv[name] || undefined);
   if (conn.auth === 'oauth' && conn.oauth) {
     const { createOAuthForCli } = await import('../auth/oauth-setup.js');
@@ -431,7 +439,7 @@ async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwo
     return createTokenAuth(token);
   }
   const user = conn.user as string;
-  const password = await findPassword(conn, io, dotenv, fromEnv, passwordFrom);
+  const password = await findPassword(conn, io, dotenv, fromEnv, passwordFrom, signal);
   if (conn.auth === 'ntlm') return createNtlmAuth(user, password);
   if (conn.auth === 'auto') return createAutoAuth(user, password);
   return createBasicAuth(user, password);
@@ -444,6 +452,7 @@ async function findPassword(
   dotenv: Env,
   fromEnv: (name: string) => string | undefined,
   passwordFrom?: (source: string) => void,
+  signal?: AbortSignal,
 ): Promise<string> {
   const user = conn.user as string;
   let password = fromEnv('EWS_PASSWORD');
@@ -451,7 +460,7 @@ async function findPassword(
   if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
   // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
   if (password === undefined) [password, source] = [await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv), 'keychain (ews-watch login)'];
-  if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) [password, source] = [await promptPassword(io.stdin, io.stderr, `Password for ${user}: `), 'prompt'];
+  if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) [password, source] = [await promptPassword(io.stdin, io.stderr, `Password for ${user}: `, signal), 'prompt'];
   if (password === undefined) {
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
   }

@@ -99,8 +99,9 @@ Everything after --exec is the program's, up to a lone ';' (type \\; or ';'), af
 may follow; \`-- program args…\` is the same as --exec, to the end. A failing hook is reported and never stops the watch.
 
 Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure (also a URL
-that answers but is not EWS, before anything streamed), 2 usage or configuration error, 4 authentication failed, 124 --timeout ran out before enough events matched,
-130 second SIGINT.
+that answers but is not EWS, before anything streamed) or stdout unwritable, 2 usage or configuration error,
+4 authentication failed, 124 --timeout ran out before enough events matched, 130 second SIGINT (or Ctrl-C at
+the password prompt).
 
 Examples:
   ews-watch demo --max-events 3 --json

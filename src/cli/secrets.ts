@@ -19,9 +19,21 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadStream): Promise<s
   return first;
 }
 
-/** Asks on the terminal without echo. Ctrl-C exits 130, as a shell user expects. */
-export function promptPassword(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, question: string): Promise<string> {
+/** What promptPassword rejects with when `signal` aborts (SIGINT or SIGTERM from outside): an orderly stop. */
+export class PromptInterrupted extends Error {
+  constructor() {
+    super('interrupted at the password prompt');
+    this.name = 'PromptInterrupted';
+  }
+}
+
+/**
+ * Asks on the terminal without echo. Ctrl-C typed here exits 130 at once, as a shell user expects (the terminal
+ * is in raw mode, so it arrives as a byte, not as SIGINT); a signal from outside (`signal`) ends the prompt in order.
+ */
+export function promptPassword(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, question: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new PromptInterrupted());
     let value = '';
     stderr.write(question);
     stdin.setRawMode?.(true);
@@ -29,12 +41,14 @@ export function promptPassword(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
     stdin.setEncoding('utf8');
     const done = (err?: Error): void => {
       stdin.off('data', onData);
+      signal?.removeEventListener('abort', onAbort);
       stdin.setRawMode?.(false);
       stdin.pause();
       stderr.write('\n');
       if (err) reject(err);
       else resolve(value);
     };
+    const onAbort = (): void => done(new PromptInterrupted());
     const onData = (data: string): void => {
       for (const ch of data) {
         if (ch === '\r' || ch === '\n') return done();
@@ -48,5 +62,6 @@ export function promptPassword(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
       }
     };
     stdin.on('data', onData);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,44 +1,124 @@
-// The status line on stderr ("watching inbox · heartbeat 12 s ago"), drawn by ora, only when stderr is a TTY,
-// not in CI, and not with --quiet. Lines written to stderr while it spins go through write(), which clears the
-// spinner first so a status line never mixes with a message.
+// The status line on stderr ("watching inbox of … · heartbeat 12 s ago"): one line, redrawn only when its text
+// changes (so at most once a second while idle), fitted to the terminal's width, never animated. Lines written
+// to stderr meanwhile go through write(), which clears the status line first so the two never mix.
 
-import ora, { type Ora } from 'ora';
+import { cleanText } from '../output/sanitize.js';
+import { fitWidth } from '../output/width.js';
+import type { Clock, TimerHandle } from '../watch/clock.js';
 
 export interface StatusLine {
-  /** Sets the text; `{ago}` in it is replaced by the seconds since `since`, refreshed every second. */
+  /** Sets the text; `{ago}` in it is replaced by the seconds since `since`, kept current while it shows. */
   set(text: string, since?: number): void;
-  /** Writes whole lines to stderr without tearing the spinner. */
+  /** Writes whole lines to stderr without tearing the status line. */
   write(text: string): void;
   stop(): void;
 }
 
-export function createStatusLine(stream: NodeJS.WriteStream, enabled: boolean, now: () => number): StatusLine {
-  if (!enabled) {
-    return { set: () => undefined, write: (t) => void stream.write(t), stop: () => undefined };
-  }
-  const spinner: Ora = ora({ stream, isEnabled: true, discardStdin: false, hideCursor: true });
-  let template = '';
+/** What the command that owns the terminal gets. */
+export interface TerminalStatusLine extends StatusLine {
+  /** Runs `fn` (which writes to stdout, on the same terminal) with the status line cleared, then redraws it. */
+  beside<T>(fn: () => T): T;
+}
+
+/** What the status line needs of stderr: a tty.WriteStream in production, a recorder in tests. */
+export interface StatusStream {
+  write(text: string): unknown;
+  /** The terminal's width; 0 or undefined (a pty that reports no size) means unknown: FALLBACK_COLUMNS then. */
+  readonly columns?: number;
+  on?(event: 'resize', fn: () => void): unknown;
+  off?(event: 'resize', fn: () => void): unknown;
+}
+
+export interface StatusLineOptions {
+  /** Off: set() does nothing and write() writes straight through (not a terminal, CI, TERM=dumb, --quiet). */
+  enabled: boolean;
+  clock: Pick<Clock, 'now' | 'setTimer'>;
+  /** Dim the text (SGR 2); false under NO_COLOR / --color never. */
+  colour?: boolean;
+}
+
+// Carriage return, then erase the whole line (ECMA-48 EL, parameter 2): the cursor stays on this one line, so
+// nothing depends on the width being known, and no cursor-up is ever needed.
+const CLEAR = '\r\u001b[2K';
+
+/** `{ago}` → "12 s ago": whole seconds since `since`, which change once a second. */
+function agoOf(now: number, since: number): number {
+  return Math.max(0, Math.floor((now - since) / 1000));
+}
+
+/** When the terminal does not say (a pty with no size: `docker -t`, `ssh -tt`, script(1)), assume the classic width. */
+export const FALLBACK_COLUMNS = 80;
+
+/** The text as drawn: one line of printable text, cut to fit the terminal. */
+export function renderStatus(template: string, since: number | undefined, now: number, columns: number | undefined): string {
+  const text = cleanText(since === undefined ? template : template.replace('{ago}', `${agoOf(now, since)} s ago`));
+  const width = columns !== undefined && Number.isInteger(columns) && columns > 1 ? columns : FALLBACK_COLUMNS;
+  // One cell short of the width: a line that reaches the last column wraps on some terminals, and CLEAR would then
+  // erase only its second row, leaving the first behind at every redraw.
+  return fitWidth(text, width - 1);
+}
+
+export function createStatusLine(stream: StatusStream, o: StatusLineOptions): TerminalStatusLine {
+  if (!o.enabled) return { set: () => undefined, write: (t) => void stream.write(t), beside: (fn) => fn(), stop: () => undefined };
+  let template: string | undefined;
   let since: number | undefined;
-  const render = (): void => {
-    spinner.text = since === undefined ? template : template.replace('{ago}', `${Math.max(0, Math.round((now() - since) / 1000))} s ago`);
+  let drawn = '';
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const style = (text: string): string => (o.colour && text !== '' ? `\u001b[2m${text}\u001b[22m` : text);
+  const current = (now: number): string => (stopped || template === undefined ? '' : renderStatus(template, since, now, stream.columns));
+  /** Writes `before` (whole lines, after clearing the line) and the line, in one write; nothing when nothing changed. */
+  const draw = (before = '', now = o.clock.now()): void => {
+    const next = current(now);
+    if (before === '' && next === drawn) return;
+    const out = (drawn !== '' ? CLEAR : '') + before + style(next);
+    drawn = next;
+    if (out !== '') stream.write(out);
   };
-  const timer = setInterval(render, 1000);
-  timer.unref();
-  spinner.start();
+  /**
+   * With `{ago}` showing, wakes up when the seconds shown change, and not otherwise. `now` is the time the line was
+   * drawn for: reading the clock again could skip a second (a timer may also fire a millisecond early: then the
+   * text is unchanged, nothing is written, and the next wake-up is a millisecond away).
+   */
+  const schedule = (now: number): void => {
+    timer?.cancel();
+    timer = undefined;
+    if (stopped || since === undefined || template === undefined || !template.includes('{ago}')) return;
+    const at = since + (agoOf(now, since) + 1) * 1000;
+    timer = o.clock.setTimer(Math.max(1, at - now), () => {
+      const t = o.clock.now();
+      draw('', t);
+      schedule(t);
+    });
+  };
+  const onResize = (): void => draw();
+  stream.on?.('resize', onResize);
   return {
     set(text, at) {
+      if (stopped) return;
       template = text;
       since = at;
-      render();
+      const now = o.clock.now();
+      draw('', now);
+      schedule(now);
     },
-    write(text) {
-      spinner.clear();
-      stream.write(text);
-      spinner.render();
+    write: (text) => (stopped ? void stream.write(text) : draw(text)),
+    beside(fn) {
+      if (drawn !== '') stream.write(CLEAR);
+      drawn = '';
+      try {
+        return fn();
+      } finally {
+        draw();
+      }
     },
     stop() {
-      clearInterval(timer);
-      spinner.stop();
+      if (stopped) return;
+      stopped = true;
+      timer?.cancel();
+      stream.off?.('resize', onResize);
+      if (drawn !== '') stream.write(CLEAR);
+      drawn = '';
     },
   };
 }
