@@ -35,10 +35,12 @@ export function promptPassword(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new PromptInterrupted());
     let value = '';
-    stderr.write(question);
+    // Raw mode first, then the question: a Ctrl-C typed the moment the prompt shows must arrive as a byte here,
+    // not as the terminal's SIGINT (which would be an orderly stop, not a cancelled prompt).
     stdin.setRawMode?.(true);
     stdin.resume();
     stdin.setEncoding('utf8');
+    stderr.write(question);
     const done = (err?: Error): void => {
       stdin.off('data', onData);
       signal?.removeEventListener('abort', onAbort);
