@@ -298,6 +298,11 @@ export interface SimulatorOptions {
   compress?: boolean;
   /** Events kept per subscription while no connection is open; beyond it ErrorMissedNotificationEvents (default 1000). */
   maxQueuedEvents?: number;
+  /**
+   * As gromox 2.17 does: a read-flag change and a move (a soft delete too) are streamed only as the folders'
+   * ModifiedEvents, without the item's ModifiedEvent or MovedEvent. SyncFolderItems reports them as usual.
+   */
+  readAndMoveAsFolderEvents?: boolean;
   log?: (line: string) => void;
 }
 
