@@ -188,7 +188,8 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     if (latest === undefined || latest.n >= asked) return false;
     if (latest.changeKey !== undefined) return latest.changeKey !== c.changeKey;
     if (o.ledger.learn([`create:${c.itemId}`, `modify:${c.itemId}`], c.changeKey, asked) > 0) {
-      o.debug(`catch-up: …${c.itemId.slice(-8)} printed by the stream: its ChangeKey is known now`);
+      const shown = /^[\w+/=-]{1,100}$/.test(c.changeKey) ? c.changeKey : '(not shown)';
+      o.debug(`catch-up: …${c.itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt`);
     }
     return false;
   }

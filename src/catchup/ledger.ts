@@ -12,12 +12,12 @@
 // ChangeKeys are a hint in one direction only: when a sync reports an item whose change was printed with a known
 // ChangeKey, and reports another, the item changed since (a sync folds a later read or edit into the Create it
 // reports) and a Modified is printed. Notifications carry no usable ChangeKey (ews-protocol.md §2.3: a 4-byte
-// placeholder, left out by the decoder), so a streamed change is registered without one and the catch-up learns
-// it: the first sync that reports the item after the entry was registered records the item's ChangeKey silently
-// (the sync was asked after the change happened, so it sees that version or a later one the stream reported as
-// well), and so does GetItem with --details. A change made while the stream was not reporting, after the stream
-// printed an earlier change of the item and before anything learnt its ChangeKey, therefore cannot be told from
-// the printed one and is not printed (README, Limits). A placeholder never causes a Modified.
+// placeholder, which the decoder leaves out), so a streamed change is registered without one and it is learnt
+// later, silently: from the first sync page asked for after the entry was registered (it reports the item as it is
+// then), or from GetItem with --details (what that line printed). A change made while the stream was not reporting,
+// after the stream printed an earlier change of the item and before its ChangeKey was learnt, cannot be told from
+// the printed one and is not printed (README, Limits). An entry registered while a page was on its way is not
+// compared with that page, which may predate it. A placeholder never causes a Modified.
 //
 // The ledger is also a file beside the sync states, appended after each print (print first, then record: a kill
 // in between can repeat one line, never lose one), so a restart does not print again what the previous process
