@@ -3,8 +3,9 @@
 // calls gap() once the (new) subscription exists, and each watched folder is synchronised from its saved
 // SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events:
 // Create → Created, Update → Modified, Delete → Deleted, ReadFlagChange → Modified with isRead. The state is saved
-// after every page. While streaming, a quiet period after streamed events triggers a silent pass that moves the
-// saved state forward (and prints what the stream failed to report), so a restart reports only the real gap.
+// after every page. While streaming, a quiet period after streamed events (item events, and folder events about a
+// watched folder: some servers report a read or a move only so) triggers a silent pass that moves the saved state
+// forward (and prints what the stream failed to report), so a restart reports only the real gap.
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemResult } from '../ews/items.js';
@@ -39,6 +40,11 @@ export interface CatchUpOptions {
   ledger: Ledger;
   /** The watched folders; with `allFolders`, found anew (SyncFolderHierarchy) at every pass instead. */
   folders: readonly WatchedFolder[];
+  /**
+   * The distinguished name (inbox, sentitems, …) a FolderId was resolved to, when known: to tell which watched
+   * folder a stream event is in, and with --all-folders to name well-known folders as the stream's events do.
+   */
+  distinguishedNameOf?: (folderId: string) => string | undefined;
   /** --all-folders: every folder below msgfolderroot, including folders created after start. */
   allFolders?: boolean;
   /**
@@ -131,11 +137,11 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   };
 
   /** Emits one catch-up event and notes it; false when the watch wants no more. Unwanted kinds are skipped. */
-  function print(emit: Emit, ev: WatchedEvent, key: string, changeKey: string | undefined, printing: Printing): boolean {
+  function print(emit: Emit, ev: WatchedEvent, key: string, changeKey: string | undefined, f: WatchedFolder | undefined, printing: Printing): boolean {
     if (!wanted(ev.event.type)) return true;
     // In memory before it goes out (for the stream's late notification); on disk the moment it is out, in the same
     // turn as the write when nothing holds it up, so that a kill between the two is as unlikely as it can be.
-    o.ledger.record([key], 'catch-up', changeKey, lastSubscription, false);
+    o.ledger.record([key], 'catch-up', { changeKey, subscription: lastSubscription, ...(f ? { folder: f.key } : {}), persist: false });
     if (!emit(ev)) return false;
     let out!: () => void;
     printing.pending += 1;
@@ -155,6 +161,38 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
    * such a change must not save a state past it before it is out: a kill in between would lose it.
    */
   const onTheWay = new Map<string, { done: Promise<void>; resolve: () => void }>();
+
+  /** The key of the watched folder a FolderId is, when known: by its id, or by the distinguished name it resolved to. */
+  function watchedKeyOf(folderId: string | undefined): string | undefined {
+    if (folderId === undefined) return undefined;
+    const id = folderId.trim();
+    const name = o.distinguishedNameOf?.(id);
+    return folders.find((f) => (f.ref.kind === 'id' ? f.ref.id === id : f.ref.name === name))?.key;
+  }
+
+  /** The watched folder a stream event's key belongs to: a Moved event's delete is in the old parent. */
+  function folderOfKey(key: string, ev: EwsEvent): string | undefined {
+    const parent = key.startsWith('delete:') && ev.type === 'Moved' ? ev.oldParentFolderId : ev.parentFolderId;
+    return watchedKeyOf(parent?.id);
+  }
+
+  /**
+   * Whether an item whose change was printed changed again since: only when the ChangeKey printed with it (or learnt
+   * since) is known and the sync's differs. When none is known, the sync's is learnt for the entries registered
+   * before the page was asked for (the server saw their changes when it answered); an entry registered while the
+   * page was on its way may be newer than the page, so nothing is concluded from it.
+   */
+  function changedSincePrinted(c: ItemChange, asked: number): boolean {
+    if (c.kind === 'delete' || c.changeKey === undefined) return false;
+    const latest = o.ledger.latestOf(c.itemId);
+    if (latest === undefined || latest.n >= asked) return false;
+    if (latest.changeKey !== undefined) return latest.changeKey !== c.changeKey;
+    if (o.ledger.learn([`create:${c.itemId}`, `modify:${c.itemId}`], c.changeKey, asked) > 0) {
+      const shown = /^[\w+/=-]{1,100}$/.test(c.changeKey) ? c.changeKey : '(not shown)';
+      o.debug(`catch-up: …${c.itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt`);
+    }
+    return false;
+  }
 
   /** Waits until the page's lines are out (so its state may be saved); false when stopped first. */
   async function printed(printing: Printing, signal: AbortSignal): Promise<boolean> {
@@ -188,6 +226,8 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     let rebuilt = false;
     for (;;) {
       let page: SyncItemsPage;
+      // What was registered before this request, the server knew about when it answered.
+      const asked = o.ledger.mark();
       try {
         page = await o.sync.syncFolderItems({ folder: f.ref, ...(state !== undefined ? { syncState: state } : {}), maxChanges: o.pageSize }, signal);
       } catch (err) {
@@ -213,21 +253,20 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         const key = keyOfChange(c);
         if (o.ledger.has(key)) {
           // Printed already; but if the item's ChangeKey moved on since, it changed again in the gap.
-          const before = o.ledger.changeKeyOf(c.itemId);
           const pending = onTheWay.get(key);
           if (pending) {
             printing.pending += 1;
             printing.waits.push(pending.done.then(() => void (printing.pending -= 1)));
           }
-          if (c.kind === 'delete' || c.changeKey === undefined || before === undefined || before === c.changeKey) {
+          if (!changedSincePrinted(c, asked)) {
             o.debug(`catch-up: ${key.slice(0, 7)}…${c.itemId.slice(-8)} was ${pending ? 'on its way out already' : 'printed already'}`);
             continue;
           }
           const modified: ItemChange = { kind: 'update', itemId: c.itemId, changeKey: c.changeKey };
-          if (!print(emit, eventOf(modified, f), keyOfChange(modified), c.changeKey, printing)) return false;
+          if (!print(emit, eventOf(modified, f), keyOfChange(modified), c.changeKey, f, printing)) return false;
           continue;
         }
-        if (!print(emit, eventOf(c, f), key, c.changeKey, printing)) return false;
+        if (!print(emit, eventOf(c, f), key, c.changeKey, f, printing)) return false;
       }
       if (!(await printed(printing, signal))) return false;
       await o.store.save(f.key, page.syncState);
@@ -249,7 +288,9 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       for (const c of page.changes) {
         if (c.kind === 'delete') list.delete(c.folderId);
         else if (!c.folderClass || /^IPF\.(Note|Post)/i.test(c.folderClass)) {
-          list.set(c.folderId, { key: c.folderId, ref: { kind: 'id', id: c.folderId }, ...(c.displayName !== undefined ? { name: c.displayName } : {}) });
+          // Well-known folders by their distinguished name, as the stream's events name them; others by display name.
+          const name = o.distinguishedNameOf?.(c.folderId) ?? c.displayName;
+          list.set(c.folderId, { key: c.folderId, ref: { kind: 'id', id: c.folderId }, ...(name !== undefined ? { name } : {}) });
         }
       }
       syncState = page.syncState;
@@ -258,7 +299,11 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     return [...list.values()];
   }
 
-  /** Every watched folder, then the printed items the sync no longer knows, then the ledger forgets the past. */
+  /**
+   * Every watched folder, each followed by the printed items its sync no longer knows and the ledger forgetting
+   * that folder's past; then the same for printed changes of no known folder. Only the folders synced are touched:
+   * another watcher's entries in the same state directory stay.
+   */
   async function pass(signal: AbortSignal, emit: Emit, atStart: boolean): Promise<void> {
     const mark = o.ledger.mark();
     const mentioned = new Set<string>();
@@ -268,22 +313,27 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       hierarchyKnown = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
     }
     for (const f of [...folders]) {
-      if (!(await syncFolder(f, signal, emit, atStart, mentioned, hierarchyKnown))) return;
+      const from = o.ledger.mark();
+      const seen = new Set<string>();
+      if (!(await syncFolder(f, signal, emit, atStart, seen, hierarchyKnown))) return;
+      seen.forEach((id) => mentioned.add(id));
+      if (!(await reportVanished(o.ledger.liveBefore(from, f.key), seen, f, signal, emit))) return;
+      o.ledger.prune(from, lastSubscription, f.key);
     }
     if (o.allFolders) await o.store.save(HIERARCHY_MARKER, 'known');
-    if (!(await reportVanished(mark, mentioned, signal, emit))) return;
+    const only = folders.length === 1 ? folders[0] : undefined;
+    if (!(await reportVanished(o.ledger.liveBefore(mark), mentioned, only, signal, emit))) return;
     o.ledger.prune(mark, lastSubscription);
   }
 
   /**
    * A sync reports net changes since the saved state: an item created after that state and gone again is not in
    * it, even when the stream printed its creation. So every item printed since then that the sync did not
-   * mention is looked up (GetItem, 10 at a time); one that no longer exists gets its Deleted.
+   * mention is looked up (GetItem, 10 at a time); one that no longer exists gets its Deleted, in folder `f`.
    */
-  async function reportVanished(mark: number, mentioned: ReadonlySet<string>, signal: AbortSignal, emit: Emit): Promise<boolean> {
+  async function reportVanished(printedIds: readonly string[], mentioned: ReadonlySet<string>, f: WatchedFolder | undefined, signal: AbortSignal, emit: Emit): Promise<boolean> {
     if (!o.sync.getItems) return true;
-    const candidates = o.ledger.liveBefore(mark).filter((id) => !mentioned.has(id));
-    const only = folders.length === 1 ? folders[0] : undefined;
+    const candidates = printedIds.filter((id) => !mentioned.has(id));
     for (let i = 0; i < candidates.length; i += 10) {
       const batch = candidates.slice(i, i + 10);
       const results = await o.sync.getItems(batch, signal);
@@ -292,7 +342,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         const r = results[j];
         if (!r || r.ok || r.responseCode !== 'ErrorItemNotFound') continue;
         const gone: ItemChange = { kind: 'delete', itemId: batch[j]! };
-        if (!print(emit, eventOf(gone, only), keyOfChange(gone), undefined, printing)) return false;
+        if (!print(emit, eventOf(gone, f), keyOfChange(gone), undefined, f, printing)) return false;
       }
       if (!(await printed(printing, signal))) return false;
     }
@@ -340,8 +390,9 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       if (o.ledger.heldBack(keys)) return false;
       // Known at once, so a catch-up running while this event waits for its details does not print it too;
       // on disk only once it is printed (written()).
-      o.ledger.record(keys, 'stream', e.event.target.changeKey, undefined, false);
       for (const k of keys) {
+        const folder = folderOfKey(k, e.event);
+        o.ledger.record([k], 'stream', { ...(e.event.target.changeKey !== undefined ? { changeKey: e.event.target.changeKey } : {}), ...(folder !== undefined ? { folder } : {}), persist: false });
         let resolve!: () => void;
         const done = new Promise<void>((r) => (resolve = r));
         onTheWay.set(k, { done, resolve });
@@ -351,7 +402,14 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     written(e, emit) {
       lastSubscription = e.event.subscriptionId;
       const keys = keysOfEvent(e.event);
-      if (keys.length === 0) return;
+      if (keys.length === 0) {
+        // A watched folder changed: some servers (gromox) report a read or a move only this way; a sync finds what.
+        if (e.event.kind === 'folder' && (o.allFolders || watchedKeyOf(e.event.target.id) !== undefined)) armQuietPass(emit);
+        return;
+      }
+      // --details: GetItem read the item's ChangeKey, which the notification did not carry; the line shows it.
+      const changeKey = e.details?.changeKey;
+      if (changeKey !== undefined) o.ledger.learn(keys.filter((k) => !k.startsWith('delete:')), changeKey);
       o.ledger.persist(keys);
       for (const k of keys) {
         onTheWay.get(k)?.resolve();

@@ -231,7 +231,7 @@ async function watchWith(
     // The status line counts printed events: with filters, fewer than the engine hands over.
     onPrinted: (count) => report({ type: 'event', count }),
   });
-  const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled).catch(async (err: unknown) => {
+  const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled, pipeline.distinguishedNameOf).catch(async (err: unknown) => {
     // E.g. the state is locked by another watcher: stop the pipeline's timers before saying so.
     await pipeline.finish().catch(() => undefined);
     await http.close();
@@ -282,6 +282,7 @@ async function openCatchUp(
   client: SyncClient,
   env: Env,
   settled: (e: WatchedEvent, then: () => void) => void,
+  distinguishedNameOf: (folderId: string) => string | undefined,
 ): Promise<CatchUp> {
   const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
@@ -301,6 +302,7 @@ async function openCatchUp(
     store,
     ledger: createLedger(join(store.dir, 'printed.ledger')),
     folders,
+    distinguishedNameOf,
     allFolders: settings.folders.kind === 'all',
     events: settings.events,
     mailbox: conn.mailbox,

@@ -46,6 +46,8 @@ export interface Pipeline {
   signal: AbortSignal;
   maxEvents?: number;
   folderOf(event: EwsEvent): string | undefined;
+  /** The distinguished name a FolderId was resolved to, when known (for the catch-up). */
+  distinguishedNameOf(folderId: string): string | undefined;
   onGap<T>(inner: (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<T>): (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<T>;
   onWritten(inner: (e: WatchedEvent, emit: Emit) => void): (e: WatchedEvent, emit: Emit) => void;
   /** Resolves once `e` was printed or filtered out (for the catch-up, which records and saves only then). */
@@ -175,11 +177,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     signal: stop.signal,
     ...(asynchronous || s.maxEvents === undefined ? {} : { maxEvents: s.maxEvents }),
     folderOf: (event) => names.folderOf(event),
+    distinguishedNameOf: (folderId) => names.distinguishedNameOf(folderId),
     onGap: (inner) => async (gap, signal, emit) => {
       await names.resolve(signal);
       return inner(gap, signal, emit);
     },
-    onWritten: (inner) => (e, emit) => stage.whenSettled(e, () => inner(e, emit)),
+    // The catch-up is told the event as printed: with --details it carries the item's real ChangeKey.
+    onWritten: (inner) => (e, emit) => stage.whenSettled(e, (printed) => inner(printed, emit)),
     settled: (e, then) => stage.whenSettled(e, then),
     async finish() {
       deadline?.cancel();

@@ -34,6 +34,8 @@ export interface DetailsSource {
 export const DETAILS_DEFAULTS = { delayMs: 300, maxWaitMs: 1000, maxBatch: 10, maxInFlight: 2 } as const;
 export const MAX_RECIPIENTS = 5;
 export const MAX_TEXT_CHARS = 1000;
+/** A real ChangeKey is some 40 characters; a longer one is not kept (nor printed). */
+export const MAX_CHANGE_KEY_CHARS = 512;
 const RETRY_DELAYS_MS = [1000, 3000] as const;
 const MAX_BACKOFF_MS = 30_000;
 const STOPPED = 'stopped before the details arrived';
@@ -60,8 +62,10 @@ const boundMailbox = (m: Mailbox): Mailbox => ({
 
 /** Bounds what a hostile or broken server can make us carry and print. */
 export function boundDetails(d: ItemDetails): ItemDetails {
+  const { changeKey, ...rest } = d;
   return {
-    ...d,
+    ...(changeKey !== undefined && changeKey.length <= MAX_CHANGE_KEY_CHARS ? { changeKey } : {}),
+    ...rest,
     ...(d.subject !== undefined ? { subject: bound(d.subject) } : {}),
     ...(d.from !== undefined ? { from: boundMailbox(d.from) } : {}),
     ...(d.to !== undefined ? { to: d.to.slice(0, MAX_RECIPIENTS).map(boundMailbox) } : {}),

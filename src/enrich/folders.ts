@@ -37,6 +37,8 @@ export interface FolderNames {
   folderOf(event: EwsEvent): string | undefined;
   /** The name of a folder, when known now. */
   nameOf(folderId: string): string | undefined;
+  /** The distinguished name a folder's id was resolved to (no display names), when known now. */
+  distinguishedNameOf(folderId: string): string | undefined;
   /** Whether lookup() could name this folder (display names on, not cached yet). */
   needsLookup(folderId: string): boolean;
   /** The folder's display name by GetFolder (batched, cached); undefined when it cannot be had. */
@@ -113,6 +115,7 @@ export function createFolderNames(o: FolderNamesOptions): FolderNames {
       return event.parentFolderId ? nameOf(event.parentFolderId.id) : undefined;
     },
     nameOf,
+    distinguishedNameOf: (folderId) => distinguished.get(folderId.trim()),
     needsLookup(folderId) {
       const id = folderId.trim();
       return o.displayNames && id !== '' && !distinguished.has(id) && !cache.has(id);

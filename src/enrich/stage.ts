@@ -29,8 +29,8 @@ export interface EnrichStageOptions {
 }
 
 export interface EnrichStage extends EventSink {
-  /** Runs `fn` once `e` has been printed or filtered out; never if the stage stopped before. */
-  whenSettled(e: WatchedEvent, fn: () => void): void;
+  /** Runs `fn` with the event as printed (details added) once `e` was printed or filtered out; never if the stage stopped before. */
+  whenSettled(e: WatchedEvent, fn: (printed: WatchedEvent) => void): void;
   /** Resolves when nothing is waiting. */
   idle(): Promise<void>;
   readonly waiting: number;
@@ -40,7 +40,7 @@ export interface EnrichStage extends EventSink {
 interface Entry {
   state: 'waiting' | 'ready' | 'settled' | 'dropped';
   event: WatchedEvent;
-  after: Array<() => void>;
+  after: Array<(printed: WatchedEvent) => void>;
 }
 
 /** What write() throws once the stage has stopped (--max-events reached, or the output failed). */
@@ -95,7 +95,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
         }
       }
       entry.state = 'settled';
-      for (const fn of entry.after.splice(0)) fn();
+      for (const fn of entry.after.splice(0)) fn(entry.event);
       if (!more) stop();
     }
     wakeIdle();
@@ -160,7 +160,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     },
     whenSettled(e, fn) {
       const entry = byEvent.get(e);
-      if (entry?.state === 'settled') fn();
+      if (entry?.state === 'settled') fn(entry.event);
       else if (entry?.state === 'waiting' || entry?.state === 'ready') entry.after.push(fn);
     },
     idle() {

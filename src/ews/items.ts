@@ -29,6 +29,8 @@ export interface Mailbox {
 }
 
 export interface ItemDetails {
+  /** The item's ChangeKey when GetItem read it (a real one: this version of the item). */
+  changeKey?: string;
   subject?: string;
   from?: Mailbox;
   to?: Mailbox[];
@@ -79,7 +81,7 @@ export function decodeGetItemResponse(xml: string): ItemResult[] {
     const item = child(message, 'Items')?.children.find((c) => child(c, 'ItemId') !== undefined);
     const id = ewsIdOf(child(item, 'ItemId'));
     if (item === undefined || id === undefined) throw new ProtocolError('a GetItem response message has no item with an ItemId');
-    return { ok: true, itemId: id.id, details: detailsOf(item) };
+    return { ok: true, itemId: id.id, details: compact({ changeKey: id.changeKey, ...detailsOf(item) }) };
   });
 }
 

@@ -4,6 +4,7 @@
 import { EwsResponseError, ProtocolError } from '../errors.js';
 import type { EwsErrorInfo, EwsId, ServerVersionInfo } from './types.js';
 import { faultResponseCode, isErrorMessage, parseBackOff } from './error-fields.js';
+import { usableChangeKey } from './change-key.js';
 import { excerpt } from './excerpt.js';
 import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
 
@@ -151,11 +152,11 @@ export function xsBoolean(text: string | undefined): boolean | undefined {
   return undefined;
 }
 
-/** Id and ChangeKey of an ItemId/FolderId/ParentFolderId element; undefined when Id is missing or empty. */
+/** Id and ChangeKey of an ItemId/FolderId/ParentFolderId element; undefined when Id is missing or empty. A placeholder ChangeKey (change-key.ts) is left out. */
 export function ewsIdOf(el: XmlElement | undefined): EwsId | undefined {
   const id = el?.attrs.Id;
   if (!id) return undefined;
-  const changeKey = el.attrs.ChangeKey;
+  const changeKey = usableChangeKey(el.attrs.ChangeKey);
   return changeKey ? { id, changeKey } : { id };
 }
 

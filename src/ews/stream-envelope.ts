@@ -4,6 +4,7 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { ProtocolError } from '../errors.js';
 import type { EwsEvent, EwsId, StreamMessage } from './types.js';
+import { usableChangeKey } from './change-key.js';
 import { eventTypeOfElement } from './event-names.js';
 import { faultResponseCode, isErrorMessage, localName, parseBackOff } from './error-fields.js';
 
@@ -284,11 +285,13 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
   };
 }
 
-// An Id/ChangeKey pair; undefined without an Id, which makes the event incomplete.
+// An Id/ChangeKey pair; undefined without an Id, which makes the event incomplete. Exchange's notifications carry
+// placeholder ChangeKeys (change-key.ts): those are left out, as if not sent.
 function idOf(attrs: Record<string, string>): EwsId | undefined {
   if (!attrs.Id) return undefined;
   const id: EwsId = { id: attrs.Id };
-  if (attrs.ChangeKey !== undefined) id.changeKey = attrs.ChangeKey;
+  const changeKey = usableChangeKey(attrs.ChangeKey);
+  if (changeKey !== undefined) id.changeKey = changeKey;
   return id;
 }
 

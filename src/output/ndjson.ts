@@ -19,7 +19,9 @@ export function buildNdjsonRecord(e: WatchedEvent): NdjsonRecord {
     subscriptionId: ev.subscriptionId,
   };
   rec[ev.kind === 'item' ? 'itemId' : 'folderId'] = ev.target.id;
-  if (ev.target.changeKey !== undefined) rec.changeKey = ev.target.changeKey;
+  // Notifications carry no usable ChangeKey (the decoder leaves placeholders out); --details has the real one.
+  const changeKey = ev.target.changeKey ?? e.details?.changeKey;
+  if (changeKey !== undefined) rec.changeKey = changeKey;
   if (ev.parentFolderId) rec.parentFolderId = ev.parentFolderId.id;
   if (ev.oldTarget) rec[ev.kind === 'item' ? 'oldItemId' : 'oldFolderId'] = ev.oldTarget.id;
   if (ev.oldParentFolderId) rec.oldParentFolderId = ev.oldParentFolderId.id;

@@ -1,6 +1,7 @@
 // Opaque identifiers shaped like Exchange's: item/folder ids that embed a mailbox GUID (AAMk…/AQMk…),
 // change keys (CQAAABYAAA…/AQAAABYAAA…), subscription ids (length byte + backend FQDN + random bytes) and
-// the X-BackEndOverrideCookie value. Only the shape is imitated; nothing parses them for logic.
+// the X-BackEndOverrideCookie value. Only the shape is imitated; nothing parses them for logic, except that a
+// notification's ChangeKey is the placeholder Exchange sends: the 4-byte type prefix alone (placeholderChangeKey).
 
 import { randomBytes, randomUUID } from 'node:crypto';
 
@@ -55,4 +56,14 @@ export function createIdFactory(backendHost = 'EXSIM01.contoso.local'): IdFactor
       return bytes.length > 4 + mailboxGuid.length && bytes.subarray(4, 4 + mailboxGuid.length).equals(mailboxGuid);
     },
   };
+}
+
+/**
+ * What Exchange puts in a notification instead of the ChangeKey: its first 4 bytes (the object's type: `CQAAAA==`
+ * for a message, `AQAAAA==` for a folder) and nothing else (ews-protocol.md §2.3; every sample shows it).
+ */
+export function placeholderChangeKey(changeKey: string): string {
+  const prefix = Buffer.alloc(4);
+  Buffer.from(changeKey, 'base64').copy(prefix, 0, 0, 4);
+  return prefix.toString('base64');
 }

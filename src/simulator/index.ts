@@ -105,6 +105,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     registry.dispatch(change.events);
     return change;
   };
+  /** readAndMoveAsFolderEvents: the item's own ModifiedEvent (read flag) or MovedEvent is not streamed. */
+  const asServerReports = (change: MailboxChange, itemType: 'ModifiedEvent' | 'MovedEvent'): MailboxChange =>
+    options.readAndMoveAsFolderEvents ? { ...change, events: change.events.filter((e) => e.kind === 'folder' || e.type !== itemType) } : change;
   const completeMail = (mail: Partial<MailInput>): MailInput => ({
     ...mail,
     subject: mail.subject ?? 'Test message',
@@ -228,10 +231,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     pendingScripts: (operation) => scripts.get(operation)?.length ?? 0,
     deliverMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),
-    markRead: (itemId, isRead) => deliver(mailbox.markRead(itemId, isRead)),
-    moveItem: (itemId, folder) => deliver(mailbox.moveItem(itemId, folder)),
+    markRead: (itemId, isRead) => deliver(asServerReports(mailbox.markRead(itemId, isRead), 'ModifiedEvent')),
+    moveItem: (itemId, folder) => deliver(asServerReports(mailbox.moveItem(itemId, folder), 'MovedEvent')),
     copyItem: (itemId, folder) => deliver(mailbox.copyItem(itemId, folder)),
-    deleteItem: (itemId, opts) => deliver(mailbox.deleteItem(itemId, opts)),
+    deleteItem: (itemId, opts) => deliver(asServerReports(mailbox.deleteItem(itemId, opts), 'MovedEvent')),
     modifyItem: (itemId, changes) => deliver(mailbox.modifyItem(itemId, changes)),
     createFolder: (name, parent) => deliver(mailbox.createFolder(name, parent)),
     renameFolder: (folder, name) => deliver(mailbox.renameFolder(folder, name)),

@@ -1,9 +1,10 @@
 // The simulated mailbox: folders, message items and a timestamped change log. Each operation returns the
-// events Exchange raises for it (one user action = one batch, so one notification), and keeps the per-item
-// sequences SyncFolderItems answers from (mailbox-folders.ts keeps the hierarchy's). No I/O, no timers.
+// events Exchange raises for it (one user action = one batch, so one notification; with placeholder ChangeKeys, as
+// real notifications have), and keeps the per-item sequences SyncFolderItems answers from (mailbox-folders.ts
+// keeps the hierarchy's). No I/O, no timers.
 
 import { UsageError } from '../errors.js';
-import type { IdFactory } from './ids.js';
+import { placeholderChangeKey, type IdFactory } from './ids.js';
 import { createFolderTree, type HierarchySyncView } from './mailbox-folders.js';
 import type {
   ChangeRecord,
@@ -119,12 +120,14 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     if (log.length > MAX_CHANGES) log.splice(0, log.length - MAX_CHANGES);
     return seq;
   };
-  const ref = (f: SimFolder) => ({ id: f.id, changeKey: f.changeKey });
+  // [ews] every id in a notification carries a placeholder ChangeKey, never the real one (ews-protocol.md §2.3)
+  const notified = (id: string, changeKey: string) => ({ id, changeKey: placeholderChangeKey(changeKey) });
+  const ref = (f: SimFolder) => notified(f.id, f.changeKey);
   const itemEvent = (type: SimEventType, item: SimItem, ts: string): SimEvent => ({
     type,
     timestamp: ts,
     kind: 'item',
-    id: { id: item.id, changeKey: item.changeKey },
+    id: notified(item.id, item.changeKey),
     parent: ref(tree.get(item.folderId)!),
   });
   const folderEvent = (type: SimEventType, folder: SimFolder, parent: SimFolder, ts: string): SimEvent => ({
@@ -263,7 +266,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       const to = tree.must(folderRef);
       if (to.id === from.id) return change(item, []);
       const ts = formatTimestamp(now());
-      const old = { id: item.id, changeKey: item.changeKey };
+      const old = notified(item.id, item.changeKey);
       removeItem(item);
       // [ews] the item id changes on a move (ews-protocol.md §3, MovedEvent)
       const moved: SimItem = { ...copyItem(item), id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
@@ -280,7 +283,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       addItem(copy);
       const event: SimEvent = {
         ...itemEvent('CopiedEvent', copy, ts),
-        oldId: { id: item.id, changeKey: item.changeKey },
+        oldId: notified(item.id, item.changeKey),
         oldParent: ref(tree.get(item.folderId)!),
       };
       return change(copy, [event, folderModified(to, ts)]);

@@ -330,6 +330,11 @@ export interface SimulatorOptions {
    * subscriber, whoever that is.
    */
   lostSubscriptions?: 'exchange' | 'gromox';
+  /**
+   * As gromox 2.17 does: a read-flag change and a move (a soft delete too) are streamed only as the folders'
+   * ModifiedEvents, without the item's ModifiedEvent or MovedEvent. SyncFolderItems reports them as usual.
+   */
+  readAndMoveAsFolderEvents?: boolean;
   log?: (line: string) => void;
 }
 

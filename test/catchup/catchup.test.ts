@@ -6,10 +6,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp, QUIET_MAX_WAIT_MS, type SyncClient } from '../../src/catchup/catchup.js';
+import { createCatchUp, QUIET_MAX_WAIT_MS, type SyncClient, type WatchedFolder } from '../../src/catchup/catchup.js';
 import { createLedger, keyOfChange, keysOfEvent } from '../../src/catchup/ledger.js';
 import { EwsResponseError } from '../../src/errors.js';
-import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
+import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import type { WatchedEvent } from '../../src/output/types.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
@@ -78,13 +78,13 @@ describe('ledger keys', () => {
 
   it("a catch-up's entry outlives a pass while its subscription streams, but only to hold back the late notification", () => {
     const l = createLedger();
-    l.record(['create:A'], 'catch-up', 'ck1', 'SUB1');
+    l.record(['create:A'], 'catch-up', { changeKey: 'ck1', subscription: 'SUB1' });
     l.record(['delete:A'], 'stream');
     l.prune(l.mark(), 'SUB1');
     assert.equal(l.has('create:A'), false, 'the saved state covers it');
     assert.equal(l.has('delete:A'), false);
     assert.deepEqual(l.liveBefore(l.mark()), [], 'not looked up again as vanished');
-    assert.equal(l.changeKeyOf('A'), undefined);
+    assert.equal(l.latestOf('A'), undefined);
     assert.equal(l.heldBack(['create:A']), true, "the stream's late Created is still held back");
     l.prune(l.mark(), 'SUB2');
     assert.equal(l.heldBack(['create:A']), false, 'a new subscription cannot bring it late');
@@ -99,6 +99,60 @@ describe('ledger keys', () => {
       const l = createLedger(file);
       assert.equal(l.size, 1);
       assert.equal(l.has('create:A'), true);
+      l.record(['create:B'], 'stream');
+      assert.equal(createLedger(file).has('create:B'), true, 'the next line starts after the torn one, not on it');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps each entry\'s folder and learnt ChangeKey on disk; lines of an older version load as belonging to any folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      const file = join(dir, 'printed.ledger');
+      // What an older version wrote: no folder column.
+      appendFileSync(file, 'stream\tcreate:OLD\ncatch-up\tcreate:OLD2\tCQAAABYAAAAx\n');
+      const l = createLedger(file);
+      l.record(['create:A'], 'stream', { folder: 'inbox' });
+      l.record(['create:S'], 'stream', { folder: 'sentitems', changeKey: 'CQAAABYAAAAy' });
+      assert.equal(l.learn(['create:A'], 'CQAAABYAAAAz'), 1);
+      assert.equal(l.learn(['create:A'], 'CQAAABYAAAA0'), 0, 'a known ChangeKey is not replaced');
+      const asked = l.mark();
+      l.record(['modify:A'], 'stream', { folder: 'inbox', persist: false });
+      assert.equal(l.learn(['modify:A'], 'CQAAABYAAAA0', asked), 0, 'not for what was registered after the sync was asked');
+      assert.equal(
+        readFileSync(file, 'utf8'),
+        'stream\tcreate:OLD\ncatch-up\tcreate:OLD2\tCQAAABYAAAAx\nstream\tcreate:A\t-\tinbox\nstream\tcreate:S\tCQAAABYAAAAy\tsentitems\nstream\tcreate:A\tCQAAABYAAAAz\tinbox\n',
+      );
+      const again = createLedger(file);
+      assert.equal(again.latestOf('A')?.changeKey, 'CQAAABYAAAAz', 'the learnt ChangeKey survives a restart');
+      assert.deepEqual(again.liveBefore(again.mark(), 'inbox'), ['A']);
+      assert.deepEqual(again.liveBefore(again.mark()).sort(), ['OLD', 'OLD2'], 'no folder: looked up after any complete pass');
+      again.prune(again.mark(), undefined, 'sentitems');
+      assert.deepEqual([again.has('create:S'), again.has('create:A'), again.has('create:OLD')], [false, true, true], 'a pass prunes only its folders');
+      again.prune(again.mark());
+      assert.deepEqual([again.has('create:A'), again.has('create:OLD'), again.has('create:OLD2')], [true, false, false]);
+      assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\tCQAAABYAAAAz\tinbox\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a line not yet printed stays off the disk, even when a prune rewrites the file; a ChangeKey learnt meanwhile goes with it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+    try {
+      const file = join(dir, 'printed.ledger');
+      const l = createLedger(file);
+      l.record(['create:A'], 'stream', { folder: 'inbox' });
+      l.record(['create:B'], 'stream', { folder: 'inbox', persist: false });
+      l.record(['create:C'], 'stream', { persist: false });
+      l.prune(l.mark(), undefined, 'elsewhere');
+      l.prune(l.mark());
+      assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\t-\tinbox\n');
+      assert.equal(l.learn(['create:B'], 'CQAAABYAAAA1'), 1);
+      assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\t-\tinbox\n', 'B is not printed yet');
+      l.persist(['create:B']);
+      assert.equal(createLedger(file).latestOf('B')?.changeKey, 'CQAAABYAAAA1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -134,7 +188,11 @@ describe('catch-up passes', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function setup(sync: SyncClient, backfill = false, quietMs = 0) {
+  const INBOX = { key: 'inbox', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' } as const;
+  /** The ids the pipeline's folder names resolved (GetFolder). */
+  const RESOLVED: Record<string, string> = { 'INBOX-ID': 'inbox', 'SENT-ID': 'sentitems' };
+
+  function setup(sync: SyncClient, backfill = false, quietMs = 0, folders: WatchedFolder[] = [INBOX]) {
     const clock = createFakeClock();
     const printed: WatchedEvent[] = [];
     const emit = (e: WatchedEvent): boolean => (printed.push(e), true);
@@ -142,7 +200,8 @@ describe('catch-up passes', () => {
       sync,
       store,
       ledger: createLedger(join(store.dir, 'printed.ledger')),
-      folders: [{ key: 'inbox', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' }],
+      folders,
+      distinguishedNameOf: (id) => RESOLVED[id],
       mailbox: 'alice@contoso.com',
       backfill,
       clock,
@@ -253,6 +312,138 @@ describe('catch-up passes', () => {
     deliver(c, streamed({ ...item('Created', 'B'), target: { id: 'B', changeKey: 'ckB' } }), emit);
     await c.gap(gap('eof'), new AbortController().signal, emit);
     assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey]), [['Modified', 'A', 'ck2']]);
+  });
+
+  /** A stream event in the inbox, without a ChangeKey (the decoder leaves the notification's placeholder out). */
+  const inInbox = (e: EwsEvent): WatchedEvent => streamed({ ...e, parentFolderId: { id: 'INBOX-ID' } });
+  const ck = (kind: ItemChange['kind'], itemId: string, changeKey: string): ItemChange => ({ kind, itemId, changeKey });
+  const run = new AbortController().signal;
+
+  it('no ChangeKey from the stream: a sync that reports the same items prints nothing, and learns their ChangeKeys', async () => {
+    await store.save('inbox', 'S0');
+    const first = setup(
+      scriptedSync([
+        { syncState: 'S1', includesLast: false, changes: [ck('create', 'A', 'ckA1'), ck('update', 'M', 'ckM1')] },
+        new EwsResponseError('ErrorServerBusy', 'busy', { backOffMs: 1000 }),
+      ]),
+    );
+    deliver(first.c, inInbox(item('Created', 'A')), first.emit);
+    deliver(first.c, inInbox(item('NewMail', 'A')), first.emit);
+    deliver(first.c, inInbox(item('Modified', 'M')), first.emit);
+    deliver(first.c, inInbox(item('Created', 'B')), first.emit);
+    await assert.rejects(first.c.gap(gap('eof'), run, first.emit));
+    assert.deepEqual(first.printed, [], 'the changes the stream printed are not printed again');
+    await first.c.close();
+    // Killed before the saved state moved on (it did not here: the restart pretends so), the server reports the same
+    // items again, changed since. A's and M's ChangeKeys were learnt: changed. B's never was: it cannot be told.
+    const second = setup(scriptedSync([{ syncState: 'S2', includesLast: true, changes: [ck('create', 'A', 'ckA2'), ck('update', 'M', 'ckM1'), ck('create', 'B', 'ckB2')] }]));
+    await second.c.gap(gap('start'), run, second.emit);
+    assert.deepEqual(second.printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey, e.folder, e.source]), [['Modified', 'A', 'ckA2', 'inbox', 'catch-up']]);
+  });
+
+  it('a stream event admitted while the page was on its way is newer than the page may know: nothing is learnt from it', async () => {
+    await store.save('inbox', 'S0');
+    let answer!: (page: SyncItemsPage) => void;
+    const asked: (string | undefined)[] = [];
+    const sync: SyncClient = {
+      syncFolderItems: (o) => (asked.push(o.syncState), new Promise<SyncItemsPage>((resolve) => (answer = resolve))),
+    };
+    const { c, printed, emit } = setup(sync);
+    const pass = c.gap(gap('eof'), run, emit);
+    for (let i = 0; i < 10_000 && asked.length === 0; i += 1) await new Promise((r) => setImmediate(r));
+    deliver(c, inInbox(item('Modified', 'A')), emit);
+    // C's ChangeKey is known (a server that sends real ones): the page's older one is no sign of a change.
+    deliver(c, streamed({ ...inInbox(item('Modified', 'C')).event, target: { id: 'C', changeKey: 'ckC2' } }), emit);
+    answer({ syncState: 'S1', includesLast: true, changes: [ck('update', 'A', 'ckA1'), ck('update', 'C', 'ckC1')] });
+    await pass;
+    await c.close();
+    assert.deepEqual(printed, []);
+    const ledger = createLedger(join(store.dir, 'printed.ledger'));
+    assert.deepEqual(ledger.latestOf('A'), { n: 0 }, 'kept (the next pass settles it), without a ChangeKey');
+  });
+
+  it('--details: the ChangeKey GetItem read is the one printed: a sync with the same prints nothing, another a Modified', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA1'), ck('create', 'B', 'ckB2')] }]);
+    const { c, printed, emit } = setup(sync);
+    for (const [id, changeKey] of [['A', 'ckA1'], ['B', 'ckB1']] as const) {
+      const e = inInbox(item('Created', id));
+      assert.equal(c.admit(e), true);
+      c.written({ ...e, details: { changeKey, subject: id } }, emit);
+    }
+    await c.gap(gap('eof'), run, emit);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey]), [['Modified', 'B', 'ckB2']]);
+  });
+
+  it('two watchers of different folders on one state directory: each looks up and forgets only its own printed items', async () => {
+    await store.save('inbox', 'S0');
+    await store.save('sentitems', 'T0');
+    const inboxRun = setup(scriptedSync([]));
+    deliver(inboxRun.c, inInbox(item('Created', 'A')), inboxRun.emit);
+    deliver(inboxRun.c, inInbox(item('Created', 'Y')), inboxRun.emit);
+    await inboxRun.c.close();
+    // Y is deleted while nobody watches; then a watcher of Sent Items runs a whole pass.
+    const looked: string[][] = [];
+    const gone = (ids: readonly string[]) => ids.map((id) => (id === 'Y' ? { ok: false as const, itemId: id, responseCode: 'ErrorItemNotFound', message: 'gone' } : { ok: true as const, itemId: id, details: {} }));
+    const sentSync = { ...scriptedSync([{ syncState: 'T1', includesLast: true, changes: [] }]), getItems: async (ids: readonly string[]) => (looked.push([...ids]), gone(ids)) };
+    const sentRun = setup(sentSync, false, 0, [{ key: 'sentitems', ref: { kind: 'distinguished', name: 'sentitems' }, name: 'sentitems' }]);
+    await sentRun.c.gap(gap('start'), run, sentRun.emit);
+    await sentRun.c.close();
+    assert.deepEqual([sentRun.printed, looked], [[], []], 'no Deleted for an inbox item, and no lookup either');
+    // The inbox watcher again: A (printed before) is not printed again; Y (printed, then gone) gets its Deleted.
+    const inboxSync = { ...scriptedSync([{ syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA1')] }]), getItems: async (ids: readonly string[]) => gone(ids) };
+    const again = setup(inboxSync);
+    await again.c.gap(gap('start'), run, again.emit);
+    assert.deepEqual(again.printed.map((e) => [e.event.type, e.event.target.id, e.folder]), [['Deleted', 'Y', 'inbox']]);
+  });
+
+  it('a folder event about a watched folder starts the quiet-period pass too (a server may report a read only so)', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('readflag', 'A', true)] }]);
+    const { c, clock, printed, emit } = setup(sync, false, 10_000);
+    const folderModified = (id: string): WatchedEvent => streamed({ ...item('Modified', id), kind: 'folder', parentFolderId: { id: 'ROOT-ID' } });
+    deliver(c, folderModified('SENT-ID'), emit);
+    await clock.advance(20_000);
+    assert.deepEqual(sync.asked, [], 'not a watched folder');
+    deliver(c, folderModified('INBOX-ID'), emit);
+    await clock.advance(10_000);
+    await c.close();
+    assert.deepEqual(sync.asked, ['S0']);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.isRead, e.source]), [['Modified', 'A', true, 'catch-up']]);
+  });
+
+  it('--all-folders: a well-known folder is named as the stream names it (inbox), any other by its display name', async () => {
+    const hierarchy: SyncHierarchyPage = {
+      syncState: 'H1',
+      includesLast: true,
+      changes: [
+        { kind: 'create', folderId: 'INBOX-ID', displayName: 'Posteingang', folderClass: 'IPF.Note' },
+        { kind: 'create', folderId: 'F2', displayName: 'Receipts', folderClass: 'IPF.Note' },
+      ],
+    };
+    const pages = scriptedSync([
+      { syncState: 'S1', includesLast: true, changes: [change('create', 'A')] },
+      { syncState: 'S2', includesLast: true, changes: [change('create', 'B')] },
+    ]);
+    const clock = createFakeClock();
+    const printed: WatchedEvent[] = [];
+    const c = createCatchUp({
+      sync: { ...pages, syncFolderHierarchy: async () => hierarchy },
+      store,
+      ledger: createLedger(),
+      folders: [],
+      allFolders: true,
+      distinguishedNameOf: (id) => RESOLVED[id],
+      mailbox: 'alice@contoso.com',
+      backfill: true,
+      clock,
+      quietMs: 0,
+      pageSize: 2,
+      warn: (l) => warnings.push(l),
+      debug: () => undefined,
+    });
+    await c.gap(gap('start'), run, (e) => (printed.push(e), true));
+    assert.deepEqual(printed.map((e) => [e.event.target.id, e.folder]), [['A', 'inbox'], ['B', 'Receipts']]);
   });
 
   it('ErrorInvalidSyncStateData: says so, rebuilds the baseline silently', async () => {

@@ -107,5 +107,7 @@ describe('details source', () => {
     assert.ok(d.subject?.endsWith('x…'));
     assert.equal(d.from?.name?.length, 1000);
     assert.equal(d.from?.address, 'a@x');
+    assert.equal(boundDetails({ changeKey: 'CQAAABYAAAAG' }).changeKey, 'CQAAABYAAAAG');
+    assert.equal('changeKey' in boundDetails({ changeKey: 'C'.repeat(513) }), false, 'an oversized ChangeKey is not kept');
   });
 });

@@ -105,6 +105,7 @@ const MESSAGE =
   '<t:From><t:Mailbox><t:Name>O\'Brien, Seán</t:Name><t:EmailAddress>sean.obrien@fabrikam.example</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>OneOff</t:MailboxType></t:Mailbox></t:From>' +
   '<t:InternetMessageId>&lt;DB9PR04MB8425.eurprd04.prod.outlook.com&gt;</t:InternetMessageId><t:IsRead>false</t:IsRead></t:Message>';
 const MESSAGE_DETAILS = {
+  changeKey: 'CQAAABYAAADZGACZQpSgSpyNkexYe2b7AAAbvSbE',
   itemClass: 'IPM.Note',
   subject: 'Re: Angebot für Müller & Söhne — 請求書 <dringend> 🚀',
   receivedAt: '2024-05-14T09:41:07Z',
@@ -131,9 +132,14 @@ test('decodeGetItemResponse: a batch of three, ErrorItemNotFound in the middle, 
     {
       ok: true,
       itemId: 'AAMk3',
-      details: { itemClass: 'IPM.Schedule.Meeting.Request', subject: 'Weekly sync', hasAttachments: false, from: { address: 'noreply@contoso.com' }, isRead: true },
+      details: { changeKey: 'CwAAAB', itemClass: 'IPM.Schedule.Meeting.Request', subject: 'Weekly sync', hasAttachments: false, from: { address: 'noreply@contoso.com' }, isRead: true },
     },
   ]);
+});
+
+test('decodeGetItemResponse: a placeholder ChangeKey (the type prefix alone) is left out of the details', () => {
+  const placeholder = answer('GetItem', ok('<t:Message><t:ItemId Id="AAMk4" ChangeKey="CQAAAA=="/><t:Subject>s</t:Subject></t:Message>'));
+  assert.deepEqual(decodeGetItemResponse(placeholder), [{ ok: true, itemId: 'AAMk4', details: { subject: 's' } }]);
 });
 
 test('decodeGetItemResponse: other prefixes and default namespaces read the same', () => {

@@ -22,6 +22,17 @@ const createdEvent: StreamMessage = {
   event: { type: 'Created', subscriptionId: 'sub-1', timestamp: '2025-01-02T03:04:05Z', kind: 'item', target: { id: 'item-1', changeKey: 'ck' }, parentFolderId: { id: 'inbox-1' } },
 };
 
+test('decoder: the placeholder ChangeKeys of a notification (the type prefix alone) are left out; a real one is kept', () => {
+  const events =
+    '<t:CreatedEvent><t:TimeStamp>2025-01-02T03:04:05Z</t:TimeStamp><t:ItemId Id="item-1" ChangeKey="CQAAAA=="/><t:ParentFolderId Id="inbox-1" ChangeKey="AQAAAA=="/></t:CreatedEvent>' +
+    '<t:ModifiedEvent><t:TimeStamp>2025-01-02T03:04:06Z</t:TimeStamp><t:FolderId Id="inbox-1" ChangeKey="AQAAABYAAAA1"/><t:ParentFolderId Id="root-1" ChangeKey="AQAAAA=="/></t:ModifiedEvent>';
+  const got = decodeChunks([utf8(notification(events))]).messages.flatMap((m) => (m.kind === 'event' ? [[m.event.target, m.event.parentFolderId]] : []));
+  assert.deepEqual(got, [
+    [{ id: 'item-1' }, { id: 'inbox-1' }],
+    [{ id: 'inbox-1', changeKey: 'AQAAABYAAAA1' }, { id: 'root-1' }],
+  ]);
+});
+
 test('decoder: each envelope is emitted as soon as it closes, before the next one is complete', () => {
   const seen: StreamMessage[] = [];
   const d = createStreamDecoder({ onMessage: (m) => seen.push(m) });

@@ -16,8 +16,9 @@ const newMail: WatchedEvent = {
     subscriptionId: 'JgBi',
     timestamp: '2013-09-16T04:31:29Z',
     kind: 'item',
-    target: { id: 'AAMk1', changeKey: 'CQAAAA==' },
-    parentFolderId: { id: 'AQMk2', changeKey: 'AQAAAA==' },
+    // As decoded: the notification's placeholder ChangeKeys (CQAAAA==, AQAAAA==) are left out.
+    target: { id: 'AAMk1' },
+    parentFolderId: { id: 'AQMk2' },
   },
 };
 
@@ -26,8 +27,15 @@ describe('NDJSON', () => {
     const lines: string[] = [];
     createNdjsonSink((l) => lines.push(l)).write({ ...newMail, folder: 'inbox' });
     assert.deepEqual(lines, [
-      '{"event":"NewMail","timestamp":"2013-09-16T04:31:29Z","mailbox":"alice@contoso.com","subscriptionId":"JgBi","itemId":"AAMk1","changeKey":"CQAAAA==","parentFolderId":"AQMk2","folder":"inbox","source":"stream"}\n',
+      '{"event":"NewMail","timestamp":"2013-09-16T04:31:29Z","mailbox":"alice@contoso.com","subscriptionId":"JgBi","itemId":"AAMk1","parentFolderId":"AQMk2","folder":"inbox","source":"stream"}\n',
     ]);
+  });
+  it('a real ChangeKey goes after the id: the event\'s own (a catch-up\'s), else the one GetItem read (--details)', () => {
+    const ck = (e: WatchedEvent): unknown => buildNdjsonRecord(e).changeKey;
+    const fetched = { ...newMail, details: { changeKey: 'CQAAABYAAAAG' } };
+    assert.equal(ck(fetched), 'CQAAABYAAAAG');
+    assert.equal(ck({ ...fetched, event: { ...newMail.event, target: { id: 'AAMk1', changeKey: 'CQAAABYAAAAS' } } }), 'CQAAABYAAAAS');
+    assert.equal(ck(newMail), undefined);
   });
   it('folder events use folderId and carry unreadCount; keys that do not apply are absent, never null', () => {
     const rec = buildNdjsonRecord({
@@ -109,6 +117,7 @@ const withDetails: WatchedEvent = {
   ...newMail,
   folder: 'inbox',
   details: {
+    changeKey: 'CQAAABYAAAAG',
     subject: 'Grüße aus München',
     from: { name: 'Zoë Müller', address: 'zoe@contoso.de' },
     to: [{ name: 'Alice', address: 'alice@contoso.com' }],

@@ -80,10 +80,14 @@ describe('simulator stream (default behaviour)', () => {
     const root = sim.folder('msgfolderroot')!;
     const itemIds = els.filter((e) => e.local === 'ItemId');
     assert.deepEqual(itemIds.map((e) => e.attrs.Id), [change.item!.id, change.item!.id]);
-    assert.ok(itemIds.every((e) => e.attrs.ChangeKey === change.item!.changeKey));
-    const parents = els.filter((e) => e.local === 'ParentFolderId').map((e) => e.attrs.Id);
-    assert.deepEqual(parents, [inbox.id, inbox.id, root.id]);
-    assert.equal(els.find((e) => e.local === 'FolderId')!.attrs.Id, inbox.id);
+    // [ews] as Exchange does: placeholder ChangeKeys (the type prefix alone) on every id, never the real one
+    assert.deepEqual(itemIds.map((e) => e.attrs.ChangeKey), ['CQAAAA==', 'CQAAAA==']);
+    assert.ok(!envelope.includes(change.item!.changeKey) && !envelope.includes(inbox.changeKey), 'no real ChangeKey in a notification');
+    const parents = els.filter((e) => e.local === 'ParentFolderId');
+    assert.deepEqual(parents.map((e) => e.attrs.Id), [inbox.id, inbox.id, root.id]);
+    const folderId = els.find((e) => e.local === 'FolderId')!;
+    assert.equal(folderId.attrs.Id, inbox.id);
+    assert.deepEqual([...parents, folderId].map((e) => e.attrs.ChangeKey), ['AQAAAA==', 'AQAAAA==', 'AQAAAA==', 'AQAAAA==']);
     assert.equal(textOf(envelope, 'UnreadCount'), String(inbox.unreadCount));
     const stamps = els.filter((e) => e.local === 'TimeStamp').map((e) => e.text);
     assert.equal(stamps.length, 3);

@@ -230,7 +230,7 @@ describe('SyncFolderHierarchy', () => {
 });
 
 describe('stream and sync agree', () => {
-  test('a change made through the mailbox is on the stream and in the next sync, with the same ids and ChangeKeys', () =>
+  test('a change made through the mailbox is on the stream and in the next sync, with the same ids; only the sync has the real ChangeKey', () =>
     withSim(async (sim) => {
       const mail = deliver(sim, 'before');
       const itemState = ok(await syncItems(sim)).syncState!;
@@ -250,12 +250,41 @@ describe('stream and sync agree', () => {
       stream.destroy();
 
       const items = ok(await syncItems(sim, { state: itemState }));
-      assert.deepEqual([kinds(items), entries(items)[0]!.changeKey], [[`Update:${mail.id}`], itemEvent.id.changeKey]);
+      assert.deepEqual([kinds(items), entries(items)[0]!.changeKey], [[`Update:${mail.id}`], modified.item!.changeKey]);
+      assert.equal(itemEvent.id.changeKey, 'CQAAAA==', "the stream's is the placeholder Exchange sends");
       assert.equal(itemEvent.id.id, mail.id);
       const folders = ok(await call(sim, syncHierarchyBody({ state: folderState })));
       assert.deepEqual(kinds(folders), [`Create:${folderEvent.id.id}`]);
       assert.equal(folderEvent.parent.id, sim.folder('msgfolderroot')!.id);
     }));
+});
+
+describe('readAndMoveAsFolderEvents (as gromox 2.17 streams)', () => {
+  test('a read and a move are streamed only as the folders\' ModifiedEvents; the next sync reports them as usual', async () => {
+    const sim = await startSimulator({ heartbeatMs: 60_000, readAndMoveAsFolderEvents: true });
+    try {
+      const [a, b, c] = ['a', 'b', 'c'].map((s) => deliver(sim, s));
+      const state = ok(await syncItems(sim)).syncState!;
+      const { id } = await subscribe(sim);
+      const stream = rawPost(sim, gseBody([id], 1));
+      await stream.until((text) => text.includes('<m:ConnectionStatus>OK'));
+      const inbox = sim.folder('inbox')!.id;
+      const read = sim.markRead(a!.id);
+      const moved = sim.deleteItem(b!.id);
+      const edited = sim.modifyItem(c!.id, { subject: 'c2' });
+      const what = (events: { type: string; kind: string; id: { id: string } }[]) => events.map((e) => `${e.type}:${e.kind}:${e.id.id === inbox ? 'inbox' : e.id.id === c!.id ? 'c' : '?'}`);
+      assert.deepEqual(what(read.events), ['ModifiedEvent:folder:inbox']);
+      assert.deepEqual(what(moved.events), ['ModifiedEvent:folder:inbox', 'ModifiedEvent:folder:?']);
+      assert.deepEqual(what(edited.events), ['ModifiedEvent:item:c'], 'other changes are streamed as usual');
+      await sim.waitFor(() => sim.sent.filter((e) => e.kind === 'notification').length >= 3);
+      stream.destroy();
+      const streamed = sim.sent.flatMap((e) => e.events ?? []);
+      assert.equal(streamed.some((e) => e.kind === 'item' && (e.id.id === a!.id || e.type === 'MovedEvent')), false, 'no item event for the read or the move');
+      assert.deepEqual(kinds(ok(await syncItems(sim, { state }))), [`ReadFlagChange:${a!.id}`, `Delete:${b!.id}`, `Update:${c!.id}`]);
+    } finally {
+      await sim.close();
+    }
+  });
 });
 
 describe('sync consistency (seeded property test)', () => {
