@@ -13,8 +13,8 @@ import { createBasicAuth } from '../auth/basic.js';
 import { createNtlmAuth } from '../auth/ntlm.js';
 import { createTokenAuth } from '../auth/token.js';
 import { createCatchUp, type CatchUp, type SyncClient, type WatchedFolder } from '../catchup/catchup.js';
-import { createLedger } from '../catchup/ledger.js';
-import { defaultStateDir, openStateStore } from '../state/index.js';
+import { createLedger, type Ledger } from '../catchup/ledger.js';
+import { createMemoryStateStore, defaultStateDir, openStateStore, type StateStore } from '../state/index.js';
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
@@ -268,10 +268,7 @@ async function openCatchUp(
   env: Env,
   settled: (e: WatchedEvent, then: () => void) => void,
 ): Promise<CatchUp> {
-  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
-  const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
-  if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
-  logger.debug(`state: ${store.dir}`);
+  const { store, ledger } = settings.since === 'now' ? inMemory(logger) : await onDisk(conn, settings, logger, env);
   // --all-folders: the catch-up finds the folders itself (SyncFolderHierarchy), new ones included.
   const folders: WatchedFolder[] =
     settings.folders.kind === 'all'
@@ -284,7 +281,7 @@ async function openCatchUp(
   const catchUp = createCatchUp({
     sync: client,
     store,
-    ledger: createLedger(join(store.dir, 'printed.ledger')),
+    ledger,
     folders,
     allFolders: settings.folders.kind === 'all',
     events: settings.events,
@@ -304,6 +301,25 @@ async function openCatchUp(
       await store.close();
     },
   };
+}
+
+/** The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them. */
+async function onDisk(conn: ConnectionSettings, settings: WatchSettings, logger: Logger, env: Env): Promise<{ store: StateStore; ledger: Ledger }> {
+  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
+  const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
+  if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
+  logger.debug(`state: ${store.dir}`);
+  return { store, ledger: createLedger(join(store.dir, 'printed.ledger')) };
+}
+
+/**
+ * --since now: the baseline is taken at start (as on a first run) and gaps during the run are caught up from it,
+ * but nothing is read from or written to disk: a one-shot wait beside a long-running watcher of the same mailbox
+ * is neither refused by its lock nor moves its saved state past changes that watcher has not printed yet.
+ */
+function inMemory(logger: Logger): { store: StateStore; ledger: Ledger } {
+  logger.debug('state: in memory only (--since now): no state directory is read or written');
+  return { store: createMemoryStateStore(), ledger: createLedger() };
 }
 
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
