@@ -43,6 +43,7 @@ export interface RawOptions {
   insecure?: boolean;
   stateDir?: string;
   backfill?: boolean;
+  since?: string;
   details?: boolean;
   from?: string[];
   subject?: string[];
@@ -68,6 +69,8 @@ export interface WatchSettings {
   /** --state-dir; the caller falls back to EWS_STATE_DIR, then the default. */
   stateDir?: string;
   backfill: boolean;
+  /** --since now: only what happens from the start of this run; sync states and the ledger in memory only. */
+  since?: 'now';
   /** --details, or implied by --from/--subject. */
   details: boolean;
   /** --from / --subject: any pattern of a flag may match; both flags must. */
@@ -137,6 +140,7 @@ export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): Wat
     verbosity: raw.verbose ? 1 : raw.quiet ? -1 : 0,
     ...(raw.stateDir !== undefined ? { stateDir: nonBlank('--state-dir', raw.stateDir) } : {}),
     backfill: raw.backfill === true,
+    ...(raw.since !== undefined ? { since: parseSince(raw) } : {}),
     ...resolveEnrichment(raw),
     ...resolveHooks(raw, events),
   });
@@ -312,6 +316,15 @@ function parseFolders(list: string[] | undefined, all: boolean): FolderSelector 
     }
   }
   return { kind: 'folders', folders: unique };
+}
+
+/** --since: `now` only (any case); it reads and writes no saved state, so --backfill and --state-dir make no sense with it. */
+function parseSince(raw: RawOptions): 'now' {
+  const text = raw.since ?? '';
+  if (text.trim().toLowerCase() !== 'now') throw new UsageError(`--since must be now (only what happens from the start of this run), got ${JSON.stringify(text)}`);
+  if (raw.backfill) throw new UsageError('--since now and --backfill contradict each other: --backfill reports what is already there, --since now only what comes after the start');
+  if (raw.stateDir !== undefined) throw new UsageError('--since now keeps its sync state in memory and uses no state directory: leave out --state-dir');
+  return 'now';
 }
 
 function nonBlank(flag: string, text: string): string {

@@ -14,8 +14,8 @@ import { createNtlmAuth } from '../auth/ntlm.js';
 import { createTokenAuth } from '../auth/token.js';
 import { findMailbox, type FoundMailbox, type IdentityClient } from '../auth/find-mailbox.js';
 import { createCatchUp, type CatchUp, type SyncClient, type WatchedFolder } from '../catchup/catchup.js';
-import { createLedger } from '../catchup/ledger.js';
-import { defaultStateDir, openStateStore } from '../state/index.js';
+import { createLedger, type Ledger } from '../catchup/ledger.js';
+import { createMemoryStateStore, defaultStateDir, openStateStore, type StateStore } from '../state/index.js';
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
@@ -284,10 +284,7 @@ async function openCatchUp(
   settled: (e: WatchedEvent, then: () => void) => void,
   distinguishedNameOf: (folderId: string) => string | undefined,
 ): Promise<CatchUp> {
-  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
-  const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
-  if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
-  logger.debug(`state: ${store.dir}`);
+  const { store, ledger } = settings.since === 'now' ? inMemory(logger) : await onDisk(conn, settings, logger, env);
   // --all-folders: the catch-up finds the folders itself (SyncFolderHierarchy), new ones included.
   const folders: WatchedFolder[] =
     settings.folders.kind === 'all'
@@ -300,7 +297,7 @@ async function openCatchUp(
   const catchUp = createCatchUp({
     sync: client,
     store,
-    ledger: createLedger(join(store.dir, 'printed.ledger')),
+    ledger,
     folders,
     distinguishedNameOf,
     allFolders: settings.folders.kind === 'all',
@@ -332,6 +329,25 @@ type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
 function answerTimeoutFrom(env: Env): number {
   const n = Number(env.EWS_WATCH_ANSWER_TIMEOUT_MS);
   return env.EWS_WATCH_ANSWER_TIMEOUT_MS !== undefined && Number.isInteger(n) && n >= 100 ? n : DEFAULT_ANSWER_TIMEOUT_MS;
+}
+
+/** The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them. */
+async function onDisk(conn: MailboxConnection, settings: WatchSettings, logger: Logger, env: Env): Promise<{ store: StateStore; ledger: Ledger }> {
+  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
+  const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
+  if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
+  logger.debug(`state: ${store.dir}`);
+  return { store, ledger: createLedger(join(store.dir, 'printed.ledger')) };
+}
+
+/**
+ * --since now: the baseline is taken at start (as on a first run) and gaps during the run are caught up from it,
+ * but nothing is read from or written to disk: a one-shot wait beside a long-running watcher of the same mailbox
+ * is neither refused by its lock nor moves its saved state past changes that watcher has not printed yet.
+ */
+function inMemory(logger: Logger): { store: StateStore; ledger: Ledger } {
+  logger.debug('state: in memory only (--since now): no state directory is read or written');
+  return { store: createMemoryStateStore(), ledger: createLedger() };
 }
 
 /** The HTTP transport and the EWS client for one run, shared by watching and `check`. */

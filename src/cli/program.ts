@@ -43,6 +43,7 @@ function addWatchOptions(cmd: Command): Command {
     .option('--timeout <duration>', 'stop after this long (e.g. 90s, 2m, 1h) and exit 124 when no event (or fewer than --max-events) matched')
     .option('--state-dir <dir>', 'where sync states are kept for catching up after gaps and restarts (EWS_STATE_DIR; default: $XDG_STATE_HOME/ews-watch)')
     .option('--backfill', 'on a first run, report what is already in the folders (as catch-up events) instead of starting from now')
+    .option('--since <when>', 'now: only what happens from the start of this run, for one-shot waits: nothing from before, not even what a saved state would catch up (gaps during the run are still caught up); uses no state directory, so it runs beside a watcher of the same mailbox')
     .option('--connection-timeout <minutes>', 'ConnectionTimeout of each GetStreamingEvents request, 1..30', undefined)
     .option('--heartbeat-timeout <seconds>', 'reconnect when nothing at all arrived for this long', undefined)
     .addOption(new Option('--on <events>', 'the events the next --exec runs for (default: every event printed)'))
@@ -107,7 +108,7 @@ Examples:
   ews-watch demo --max-events 3 --json
   ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user alice@contoso.com --events NewMail,Created
   ews-watch --events NewMail --json | jq -r .itemId
-  ews-watch --events NewMail --from bank --max-events 1 --timeout 2m --json
+  ews-watch --events NewMail --from bank --since now --max-events 1 --timeout 2m --json
   ews-watch --details --on NewMail --exec notify-send "New mail"
   EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );

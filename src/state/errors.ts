@@ -24,7 +24,7 @@ export class StateLockedError extends UsageError {
   readonly dir: string;
   constructor(mailbox: string, dir: string, owner: LockOwner | undefined, thisHost: string) {
     const who = owner === undefined ? 'pid unknown' : owner.hostname === thisHost ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.hostname}`;
-    super(`another ews-watch (${who}) is already watching ${mailbox} with state in ${dir}; stop it or use --state-dir`);
+    super(`another ews-watch (${who}) is already watching ${mailbox} with state in ${dir}; stop it, use another --state-dir, or add --since now to a one-shot wait`);
     this.owner = owner;
     this.dir = dir;
   }

@@ -1,5 +1,6 @@
-// The on-disk sync state store (catch-up after gaps, ews-protocol.md §6): public surface.
+// The sync state stores (catch-up after gaps, ews-protocol.md §6): on disk, or in memory for --since now.
 export { defaultStateDir } from './paths.js';
 export { openStateStore, type StateStore, type OpenStateStoreOptions } from './store.js';
+export { createMemoryStateStore } from './memory.js';
 export type { FolderState, LoadResult } from './record.js';
 export { StateError, StateLockedError, type LockOwner } from './errors.js';

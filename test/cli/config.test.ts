@@ -43,6 +43,12 @@ describe('resolveWatchSettings', () => {
     assert.equal(resolveWatchSettings({ maxEvents: '3', connectionTimeout: '1', heartbeatTimeout: '2.5' }, false).heartbeatTimeoutMs, 2500);
     assert.equal(resolveWatchSettings({ connectionTimeout: '30' }, false).connectionTimeoutMinutes, 30);
   });
+  it('--since now, in any case and with spaces around it; absent unless given', () => {
+    assert.equal(resolveWatchSettings({ since: 'now' }, false).since, 'now');
+    assert.equal(resolveWatchSettings({ since: ' NOW ' }, false).since, 'now');
+    assert.equal(resolveWatchSettings({ since: 'Now', events: 'NewMail', from: ['bank'], maxEvents: '1' }, false).backfill, false);
+    assert.equal('since' in resolveWatchSettings({}, false), false);
+  });
   const bad: [string, Parameters<typeof resolveWatchSettings>[0], RegExp][] = [
     ['timeout 0', { connectionTimeout: '0' }, /--connection-timeout must be from 1 to 30, got 0/],
     ['timeout 31', { connectionTimeout: '31' }, /--connection-timeout must be from 1 to 30, got 31/],
@@ -58,6 +64,11 @@ describe('resolveWatchSettings', () => {
     ['verbose + quiet', { verbose: true, quiet: true }, /cannot be used together/],
     ['all + folder', { allFolders: true, folder: ['inbox'] }, /--all-folders and --folder/],
     ['folder junk', { folder: ['my stuff'] }, /neither a known folder name/],
+    ['since yesterday', { since: 'yesterday' }, /^--since must be now \(only what happens from the start of this run\), got "yesterday"$/],
+    ['since a date', { since: '2024-05-01T00:00:00Z' }, /^--since must be now .*, got "2024-05-01T00:00:00Z"$/],
+    ['since empty', { since: '' }, /^--since must be now .*, got ""$/],
+    ['since now + backfill', { since: 'now', backfill: true }, /^--since now and --backfill contradict each other/],
+    ['since now + state-dir', { since: 'now', stateDir: '/var/lib/ews-watch' }, /^--since now keeps its sync state in memory and uses no state directory: leave out --state-dir$/],
   ];
   for (const [name, raw, pattern] of bad) it(`rejects ${name}`, () => usage(() => resolveWatchSettings(raw, false), pattern));
 });

@@ -72,6 +72,9 @@ describe('filters and one-shot waits, end to end', { concurrency: 2 }, () => {
     [['--subject', '/x/g'], /^ews-watch: --subject \/x\/g: the regular expression flag g cannot be used here \(use i, m, s, u or v\)\n$/],
     [['--timeout', 'soon'], /^ews-watch: --timeout must be a duration such as 90s, 2m or 1h, got "soon"\n$/],
     [['--timeout', '0s'], /^ews-watch: --timeout must be from 1ms to /],
+    [['--since', 'yesterday'], /^ews-watch: --since must be now \(only what happens from the start of this run\), got "yesterday"\n$/],
+    [['--since', 'now', '--backfill'], /^ews-watch: --since now and --backfill contradict each other: /],
+    [['--since', 'Now', '--state-dir', '/tmp'], /^ews-watch: --since now keeps its sync state in memory and uses no state directory: leave out --state-dir\n$/],
   ] as const) {
     it(`usage error before any request: ${args.join(' ')}`, async () => {
       await withSim({}, async (sim) => {

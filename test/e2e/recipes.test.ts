@@ -2,15 +2,19 @@
 // bash with a PATH on which `ews-watch` is the built CLI's `demo` (the simulated Exchange, over real HTTP) and
 // `notify-send` a stand-in that records its arguments. The systemd unit's ExecStart is split as systemd splits
 // it and run the same way with --max-events 1. A recipe that breaks in the README breaks here.
+// The wait recipe also runs against a simulator whose mailbox has a history (an earlier run's saved state, mail
+// that came while nothing watched, a service watching beside it): it must answer with the next mail only.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { binPath, repoRoot } from '../support/cli.js';
-import { parseLines } from './helpers.js';
+import type { Simulator } from '../../src/simulator/types.js';
+import { LOCK_FILE_NAME } from '../../src/state/lock.js';
+import { binPath, repoRoot, startCli } from '../support/cli.js';
+import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 /** The code block after each `<!-- recipe: name -->` marker. */
 function recipes(): Map<string, string> {
@@ -27,8 +31,8 @@ interface Sandbox {
   notifications(): string[];
 }
 
-/** A HOME of its own, and on PATH: `ews-watch` → `ews-watch demo`, `notify-send` → a recorder. */
-function sandbox(fastDemo = false): Sandbox {
+/** A HOME of its own, and on PATH: `ews-watch` → `ews-watch demo` (or the CLI pointed at `sim`), `notify-send` → a recorder. */
+function sandbox(fastDemo = false, sim?: Simulator): Sandbox {
   const home = mkdtempSync(join(tmpdir(), 'ews-watch-recipe-'));
   const bin = join(home, 'bin');
   mkdirSync(bin);
@@ -37,7 +41,7 @@ function sandbox(fastDemo = false): Sandbox {
     writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  script('ews-watch', `exec "${process.execPath}" "${binPath}" demo "$@"`);
+  script('ews-watch', `exec "${process.execPath}" "${binPath}" ${sim ? '' : 'demo '}"$@"`);
   script('notify-send', `printf '%s|' "$@" >> "${log}"; printf '\\n' >> "${log}"`);
   return {
     home,
@@ -48,6 +52,7 @@ function sandbox(fastDemo = false): Sandbox {
       XDG_STATE_HOME: join(home, 'state'),
       // For the wait: a mail every ~300 ms instead of every few seconds (one sender in ten is the bank).
       ...(fastDemo ? { EWS_WATCH_DEMO_INTERVAL_MS: '300' } : {}),
+      ...(sim ? envFor(sim) : {}),
     },
     notifications: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : []),
   };
@@ -152,5 +157,128 @@ describe('README recipes, run as written against ews-watch demo', { concurrency:
     assert.equal(event?.event, 'NewMail');
     assert.equal(typeof event?.subject, 'string');
     assert.deepEqual(box.notifications(), ['New mail|']);
+  });
+});
+
+const bank = { name: 'Woodgrove Bank', address: 'noreply@woodgrovebank.com' };
+const adele = { name: 'Adele Vance', address: 'adele.vance@contoso.com' };
+
+/**
+ * Every file under a directory with its content, and every file and directory with when it was last written: an
+ * atomic rewrite changes a file's time, and a lock file taken and released again changes its directory's.
+ */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    out.set(`${d.slice(dir.length)}/`, String(statSync(d).mtimeMs));
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(p.slice(dir.length), `${statSync(p).mtimeMs} ${readFileSync(p, 'utf8')}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Resolves once `started` holds, or the recipe ended before (so its assertions tell what it did instead). */
+async function started(sim: Simulator, ran: Promise<Ran>, test: () => boolean): Promise<void> {
+  const connected = sim.waitFor(test, 15_000);
+  connected.catch(() => undefined);
+  await Promise.race([connected, ran]);
+}
+
+/** A normal watcher (the systemd service of the README, say) on the sandbox's state directory; killed when the test ends. */
+function service(sim: Simulator, box: Sandbox, t: { after(fn: () => void): void }) {
+  // No quiet-period sync while the test looks at the state files.
+  const run = startCli(['--events', 'NewMail', '--json'], { env: envFor(sim, { XDG_STATE_HOME: box.env.XDG_STATE_HOME as string, EWS_WATCH_QUIET_SYNC_MS: '600000' }) });
+  t.after(() => void run.child.kill('SIGKILL'));
+  return run;
+}
+
+describe('the wait recipe against a mailbox with a history: only the next mail from the bank', { concurrency: 2 }, () => {
+  const wait = recipes().get('wait') as string;
+
+  it('never the one that came while nothing watched (a saved state would catch it up), and the saved state is left alone', async (t) => {
+    await withSim({}, async (sim) => {
+      const box = sandbox(false, sim);
+      const earlier = service(sim, box, t);
+      await sim.waitFor(() => sim.connections().length === 1);
+      earlier.child.kill('SIGINT');
+      assert.equal((await earlier.result()).code, 0, 'an earlier run saved the inbox state');
+      const old = sim.deliverMail({ subject: "Yesterday's code: 111111", from: bank }).item!;
+      const saved = snapshot(box.env.XDG_STATE_HOME as string);
+      assert.ok([...saved.keys()].some((k) => k.endsWith('.json')), 'there is a saved state to catch up from');
+      const streams = requestsOf(sim, 'GetStreamingEvents').length;
+      const ran = runRecipe(wait, box);
+      await started(sim, ran, () => sim.connections().length === 1 && requestsOf(sim, 'GetStreamingEvents').length > streams);
+      sim.deliverMail({ subject: 'Lunch?', from: adele });
+      const next = sim.deliverMail({ subject: 'Your one-time code: 482913', from: bank }).item!;
+      const r = await ran;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      const [line, ...more] = parseLines(readFileSync(join(box.home, 'bank-mail.json'), 'utf8'));
+      assert.deepEqual([line?.event, line?.itemId, line?.subject, line?.source, more.length], ['NewMail', next.id, 'Your one-time code: 482913', 'stream', 0]);
+      assert.equal(r.stdout, `mail from the bank: ${JSON.stringify(line)}\n`);
+      assert.deepEqual(snapshot(box.env.XDG_STATE_HOME as string), saved, 'no state file written, moved or locked');
+      // The same recipe without --since now is the bug of issue 9: the old code, caught up from the saved state,
+      // which the --since now run left where it was.
+      const plain = await runRecipe(wait.replace(' --since now', ''), box, undefined, 30_000);
+      assert.equal(plain.code, 0, plain.stderr);
+      const [stale] = parseLines(readFileSync(join(box.home, 'bank-mail.json'), 'utf8'));
+      assert.deepEqual([stale?.itemId, stale?.source], [old.id, 'catch-up']);
+    });
+  });
+
+  it('beside a running service: not refused by its lock, and a mail that comes while its own stream is down still comes, as catch-up', async (t) => {
+    await withSim({}, async (sim) => {
+      const box = sandbox(false, sim);
+      const svc = service(sim, box, t);
+      await sim.waitFor(() => sim.connections().length === 1);
+      const old = sim.deliverMail({ subject: "Yesterday's code: 111111", from: bank }).item!;
+      await svc.linesUntil((lines) => lines.some((l) => l.includes(old.id)));
+      const stateDir = join(box.env.XDG_STATE_HOME as string, 'ews-watch');
+      const [mailboxDir] = readdirSync(stateDir);
+      const lockFile = join(stateDir, mailboxDir as string, LOCK_FILE_NAME);
+      const lock = readFileSync(lockFile, 'utf8');
+      assert.equal((JSON.parse(lock) as { pid: number }).pid, svc.child.pid, 'the service holds the lock');
+      const ran = runRecipe(wait, box);
+      await started(sim, ran, () => sim.connections().length === 2);
+      // Both streams go down; the bank's mail arrives before either is back.
+      sim.dropConnections();
+      const next = sim.deliverMail({ subject: 'Your one-time code: 482913', from: bank }).item!;
+      const r = await ran;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^ews-watch: warning: [^\n]+; reconnecting in [\d.]+ s\n$/, 'one line about its own reconnect, nothing else');
+      const [line, ...more] = parseLines(readFileSync(join(box.home, 'bank-mail.json'), 'utf8'));
+      assert.deepEqual([line?.event, line?.itemId, line?.subject, line?.source, more.length], ['Created', next.id, 'Your one-time code: 482913', 'catch-up', 0]);
+      assert.equal(r.stdout, `mail from the bank: ${JSON.stringify(line)}\n`);
+      assert.equal(readFileSync(lockFile, 'utf8'), lock, "the service's lock was never touched");
+      // The service saw both mails, each once: the wait took nothing from it.
+      await svc.linesUntil((lines) => lines.some((l) => l.includes(next.id)));
+      svc.child.kill('SIGINT');
+      const s = await svc.result();
+      assert.equal(s.code, 0, s.stderr);
+      assert.deepEqual(parseLines(s.stdout).map((l) => l.itemId).sort(), [old.id, next.id].sort());
+    });
+  });
+
+  it('its own subscription lost: a mail that only a catch-up can find (the stream has no queue for it) still comes', async () => {
+    await withSim({}, async (sim) => {
+      const box = sandbox(false, sim);
+      sim.deliverMail({ subject: "Yesterday's code: 111111", from: bank });
+      const ran = runRecipe(wait, box);
+      await started(sim, ran, () => sim.connections().length === 1);
+      const [sub] = sim.subscriptions();
+      assert.ok(sub && sim.expireSubscription(sub.id));
+      const next = sim.deliverMail({ subject: 'Your one-time code: 482913', from: bank }).item!;
+      const r = await ran;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, 'ews-watch: warning: ErrorSubscriptionNotFound: The specified subscription was not found; subscribing again\n');
+      const [line, ...more] = parseLines(readFileSync(join(box.home, 'bank-mail.json'), 'utf8'));
+      assert.deepEqual([line?.event, line?.itemId, line?.source, more.length], ['Created', next.id, 'catch-up', 0]);
+      assert.equal(r.stdout, `mail from the bank: ${JSON.stringify(line)}\n`);
+      assert.equal(requestsOf(sim, 'Subscribe').length, 2, 'it subscribed again');
+    });
   });
 });

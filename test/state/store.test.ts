@@ -175,7 +175,7 @@ test('a lock held by a live process refuses with one line naming pid, mailbox an
   );
   assert.ok(err instanceof StateLockedError);
   assert.equal(err.code, 'usage');
-  assert.equal(err.message, `another ews-watch (pid ${child.pid}) is already watching alice@contoso.com with state in ${dir}; stop it or use --state-dir`);
+  assert.equal(err.message, `another ews-watch (pid ${child.pid}) is already watching alice@contoso.com with state in ${dir}; stop it, use another --state-dir, or add --since now to a one-shot wait`);
   assert.equal(err.message.includes('\n'), false);
   assert.equal(JSON.parse(await readFile(join(dir, LOCK_FILE_NAME), 'utf8')).pid, child.pid, 'the live lock is untouched');
 });
@@ -238,7 +238,7 @@ test('a lock on another host is assumed alive and named with its host', async (t
   const root = await tempRoot(t);
   const dir = await dirOf(root);
   await writeLock(dir, { pid: 4242, hostname: 'other-box', startedAt: new Date().toISOString(), token: 'x' });
-  await assert.rejects(open(root), { message: `another ews-watch (pid 4242 on other-box) is already watching alice@contoso.com with state in ${dir}; stop it or use --state-dir` });
+  await assert.rejects(open(root), { message: `another ews-watch (pid 4242 on other-box) is already watching alice@contoso.com with state in ${dir}; stop it, use another --state-dir, or add --since now to a one-shot wait` });
 });
 
 test('two different mailboxes in the same root are watched at once', async (t) => {
