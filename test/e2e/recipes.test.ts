@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { track } from '../support/children.js';
 import { binPath, repoRoot } from '../support/cli.js';
 import { parseLines } from './helpers.js';
 
@@ -62,7 +63,7 @@ interface Ran {
 /** Runs a recipe with bash in its own process group; `until` (if given) decides when to stop it with SIGTERM. */
 function runRecipe(text: string, box: Sandbox, until?: () => boolean, timeoutMs = 60_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--norc', '--noprofile', '-c', text], { cwd: box.home, env: box.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn('bash', ['--norc', '--noprofile', '-c', text], { cwd: box.home, env: box.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), { group: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
