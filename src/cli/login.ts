@@ -23,6 +23,8 @@ export interface LoginIo {
   env: Env;
   /** Variables of ./.env or --env-file. */
   dotenv: Env;
+  /** How messages name that file (./.env or the --env-file path). */
+  dotenvName?: string;
   stdin: NodeJS.ReadStream;
   stderr: NodeJS.WriteStream;
 }
@@ -90,6 +92,8 @@ function resolveTarget(opts: LoginOptions, io: LoginIo): Target {
   if (auth === 'token') throw new UsageError('--auth token takes a ready token from EWS_ACCESS_TOKEN; there is nothing to store with login');
   const urlText = pick(opts.url, 'EWS_URL');
   if (!urlText) throw new UsageError('login needs the server: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
+  // A bad value is blamed on where it came from, as watching does.
+  const what = opts.url !== undefined ? '--url' : io.env.EWS_URL ? 'EWS_URL (from the environment)' : `EWS_URL in ${io.dotenvName ?? './.env'}`;
   let url: URL;
   try {
     url = new URL(urlText);

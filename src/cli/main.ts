@@ -5,7 +5,6 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { parseEnv } from 'node:util';
 import { Chalk } from 'chalk';
 import { CommanderError, type Command } from 'commander';
 import { createAutoAuth } from '../auth/auto.js';
@@ -36,6 +35,7 @@ import { promptPassword, readPasswordFromStdin } from './secrets.js';
 import { createStatusReporter } from './status.js';
 import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
+import { loadDotenv } from './dotenv.js';
 import { StageStopped } from '../enrich/stage.js';
 import type { EnrichClient } from '../enrich/types.js';
 
@@ -57,8 +57,8 @@ export default async function main(io: Io = processIo()): Promise<number> {
     {
       watch: async (opts) => {
         code = await runCommand(io, { ...opts, hooks }, async (settings, logger, status, sink, signal) => {
-          const dotenv = loadDotenv(opts.envFile, io.cwd);
-          const conn = resolveConnection(opts, io.env, dotenv);
+          const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => logger.warn(line));
+          const conn = resolveConnection(opts, io.env, dotenv, dotenvName);
           const auth = await resolveAuth(conn, io, dotenv);
           return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
         });
@@ -412,8 +412,8 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
   const logger = createLogger((t) => void io.stderr.write(t), opts.verbose ? 1 : 0);
   try {
     const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
-    const dotenv = loadDotenv(opts.envFile, io.cwd);
-    const conn = resolveConnection(opts, io.env, dotenv);
+    const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => logger.warn(line));
+    const conn = resolveConnection(opts, io.env, dotenv, dotenvName);
     const secretSource = describeSecretSource(conn, io, dotenv);
     const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
@@ -457,22 +457,10 @@ function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): { 
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
 async function runCredentialCommand(io: Io, opts: CredentialOptions, which: 'login' | 'logout'): Promise<number> {
-  const dotenv = loadDotenv(opts.envFile, io.cwd);
+  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${line}\n`));
   const { runLogin, runLogout } = await import('./login.js');
-  const loginIo = { env: io.env, dotenv, stdin: io.stdin, stderr: io.stderr };
+  const loginIo = { env: io.env, dotenv, dotenvName, stdin: io.stdin, stderr: io.stderr };
   return which === 'login' ? runLogin(opts, loginIo) : runLogout(opts, loginIo);
-}
-
-function loadDotenv(envFile: string | undefined, cwd: string): Env {
-  const path = envFile ?? `${cwd}/.env`;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (envFile === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read ${envFile ? `--env-file ${envFile}` : path}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseEnv(text) as Env;
 }
 
 function processIo(): Io {
