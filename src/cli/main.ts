@@ -398,7 +398,10 @@ async function findPassword(
   let source = io.env.EWS_PASSWORD ? 'env' : '.env';
   if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
   // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
-  if (password === undefined) [password, source] = [await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv), 'keychain (ews-watch login)'];
+  if (password === undefined) {
+    const stored = await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv);
+    if (stored) [password, source] = [stored.password, stored.from];
+  }
   if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) [password, source] = [await promptPassword(io.stdin, io.stderr, `Password for ${user}: `), 'prompt'];
   if (password === undefined) {
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
