@@ -109,12 +109,15 @@ export default async function main(io: Io = processIo()): Promise<number> {
     if (err.code !== 'EPIPE') io.stderr.write(`ews-watch: cannot write to standard output: ${err.message}\n`);
   };
   io.stdout.on('error', quietEpipe);
-  program.configureOutput({
-    writeOut: (s) => void io.stdout.write(s),
-    writeErr: (s) => void io.stderr.write(s),
-    outputError: (s, write) => write(`ews-watch: ${s.replace(/^error: /, '')}`),
-  });
-  for (const sub of program.commands) sub.exitOverride();
+  const output = {
+    writeOut: (s: string) => void io.stdout.write(s),
+    writeErr: (s: string) => void io.stderr.write(s),
+    // One line, as every other error: commander's "\n(Did you mean --json?)" joins it.
+    outputError: (s: string, write: (s: string) => void) => write(`ews-watch: ${s.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\)\n$/, ' (did you mean $1)\n')}`),
+  };
+  program.configureOutput(output);
+  // Subcommands added with addCommand() inherit none of this: without it `demo --bogus` lost the prefix.
+  for (const sub of program.commands) sub.exitOverride().configureOutput(output);
   try {
     const split = splitHookArgs(io.argv, valueFlagsOf(program));
     hooks = split.hooks;
