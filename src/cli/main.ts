@@ -71,7 +71,11 @@ export default async function main(io: Io = processIo()): Promise<number> {
           const sim = await startSimulator({ demo: Number.isInteger(interval) && interval >= 50 ? { intervalMs: interval } : true });
           const stateDir = mkdtempSync(join(tmpdir(), 'ews-watch-demo-'));
           try {
-            logger.info(`demo: simulated Exchange at ${sim.url}; new mail arrives every few seconds (Ctrl-C to stop)`);
+            // Two short lines: one long one wrapped mid-word on a 120-column terminal.
+            logger.info(`demo: simulated Exchange at ${sim.url}`);
+            logger.info('demo: new mail arrives every few seconds; Ctrl-C stops');
+            // Asked for (or -v): how to reach it from another terminal. Written as is: the logger would redact the password.
+            if (opts.printCredentials || settings.verbosity >= 1) status.write(demoCredentials(sim.url, sim.credentials));
             const conn: ConnectionSettings = {
               url: new URL(sim.url),
               auth: 'basic',
@@ -260,6 +264,17 @@ async function watchWith(
     await catchUp.close();
     await http.close();
   }
+}
+
+/** `demo --print-credentials`: lines to paste into another terminal while the demo runs (a throwaway password). */
+function demoCredentials(url: string, c: { user: string; password: string }): string {
+  return [
+    'ews-watch: demo: sign in from another terminal while it runs (e.g. ews-watch check) with:',
+    `  export EWS_URL=${url}`,
+    `  export EWS_USER=${c.user}`,
+    `  export EWS_PASSWORD=${c.password}`,
+    '',
+  ].join('\n');
 }
 
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
