@@ -2,7 +2,7 @@
 // the simulator for `demo`), handles signals and EPIPE, and maps the outcome to an exit code.
 
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { Chalk } from 'chalk';
@@ -37,6 +37,7 @@ import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
 import { loadDotenv } from './dotenv.js';
 import { StageStopped } from '../enrich/stage.js';
+import { checkHookPrograms, type ProbeResult } from '../hooks/find-program.js';
 import type { EnrichClient } from '../enrich/types.js';
 
 export interface Io {
@@ -152,6 +153,8 @@ async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number>
   let settings: WatchSettings;
   try {
     settings = resolveWatchSettings(opts, io.stdout.isTTY === true);
+    // A hook program that is not there is a usage error now, not a warning on every event later.
+    checkHookPrograms(settings.hooks, { path: io.env.PATH, cwd: io.cwd, probe: probeProgram });
   } catch (err) {
     io.stderr.write(`ews-watch: ${describeError(err)}\n`);
     return exitCodeFor(err);
@@ -196,6 +199,16 @@ async function runCommand(io: Io, opts: RawOptions, body: Body): Promise<number>
     status.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+function probeProgram(path: string): ProbeResult {
+  try {
+    if (!statSync(path).isFile()) return 'missing';
+    accessSync(path, fsConstants.X_OK);
+    return 'ok';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'not-executable' : 'missing';
   }
 }
 
