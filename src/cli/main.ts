@@ -271,7 +271,7 @@ async function watchWith(
       await pipeline.finish().catch(() => undefined);
       throw err;
     });
-    logger.debug(`stopped: ${result.reason}`);
+    logger.debug(`stopped: ${whyStopped(result.reason, pipeline.signal.reason)}`);
     return await pipeline.finish();
   } finally {
     await catchUp.close();
@@ -290,6 +290,14 @@ function demoCredentials(url: string, c: { user: string; password: string }): st
   ].join('\n');
 }
 
+/** Why a watch ended, for -v: "SIGINT", "--max-events reached", "--timeout ran out", "the reader closed stdout". */
+function whyStopped(result: 'stopped' | 'max-events', reason: unknown): string {
+  if (reason === 'timeout') return '--timeout ran out';
+  if (reason === 'stdout-closed') return 'the reader closed stdout';
+  if (result === 'max-events' || reason === 'max-events') return '--max-events reached';
+  return typeof reason === 'string' ? reason : 'asked to stop';
+}
+
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
 async function openCatchUp(
   conn: ConnectionSettings,
@@ -299,7 +307,8 @@ async function openCatchUp(
   env: Env,
   settled: (e: WatchedEvent, then: () => void) => void,
 ): Promise<CatchUp> {
-  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
+  // An empty EWS_STATE_DIR means unset, as for every other variable (not "the current directory").
+  const root = resolvePath(settings.stateDir ?? (env.EWS_STATE_DIR || defaultStateDir(env as NodeJS.ProcessEnv)));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
   logger.debug(`state: ${store.dir}`);
