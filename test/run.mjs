@@ -4,10 +4,11 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const testDir = join(root, 'dist', 'test');
+// EWS_TEST_RUN_DIR: run the *.test.js files of another directory (test/e2e/suite-hygiene runs failing fixtures).
+const testDir = process.env.EWS_TEST_RUN_DIR || join(root, 'dist', 'test');
 if (!existsSync(testDir)) {
   console.error('test/run.mjs: dist/test is missing; run `npm run build` first (npm test does).');
   process.exit(2);
@@ -26,8 +27,15 @@ if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-  cwd: root,
-});
+// Every file has a time limit, so a hang ends as a failure with a report instead of a run that never ends: the
+// watchdog loaded into each file (dist/test/support/watchdog.js) reports what was still running shortly before
+// the limit, or 10 s after the file's last test when something still holds it open; --test-timeout (on Node 20,
+// the time a whole file may take) is the backstop. EWS_TEST_FILE_TIMEOUT_MS widens it, e.g. for long chaos runs.
+const fileLimitMs = Number(process.env.EWS_TEST_FILE_TIMEOUT_MS) || 300_000;
+const watchdog = pathToFileURL(join(root, 'dist', 'test', 'support', 'watchdog.js')).href;
+const r = spawnSync(
+  process.execPath,
+  ['--import', watchdog, '--test', '--test-reporter=spec', '--test-concurrency=2', `--test-timeout=${fileLimitMs}`, ...files],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, EWS_TEST_FILE_TIMEOUT_MS: String(fileLimitMs) } },
+);
 process.exit(r.status ?? 1);

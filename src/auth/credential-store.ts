@@ -41,6 +41,8 @@ export interface OpenStoreOptions {
 export interface OpenedStore {
   store: CredentialStore;
   fallbackReason?: string;
+  /** Where the last get() found its secret, when that is not `store` itself (auto: a keychain that answered, but the secret was still in the file). */
+  foundIn?: CredentialStore;
 }
 
 /** The entry of a password: the server's origin and the user, so two servers (or two users) never collide. */
@@ -110,7 +112,15 @@ function createLayered(keychain: CredentialStore, file: CredentialStore): Opened
       return active.where;
     },
     describe: (account) => active.describe(account),
-    get: (account) => viaKeychain(async (s) => (await s.get(account)) ?? (s === keychain ? file.get(account) : undefined)),
+    get: (account) =>
+      viaKeychain(async (s) => {
+        const secret = await s.get(account);
+        if (secret !== undefined || s !== keychain) return secret;
+        // Stored while no keychain answered: still in the file, and said so (`check` shows where a password came from).
+        const inFile = await file.get(account);
+        if (inFile !== undefined) opened.foundIn = file;
+        return inFile;
+      }),
     set: (account, secret) =>
       viaKeychain(async (s) => {
         await s.set(account, secret);

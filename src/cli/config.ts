@@ -200,26 +200,30 @@ function parseOnEvents(text: string, watched: readonly EventType[]): ReadonlySet
   return out;
 }
 
-export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): ConnectionSettings {
+/** `dotenvName`: how to name the .env file in messages (./.env, or the --env-file path). */
+export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env, dotenvName = './.env'): ConnectionSettings {
   const sources: Record<string, Source> = {};
   const pick = (key: string, flag: string | undefined, envName: string): string | undefined => {
     const [value, source] = flag !== undefined ? [flag, 'flag' as const] : env[envName] !== undefined && env[envName] !== '' ? [env[envName], 'env' as const] : dotenv[envName] !== undefined && dotenv[envName] !== '' ? [dotenv[envName], '.env' as const] : [undefined, 'default' as const];
     sources[key] = source;
     return value;
   };
+  // A bad value is blamed on where it came from: the flag, or the variable (and the file) that held it.
+  const named: Named = (key, flag, envName) =>
+    sources[key] === 'env' ? `${envName} (from the environment)` : sources[key] === '.env' ? `${envName} in ${dotenvName}` : flag;
   const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
   // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there.
   const urlText = pick('url', raw.url, 'EWS_URL') ?? (authText === 'oauth' ? EXCHANGE_ONLINE_EWS_URL : undefined);
   if (!urlText) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
-  const url = parseUrl(urlText);
-  const auth = parseAuth(authText, url);
-  const oauth = auth === 'oauth' ? resolveOAuth(raw, env, dotenv, pick) : undefined;
+  const url = parseUrl(urlText, named('url', '--url', 'EWS_URL'));
+  const auth = parseAuth(authText, url, named('auth', '--auth', 'EWS_AUTH'));
+  const oauth = auth === 'oauth' ? resolveOAuth(raw, env, dotenv, pick, named) : undefined;
   const user = pick('user', raw.user, 'EWS_USER');
   if ((auth === 'basic' || auth === 'ntlm' || auth === 'auto') && !user) {
     throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
   }
   const caFile = pick('caFile', raw.caFile, 'EWS_CA_FILE');
-  if (caFile !== undefined && url.protocol !== 'https:') throw new UsageError(`--ca-file applies to https URLs only, and ${url.origin} is plain http`);
+  if (caFile !== undefined && url.protocol !== 'https:') throw new UsageError(`${named('caFile', '--ca-file', 'EWS_CA_FILE')} applies to https URLs only, and ${url.origin} is plain http`);
   const explicitMailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
   if (oauth?.app && !explicitMailbox) {
     throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
@@ -227,10 +231,10 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
   // A user name that is not an address (CONTOSO\alice) leaves the mailbox to be found after sign-in.
   const mailbox = explicitMailbox ?? (user && isSmtp(user) ? user : undefined);
   if (!mailbox && !user) throw new UsageError('no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
-  if (mailbox !== undefined && !isSmtp(mailbox)) throw new UsageError(`--mailbox must be an SMTP address, got ${JSON.stringify(mailbox)}`);
+  if (mailbox !== undefined && !isSmtp(mailbox)) throw new UsageError(`${named('mailbox', '--mailbox', 'EWS_MAILBOX')} must be an SMTP address, got ${JSON.stringify(mailbox)}`);
   const serverVersion = pick('serverVersion', raw.serverVersion, 'EWS_SERVER_VERSION') ?? DEFAULT_SERVER_VERSION;
   if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
-    throw new UsageError(`--server-version must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
+    throw new UsageError(`${named('serverVersion', '--server-version', 'EWS_SERVER_VERSION')} must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
   }
   return Object.freeze({
     url,
@@ -248,41 +252,43 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env): Conne
 }
 
 type Pick = (key: string, flag: string | undefined, envName: string) => string | undefined;
+/** "--url", "EWS_URL (from the environment)" or "EWS_URL in ./.env": whichever gave the value. */
+type Named = (key: string, flag: string, envName: string) => string;
 
 /** --tenant, --client-id and the app's credential kind; a person signs in when there is neither secret nor certificate. */
-function resolveOAuth(raw: RawOptions, env: Env, dotenv: Env, pick: Pick): OAuthSettings {
+function resolveOAuth(raw: RawOptions, env: Env, dotenv: Env, pick: Pick, named: Named): OAuthSettings {
   const tenant = pick('tenant', raw.tenant, 'EWS_TENANT_ID');
   const clientId = pick('clientId', raw.clientId, 'EWS_CLIENT_ID');
   if (!tenant) throw new UsageError('--auth oauth needs the Entra tenant: pass --tenant contoso.onmicrosoft.com (or its id) or set EWS_TENANT_ID');
   if (!clientId) throw new UsageError('--auth oauth needs the app registration: pass --client-id <application id> or set EWS_CLIENT_ID');
-  if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw new UsageError(`--tenant must be a tenant id or domain, got ${JSON.stringify(tenant)}`);
-  if (!/^[A-Za-z0-9-]+$/.test(clientId)) throw new UsageError(`--client-id must be an application id (a GUID), got ${JSON.stringify(clientId)}`);
+  if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw new UsageError(`${named('tenant', '--tenant', 'EWS_TENANT_ID')} must be a tenant id or domain, got ${JSON.stringify(tenant)}`);
+  if (!/^[A-Za-z0-9-]+$/.test(clientId)) throw new UsageError(`${named('clientId', '--client-id', 'EWS_CLIENT_ID')} must be an application id (a GUID), got ${JSON.stringify(clientId)}`);
   const clientCert = pick('clientCert', raw.clientCert, 'EWS_CLIENT_CERT');
   const hasSecret = Boolean(env.EWS_CLIENT_SECRET || dotenv.EWS_CLIENT_SECRET);
   if (clientCert && hasSecret) throw new UsageError('EWS_CLIENT_SECRET and --client-cert cannot be used together: choose one app credential');
   const authority = pick('authority', raw.authority, 'EWS_AUTHORITY');
-  if (authority !== undefined && !/^https:\/\/[^/\s]+/.test(authority)) throw new UsageError(`--authority must be an https URL, got ${JSON.stringify(authority)}`);
+  if (authority !== undefined && !/^https:\/\/[^/\s]+/.test(authority)) throw new UsageError(`${named('authority', '--authority', 'EWS_AUTHORITY')} must be an https URL, got ${JSON.stringify(authority)}`);
   return { tenant, clientId, app: hasSecret || clientCert !== undefined, ...(clientCert ? { clientCert } : {}), ...(authority ? { authority } : {}) };
 }
 
-function parseUrl(text: string): URL {
+function parseUrl(text: string, what = '--url'): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`--url is not a URL: ${JSON.stringify(text)} (expected e.g. https://mail.contoso.com/EWS/Exchange.asmx)`);
+    throw new UsageError(`${what} is not a URL: ${JSON.stringify(text)} (expected e.g. https://mail.contoso.com/EWS/Exchange.asmx)`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--url must be http or https, got ${url.protocol}`);
-  if (url.username || url.password) throw new UsageError('--url must not carry credentials; use --user and EWS_PASSWORD');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${what} must be http or https, got ${url.protocol}`);
+  if (url.username || url.password) throw new UsageError(`${what} must not carry credentials; use --user and EWS_PASSWORD`);
   return url;
 }
 
-function parseAuth(text: string, url: URL): AuthKind {
+function parseAuth(text: string, url: URL, what = '--auth'): AuthKind {
   if (text === 'oauth') {
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) throw new UsageError(`refusing to send an OAuth token over plain http to ${url.hostname}; use an https URL`);
     return 'oauth';
   }
-  if (text !== 'auto' && text !== 'basic' && text !== 'ntlm' && text !== 'token') throw new UsageError(`--auth must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
+  if (text !== 'auto' && text !== 'basic' && text !== 'ntlm' && text !== 'token') throw new UsageError(`${what} must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
   // auto refuses Basic over plain http later, when the server has said it offers nothing better.
   if (text === 'basic' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new UsageError(`refusing to send a password with Basic authentication over plain http to ${url.hostname}; use an https URL`);
@@ -359,8 +365,13 @@ function parseColour(text: string): ColourMode {
 }
 
 function parseInteger(flag: string, text: string, min: number, max: number): number {
-  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag} must be a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got ${JSON.stringify(text)}`);
+  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag} must be a whole number${max === Number.MAX_SAFE_INTEGER ? `, ${min} or more` : ` from ${min} to ${max}`}, got ${shownValue(text)}`);
   return checkRange(flag, Number(text), min, max, text);
+}
+
+/** A value as typed, in quotes only when it needs them to be seen (empty, or with spaces). */
+function shownValue(text: string): string {
+  return /^\S+$/.test(text) ? text : JSON.stringify(text);
 }
 
 function parseNumber(flag: string, text: string, min: number, max: number): number {
@@ -370,6 +381,6 @@ function parseNumber(flag: string, text: string, min: number, max: number): numb
 }
 
 function checkRange(flag: string, n: number, min: number, max: number, text: string): number {
-  if (n < min || n > max) throw new UsageError(`${flag} must be from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, got ${text.trim()}`);
+  if (n < min || n > max) throw new UsageError(`${flag} must be ${max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`}, got ${text.trim()}`);
   return n;
 }

@@ -16,7 +16,11 @@ export function formatMs(ms: number): string {
 /** Milliseconds, from `min` to `max`; anything else is a UsageError naming the flag. */
 export function parseDuration(flag: string, text: string, o: { min: number; max: number; unit?: 'ms' | 's' }): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
-  if (!m) throw new UsageError(`${flag} must be a duration such as 90s, 2m or 1h, got ${JSON.stringify(text)}`);
+  if (!m) {
+    // A flag counted in milliseconds (--debounce) says so: "90s, 2m or 1h" would mislead there.
+    if (o.unit === 'ms') throw new UsageError(`${flag} takes milliseconds (e.g. 2000) or a duration (500ms, 2s), from ${formatMs(o.min)} to ${formatMs(o.max)}; got ${JSON.stringify(text)}`);
+    throw new UsageError(`${flag} must be a duration such as 90s, 2m or 1h, got ${JSON.stringify(text)}`);
+  }
   const ms = Math.round(Number(m[1]) * (UNITS[(m[2] ?? o.unit ?? 's').toLowerCase()] as number));
   if (ms < o.min || ms > o.max) throw new UsageError(`${flag} must be from ${formatMs(o.min)} to ${formatMs(o.max)}, got ${text.trim()}`);
   return ms;

@@ -6,7 +6,7 @@
 // Everything after --exec (or --) up to a lone ';' (or the end) is the program and its arguments, passed as they
 // are, with no shell: quoting is the shell's job, before ews-watch sees the words. `--on` names the events the
 // next --exec runs for. Option values are skipped by knowing which flags take one, so `--subject --exec` is a
-// subject, not a hook. check/login/logout take no hooks: their command lines pass through untouched.
+// subject, not a hook. check/login/logout/help take no hooks: their command lines pass through untouched.
 
 import { UsageError } from '../errors.js';
 
@@ -16,7 +16,7 @@ export interface RawHook {
   argv: [string, ...string[]];
 }
 
-const NO_HOOKS = new Set(['check', 'login', 'logout']);
+const NO_HOOKS = new Set(['check', 'login', 'logout', 'help']);
 
 export function splitHookArgs(argv: readonly string[], valueFlags: ReadonlySet<string>): { argv: string[]; hooks: RawHook[] } {
   const out: string[] = [];

@@ -23,6 +23,8 @@ export interface LoginIo {
   env: Env;
   /** Variables of ./.env or --env-file. */
   dotenv: Env;
+  /** How messages name that file (./.env or the --env-file path). */
+  dotenvName?: string;
   stdin: NodeJS.ReadStream;
   stderr: NodeJS.WriteStream;
 }
@@ -35,11 +37,17 @@ export async function openStoreFor(flag: string | undefined, env: Env, dotenv: E
   return openCredentialStore({ mode, env, ...(service ? { service } : {}) });
 }
 
-/** Watching's keychain step: the password `ews-watch login` stored for this server and user, if any. */
-export async function findStoredPassword(url: URL, user: string, env: Env, dotenv: Env): Promise<string | undefined> {
+/**
+ * Watching's keychain step: the password `ews-watch login` stored for this server and user, if any, and where it
+ * was for `check`: "keychain (ews-watch login)" or "file ~/.config/ews-watch/credentials.json (ews-watch login)".
+ */
+export async function findStoredPassword(url: URL, user: string, env: Env, dotenv: Env): Promise<{ password: string; from: string } | undefined> {
   const opened = await openStoreFor(undefined, env, dotenv);
   if (!opened) return undefined;
-  return opened.store.get(passwordAccount(url, user));
+  const password = await opened.store.get(passwordAccount(url, user));
+  if (password === undefined) return undefined;
+  const store = opened.foundIn ?? opened.store;
+  return { password, from: store.kind === 'file' ? `file ${store.where.replace(/ \(mode \d+\)$/, '')} (ews-watch login)` : 'keychain (ews-watch login)' };
 }
 
 export async function runLogin(opts: LoginOptions, io: LoginIo): Promise<number> {
@@ -90,13 +98,15 @@ function resolveTarget(opts: LoginOptions, io: LoginIo): Target {
   if (auth === 'token') throw new UsageError('--auth token takes a ready token from EWS_ACCESS_TOKEN; there is nothing to store with login');
   const urlText = pick(opts.url, 'EWS_URL');
   if (!urlText) throw new UsageError('login needs the server: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
+  // A bad value is blamed on where it came from, as watching does.
+  const what = opts.url !== undefined ? '--url' : io.env.EWS_URL ? 'EWS_URL (from the environment)' : `EWS_URL in ${io.dotenvName ?? './.env'}`;
   let url: URL;
   try {
     url = new URL(urlText);
   } catch (err) {
-    throw new UsageError(`--url is not a URL: ${JSON.stringify(urlText)}`, { cause: err });
+    throw new UsageError(`${what} is not a URL: ${JSON.stringify(urlText)}`, { cause: err });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--url must be http or https, got ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${what} must be http or https, got ${url.protocol}`);
   const user = pick(opts.user, 'EWS_USER');
   if (!user) throw new UsageError('login needs the user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
   return { kind: 'password', url, user, account: passwordAccount(url, user) };

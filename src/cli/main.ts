@@ -2,10 +2,9 @@
 // the simulator for `demo`), handles signals and EPIPE, and maps the outcome to an exit code.
 
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { parseEnv } from 'node:util';
 import { Chalk } from 'chalk';
 import { CommanderError, type Command } from 'commander';
 import { createAutoAuth } from '../auth/auto.js';
@@ -41,7 +40,9 @@ import { guardStdout, type StdoutGuard } from './stdout.js';
 import { createStatusReporter } from './status.js';
 import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
+import { loadDotenv } from './dotenv.js';
 import { StageStopped } from '../enrich/stage.js';
+import { checkHookPrograms, type ProbeResult } from '../hooks/find-program.js';
 import type { EnrichClient } from '../enrich/types.js';
 
 export interface Io {
@@ -73,8 +74,8 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
     {
       watch: async (opts) => {
         code = await runCommand(io, { ...opts, hooks }, interrupts, out, async (settings, logger, status, sink, signal) => {
-          const dotenv = loadDotenv(opts.envFile, io.cwd);
-          const conn = resolveConnection(opts, io.env, dotenv);
+          const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => logger.warn(line));
+          const conn = resolveConnection(opts, io.env, dotenv, dotenvName);
           // The status line draws nothing before its first set(), which comes once signed in: a password prompt
           // is never overdrawn.
           const auth = await resolveAuth(conn, io, dotenv, undefined, signal);
@@ -89,7 +90,11 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
           const sim = await startSimulator({ demo: Number.isInteger(interval) && interval >= 50 ? { intervalMs: interval } : true });
           const stateDir = mkdtempSync(join(tmpdir(), 'ews-watch-demo-'));
           try {
-            logger.info(`demo: simulated Exchange at ${sim.url}; new mail arrives every few seconds (Ctrl-C to stop)`);
+            // Two short lines: one long one wrapped mid-word on a 120-column terminal.
+            logger.info(`demo: simulated Exchange at ${sim.url}`);
+            logger.info('demo: new mail arrives every few seconds; Ctrl-C stops');
+            // Asked for (or -v): how to reach it from another terminal. Written as is: the logger would redact the password.
+            if (opts.printCredentials || settings.verbosity >= 1) status.write(demoCredentials(sim.url, sim.credentials));
             const conn: ConnectionSettings = {
               url: new URL(sim.url),
               auth: 'basic',
@@ -126,12 +131,15 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
     VERSION,
   );
   program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => void io.stdout.write(s),
-    writeErr: (s) => void io.stderr.write(s),
-    outputError: (s, write) => write(`ews-watch: ${s.replace(/^error: /, '')}`),
-  });
-  for (const sub of program.commands) sub.exitOverride();
+  const output = {
+    writeOut: (s: string) => void io.stdout.write(s),
+    writeErr: (s: string) => void io.stderr.write(s),
+    // One line, as every other error: commander's "\n(Did you mean --json?)" joins it.
+    outputError: (s: string, write: (s: string) => void) => write(`ews-watch: ${s.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\)\n$/, ' (did you mean $1)\n')}`),
+  };
+  program.configureOutput(output);
+  // Subcommands added with addCommand() inherit none of this: without it `demo --bogus` lost the prefix.
+  for (const sub of program.commands) sub.exitOverride().configureOutput(output);
   try {
     const split = splitHookArgs(io.argv, valueFlagsOf(program));
     hooks = split.hooks;
@@ -167,6 +175,8 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
   let settings: WatchSettings;
   try {
     settings = resolveWatchSettings(opts, io.stdout.isTTY === true);
+    // A hook program that is not there is a usage error now, not a warning on every event later.
+    checkHookPrograms(settings.hooks, { path: io.env.PATH, cwd: io.cwd, probe: probeProgram });
   } catch (err) {
     io.stderr.write(`ews-watch: ${describeError(err)}\n`);
     return exitCodeFor(err);
@@ -200,6 +210,16 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     offStdout();
     interrupts.signal.removeEventListener('abort', onInterrupt);
     interrupts.dispose();
+  }
+}
+
+function probeProgram(path: string): ProbeResult {
+  try {
+    if (!statSync(path).isFile()) return 'missing';
+    accessSync(path, fsConstants.X_OK);
+    return 'ok';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'not-executable' : 'missing';
   }
 }
 
@@ -266,12 +286,31 @@ async function watchWith(
       await pipeline.finish().catch(() => undefined);
       throw err;
     });
-    logger.debug(`stopped: ${result.reason}`);
+    logger.debug(`stopped: ${whyStopped(result.reason, pipeline.signal.reason)}`);
     return await pipeline.finish();
   } finally {
     await catchUp.close();
     await http.close();
   }
+}
+
+/** `demo --print-credentials`: lines to paste into another terminal while the demo runs (a throwaway password). */
+function demoCredentials(url: string, c: { user: string; password: string }): string {
+  return [
+    'ews-watch: demo: sign in from another terminal while it runs (e.g. ews-watch check) with:',
+    `  export EWS_URL=${url}`,
+    `  export EWS_USER=${c.user}`,
+    `  export EWS_PASSWORD=${c.password}`,
+    '',
+  ].join('\n');
+}
+
+/** Why a watch ended, for -v: "SIGINT", "--max-events reached", "--timeout ran out", "the reader closed stdout". */
+function whyStopped(result: 'stopped' | 'max-events', reason: unknown): string {
+  if (reason === 'timeout') return '--timeout ran out';
+  if (reason === 'stdout-closed') return 'the reader closed stdout';
+  if (result === 'max-events' || reason === 'max-events') return '--max-events reached';
+  return typeof reason === 'string' ? reason : 'asked to stop';
 }
 
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
@@ -333,7 +372,8 @@ function answerTimeoutFrom(env: Env): number {
 
 /** The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them. */
 async function onDisk(conn: MailboxConnection, settings: WatchSettings, logger: Logger, env: Env): Promise<{ store: StateStore; ledger: Ledger }> {
-  const root = resolvePath(settings.stateDir ?? env.EWS_STATE_DIR ?? defaultStateDir(env as NodeJS.ProcessEnv));
+  // An empty EWS_STATE_DIR means unset, as for every other variable (not "the current directory").
+  const root = resolvePath(settings.stateDir ?? (env.EWS_STATE_DIR || defaultStateDir(env as NodeJS.ProcessEnv)));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
   logger.debug(`state: ${store.dir}`);
@@ -477,7 +517,10 @@ async function findPassword(
   let source = io.env.EWS_PASSWORD ? 'env' : '.env';
   if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
   // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
-  if (password === undefined) [password, source] = [await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv), 'keychain (ews-watch login)'];
+  if (password === undefined) {
+    const stored = await (await import('./login.js')).findStoredPassword(conn.url, user, io.env, dotenv);
+    if (stored) [password, source] = [stored.password, stored.from];
+  }
   if (password === undefined && io.stdin.isTTY && io.stderr.isTTY) [password, source] = [await promptPassword(io.stdin, io.stderr, `Password for ${user}: `, signal), 'prompt'];
   if (password === undefined) {
     throw new UsageError('no password: set EWS_PASSWORD, pipe it with --password-stdin, store it with `ews-watch login`, or run ews-watch on a terminal to be asked');
@@ -491,8 +534,8 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
   const logger = createLogger((t) => void io.stderr.write(t), opts.verbose ? 1 : 0);
   try {
     const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
-    const dotenv = loadDotenv(opts.envFile, io.cwd);
-    const conn = resolveConnection(opts, io.env, dotenv);
+    const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => logger.warn(line));
+    const conn = resolveConnection(opts, io.env, dotenv, dotenvName);
     const secretSource = describeSecretSource(conn, io, dotenv);
     const auth = await resolveAuth(conn, io, dotenv, (source) => (secretSource.source = source));
     let version: ServerVersionInfo | undefined;
@@ -545,22 +588,10 @@ function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): { 
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
 async function runCredentialCommand(io: Io, opts: CredentialOptions, which: 'login' | 'logout'): Promise<number> {
-  const dotenv = loadDotenv(opts.envFile, io.cwd);
+  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${line}\n`));
   const { runLogin, runLogout } = await import('./login.js');
-  const loginIo = { env: io.env, dotenv, stdin: io.stdin, stderr: io.stderr };
+  const loginIo = { env: io.env, dotenv, dotenvName, stdin: io.stdin, stderr: io.stderr };
   return which === 'login' ? runLogin(opts, loginIo) : runLogout(opts, loginIo);
-}
-
-function loadDotenv(envFile: string | undefined, cwd: string): Env {
-  const path = envFile ?? `${cwd}/.env`;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (envFile === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read ${envFile ? `--env-file ${envFile}` : path}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseEnv(text) as Env;
 }
 
 function processIo(): Io {

@@ -11,7 +11,7 @@ import type { EnrichClient } from '../enrich/types.js';
 import type { EwsEvent } from '../ews/types.js';
 import { createHookRunner, type HookEvent, type HookRunner } from '../hooks/index.js';
 import { KILL_GRACE_MS } from '../hooks/process.js';
-import { ndjsonLine } from '../output/ndjson.js';
+import { folderKeyOf, ndjsonLine } from '../output/ndjson.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import type { Logger } from '../term/logger.js';
 import type { Clock } from '../watch/clock.js';
@@ -65,6 +65,7 @@ function distinguishedOf(settings: WatchSettings): string[] {
 export function hookEventOf(e: WatchedEvent): HookEvent {
   const ev = e.event;
   const from = e.details?.from;
+  const folder = folderKeyOf(e);
   return {
     json: ndjsonLine(e),
     fields: {
@@ -73,7 +74,7 @@ export function hookEventOf(e: WatchedEvent): HookEvent {
       ...(e.details?.subject !== undefined ? { subject: e.details.subject } : {}),
       ...(from?.address || from?.name ? { from: from.address || from.name } : {}),
       ...(from?.name ? { fromName: from.name } : {}),
-      ...(e.folder !== undefined ? { folder: e.folder } : {}),
+      ...(folder !== undefined ? { folder } : {}),
       mailbox: e.mailbox,
       source: e.source,
       timestamp: ev.timestamp,

@@ -6,7 +6,7 @@ import type { RawOptions } from './config.js';
 
 export interface ProgramActions {
   watch(opts: RawOptions & { envFile?: string }): Promise<void>;
-  demo(opts: RawOptions): Promise<void>;
+  demo(opts: RawOptions & { printCredentials?: boolean }): Promise<void>;
   /** `login` / `logout`: the options of the subcommand merged with those given before it. */
   login(opts: CredentialOptions): Promise<void>;
   logout(opts: CredentialOptions): Promise<void>;
@@ -29,7 +29,9 @@ export interface CredentialOptions {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-function addWatchOptions(cmd: Command): Command {
+/** The demo keeps its sync state in a temporary directory unless told otherwise. */
+function addWatchOptions(cmd: Command, o: { demo?: boolean } = {}): Command {
+  const stateDefault = o.demo ? 'a temporary directory, removed when the demo ends' : '$XDG_STATE_HOME/ews-watch';
   return cmd
     .option('--folder <name|id>', 'folder to watch: inbox, sentitems, calendar, … or a FolderId; repeatable or a comma list (default: inbox)', collect)
     .option('--all-folders', 'watch every folder of the mailbox (SubscribeToAllFolders)')
@@ -41,11 +43,11 @@ function addWatchOptions(cmd: Command): Command {
     .option('--from <pattern>', 'print only mail from a matching sender (name or address): text, any case, or /regex/flags; repeatable; implies --details', collect)
     .option('--subject <pattern>', 'print only mail with a matching subject: text, any case, or /regex/flags; repeatable; implies --details', collect)
     .option('--timeout <duration>', 'stop after this long (e.g. 90s, 2m, 1h) and exit 124 when no event (or fewer than --max-events) matched')
-    .option('--state-dir <dir>', 'where sync states are kept for catching up after gaps and restarts (EWS_STATE_DIR; default: $XDG_STATE_HOME/ews-watch)')
+    .option('--state-dir <dir>', `where sync states are kept for catching up after gaps and restarts (EWS_STATE_DIR; default: ${stateDefault})`)
     .option('--backfill', 'on a first run, report what is already in the folders (as catch-up events) instead of starting from now')
     .option('--since <when>', 'now: only what happens from the start of this run, for one-shot waits: nothing from before, not even what a saved state would catch up (gaps during the run are still caught up); uses no state directory, so it runs beside a watcher of the same mailbox')
-    .option('--connection-timeout <minutes>', 'ConnectionTimeout of each GetStreamingEvents request, 1..30', undefined)
-    .option('--heartbeat-timeout <seconds>', 'reconnect when nothing at all arrived for this long', undefined)
+    .option('--connection-timeout <minutes>', 'ConnectionTimeout of each GetStreamingEvents request, 1..30 (default 30)', undefined)
+    .option('--heartbeat-timeout <seconds>', 'reconnect when nothing at all arrived for this long (default 90)', undefined)
     .addOption(new Option('--on <events>', 'the events the next --exec runs for (default: every event printed)'))
     .addOption(new Option('--exec <program> [args...]', "run a program for each event, without a shell: the event's JSON on stdin, EWS_* variables; its arguments run to the end of the line or to a lone ';'"))
     .option('--debounce <ms>', 'hooks: events for one item within this many ms of each other make one run (default 0: every event)')
@@ -77,18 +79,21 @@ function addConnectionOptions(cmd: Command): Command {
 export function buildProgram(actions: ProgramActions, version: string): Command {
   const program = new Command('ews-watch')
     .description('Watch a Microsoft Exchange mailbox over EWS streaming notifications and print every event as it arrives.')
-    .version(version, '--version', 'print the version and exit')
+    .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help')
     .enablePositionalOptions()
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // No arguments of its own: a word here is a mistyped command, reported as such by the action.
+    .allowExcessArguments(true);
   addConnectionOptions(program);
   addWatchOptions(program);
   program.addHelpText(
     'after',
     `
 Environment: EWS_URL, EWS_USER, EWS_PASSWORD, EWS_AUTH, EWS_MAILBOX, EWS_ACCESS_TOKEN (--auth token),
-EWS_SERVER_VERSION, EWS_CA_FILE, EWS_STATE_DIR, NO_COLOR, FORCE_COLOR; a .env file in the current directory is
-read too.
+EWS_SERVER_VERSION, EWS_CA_FILE, EWS_STATE_DIR, NO_COLOR, FORCE_COLOR; EWS_KEYCHAIN (auto, keychain, file or
+none: where \`ews-watch login\` keeps secrets) and EWS_KEYCHAIN_SERVICE (default ews-watch); a .env file in the
+current directory is read too.
 A flag beats the environment, which beats .env.
 OAuth (Exchange Online): EWS_TENANT_ID, EWS_CLIENT_ID; an app adds EWS_CLIENT_SECRET or EWS_CLIENT_CERT and
 EWS_MAILBOX; a person signs in once with \`ews-watch login --auth oauth --tenant T --client-id C\`.
@@ -112,13 +117,17 @@ Examples:
   ews-watch --details --on NewMail --exec notify-send "New mail"
   EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );
-  program.action(async (opts: RawOptions & { envFile?: string }) => actions.watch(opts));
+  program.action(async (opts: RawOptions & { envFile?: string }, self: Command) => {
+    if (self.args.length > 0) unknownCommand(self, self.args[0] as string);
+    return actions.watch(opts);
+  });
 
   const demo = new Command('demo')
     .description('start a simulated Exchange server on 127.0.0.1 and watch it over real HTTP; new mail arrives every few seconds')
     .helpOption('-h, --help', 'show this help');
-  addWatchOptions(demo);
-  demo.action(async (opts: RawOptions) => actions.demo(opts));
+  addWatchOptions(demo, { demo: true }).option('--print-credentials', 'print its URL, user and password on stderr first (so does -v), to try check, login or plain watching against it');
+  demo.addHelpText('after', '\nThe mailbox starts with a few mails (--backfill reports them) and gets a new one every few seconds.');
+  demo.action(async (opts: RawOptions & { printCredentials?: boolean }) => actions.demo(opts));
   program.addCommand(demo);
   const check = new Command('check')
     .description('sign in, Subscribe and Unsubscribe once, and report the server version, the scheme, the timings and what to fix')
@@ -132,6 +141,7 @@ Examples:
   program.addCommand(check);
   program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));
   program.addCommand(credentialCommand('logout', 'remove what login stored, and say whether anything was there', actions.logout));
+  program.addCommand(helpCommand(program));
   return program;
 }
 
@@ -148,6 +158,45 @@ function credentialCommand(name: 'login' | 'logout', description: string, action
     .addOption(new Option('--authority <url>', 'OAuth: another identity platform (EWS_AUTHORITY)').hideHelp())
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
   if (name === 'login') cmd.option('--password-stdin', 'read the password from the first line of standard input (else a prompt on a terminal)');
-  cmd.addHelpText('after', '\nNothing is sent to the server; `ews-watch check` tries the stored password. EWS_KEYCHAIN_SERVICE names the keychain service (default ews-watch).');
+  const what =
+    name === 'login'
+      ? 'Nothing is sent to the server; `ews-watch check` tries the stored password.'
+      : 'Removes what login stored for this server and user (with --auth oauth, the token cache); nothing is sent\nto the server.';
+  cmd.addHelpText('after', `\n${what}\nEWS_KEYCHAIN_SERVICE names the keychain service (default ews-watch).`);
   return cmd.action(async (_opts: CredentialOptions, self: Command) => action(self.optsWithGlobals<CredentialOptions>()));
+}
+
+/** `ews-watch help [command]`: the help of the program or of one command; an unknown one is named as such. */
+function helpCommand(program: Command): Command {
+  return new Command('help')
+    .description('show the help of ews-watch or of a command')
+    .argument('[command]')
+    .helpOption('-h, --help', 'show this help')
+    .action((name: string | undefined) => {
+      if (name === undefined) program.help();
+      const cmd = program.commands.find((c) => c.name() === name);
+      return cmd ? cmd.help() : unknownCommand(program, name);
+    });
+}
+
+/** `ews-watch dmeo`: "unknown command 'dmeo' (did you mean demo?)", exit 2. */
+function unknownCommand(program: Command, word: string): never {
+  const names = program.commands.map((c) => c.name());
+  const near = names.filter((n) => editDistance(word.toLowerCase(), n) <= Math.max(1, Math.floor(n.length / 3)));
+  const hint = near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ` (commands: ${names.join(', ')})`;
+  return program.error(`unknown command '${word}'${hint}`, { code: 'commander.unknownCommand', exitCode: 2 });
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((d[i - 1] as number[])[j]! + 1, row[j - 1]! + 1, (d[i - 1] as number[])[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, (d[i - 2] as number[])[j - 2]! + 1);
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
 }

@@ -101,7 +101,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     wakeIdle();
   };
 
-  /** What is known at once: a folder event's own name (after forgetting it: it may be a rename), the parent's name. */
+  /** What is known at once: a folder event's own name (after forgetting it: it may be a rename), the parents' names. */
   function prepare(e: WatchedEvent): WatchedEvent {
     const folders = o.folders;
     if (!folders) return e;
@@ -113,18 +113,24 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     }
     const parent = e.event.parentFolderId?.id;
     const known = out.folder === undefined && parent !== undefined ? folders.nameOf(parent) : undefined;
-    return known !== undefined ? { ...out, folder: known } : out;
+    if (known !== undefined) out = { ...out, folder: known };
+    const oldParent = e.event.oldParentFolderId?.id;
+    const oldKnown = out.oldFolder === undefined && oldParent !== undefined ? folders.nameOf(oldParent) : undefined;
+    return oldKnown !== undefined ? { ...out, oldFolder: oldKnown } : out;
   }
 
   /** The lookups one event still needs, or undefined when it can be printed as it is. */
   function lookups(e: WatchedEvent, skip: boolean): Promise<WatchedEvent> | undefined {
-    const parent = e.event.parentFolderId?.id;
-    const folderWork = o.folders && parent !== undefined && e.folder === undefined && o.folders.needsLookup(parent) && !skip ? o.folders.lookup(parent) : undefined;
+    const nameWork = (id: string | undefined, known: string | undefined): Promise<string | undefined> | undefined =>
+      o.folders && id !== undefined && known === undefined && o.folders.needsLookup(id) && !skip ? o.folders.lookup(id) : undefined;
+    const folderWork = nameWork(e.event.parentFolderId?.id, e.folder);
+    const oldFolderWork = nameWork(e.event.oldParentFolderId?.id, e.oldFolder);
     const wanted = o.details !== undefined && wantsDetails(e);
-    if (!folderWork && !wanted) return undefined;
+    if (!folderWork && !oldFolderWork && !wanted) return undefined;
     const detailsWork = !wanted ? undefined : skip ? Promise.resolve<DetailsOutcome>({ ok: false, error: BACKLOG }) : o.details?.(e.event.target.id);
-    return Promise.all([folderWork, detailsWork]).then(([folder, details]) => {
+    return Promise.all([folderWork, detailsWork, oldFolderWork]).then(([folder, details, oldFolder]) => {
       let out = folder !== undefined ? { ...e, folder } : e;
+      if (oldFolder !== undefined) out = { ...out, oldFolder };
       if (details) out = details.ok ? { ...out, details: details.details } : { ...out, detailsError: details.error };
       return out;
     });

@@ -1,6 +1,7 @@
 // NDJSON output: one JSON object per event with the contract's keys, in the contract's order, keys that do not
 // apply left out (never null). JSON.stringify escapes control characters, so no stripping is needed here.
-// --details adds the item's summary after `folder` (subject … itemClass, or detailsError), before `source`.
+// --details adds the item's summary after `folder`/`oldFolder` (subject … itemClass, or detailsError), before `source`.
+// `folder` names what the pretty line names: an item's folder, or for a folder event the folder itself.
 
 import type { Mailbox } from '../ews/items.js';
 import type { EventSink, WatchedEvent } from './types.js';
@@ -29,10 +30,17 @@ export function buildNdjsonRecord(e: WatchedEvent): NdjsonRecord {
   // The event's own read state (a catch-up's read-flag change) wins over the fetched one; they rarely differ.
   const isRead = e.isRead ?? e.details?.isRead;
   if (isRead !== undefined) rec.isRead = isRead;
-  if (e.folder !== undefined) rec.folder = e.folder;
+  const folder = folderKeyOf(e);
+  if (folder !== undefined) rec.folder = folder;
+  if (e.oldFolder !== undefined) rec.oldFolder = e.oldFolder;
   addDetails(rec, e);
   rec.source = e.source;
   return rec;
+}
+
+/** The `folder` key (and EWS_FOLDER): the folder an item is in; for a folder event, that folder's own name. */
+export function folderKeyOf(e: WatchedEvent): string | undefined {
+  return e.event.kind === 'folder' ? e.targetName : e.folder;
 }
 
 function addDetails(rec: NdjsonRecord, e: WatchedEvent): void {

@@ -48,10 +48,21 @@ export function localTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** A folder by its name when known, else its id, shortened. */
+function folderName(name: string | undefined, id: string): string {
+  return name !== undefined ? cleanText(name) : shortenId(id);
+}
+
+/** An item that moved or was copied: from where to where, by name where known ("item inbox → Archive"). */
+function isItemMove(e: WatchedEvent): boolean {
+  return e.event.kind === 'item' && e.event.oldParentFolderId !== undefined && e.event.parentFolderId !== undefined;
+}
+
 /** What the event is about: the folder it is in (or the folder itself), else a shortened id. */
 function whatOf(e: WatchedEvent): string {
   const ev = e.event;
-  if (ev.kind === 'folder') return `folder ${e.targetName !== undefined ? cleanText(e.targetName) : shortenId(ev.target.id)}`;
+  if (ev.kind === 'folder') return `folder ${folderName(e.targetName, ev.target.id)}`;
+  if (isItemMove(e)) return `item ${folderName(e.oldFolder, ev.oldParentFolderId!.id)} → ${folderName(e.folder, ev.parentFolderId!.id)}`;
   return e.folder !== undefined ? `item in ${cleanText(e.folder)}` : `item ${shortenId(ev.target.id)}`;
 }
 
@@ -61,8 +72,10 @@ function extrasOf(e: WatchedEvent, withDetails: boolean): string {
   const out: string[] = [];
   if (ev.unreadCount !== undefined) out.push(`unread ${ev.unreadCount}`);
   if (e.isRead !== undefined) out.push(e.isRead ? 'read' : 'unread');
-  if (ev.oldParentFolderId) out.push(`from ${shortenId(ev.oldParentFolderId.id)}`);
-  if (ev.parentFolderId && ev.kind === 'item' && e.folder === undefined && !withDetails) out.push(`in ${shortenId(ev.parentFolderId.id)}`);
+  // Without --details an item's move is the line's subject (whatOf); elsewhere the old folder is a detail.
+  const moveShown = !withDetails && isItemMove(e);
+  if (ev.oldParentFolderId && !moveShown) out.push(`from ${folderName(e.oldFolder, ev.oldParentFolderId.id)}`);
+  if (ev.parentFolderId && ev.kind === 'item' && e.folder === undefined && !withDetails && !moveShown) out.push(`in ${shortenId(ev.parentFolderId.id)}`);
   if (withDetails && e.details?.importance === 'High') out.push('high importance');
   if (withDetails && e.details?.hasAttachments) out.push('attachments');
   if (e.source !== 'stream') out.push(e.source);

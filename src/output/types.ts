@@ -12,13 +12,15 @@ export interface WatchedEvent {
   source: EventSource;
   /** Name of the watched distinguished folder the event's parent is (with --all-folders: its display name), when known. */
   folder?: string;
+  /** Moved, Copied: the name of the folder it came from (its old parent), known as `folder` is. */
+  oldFolder?: string;
   /** A catch-up's read-flag change: the item's new read state. */
   isRead?: boolean;
   /** --details: the item's summary from GetItem. */
   details?: ItemDetails;
   /** --details: why the item has no details (e.g. ErrorItemNotFound: it was deleted or moved first). */
   detailsError?: string;
-  /** Folder events: the name of the folder the event is about, when known (for people; not an NDJSON key). */
+  /** Folder events: the name of the folder the event is about, when known (NDJSON's `folder` for folder events). */
   targetName?: string;
 }
 

@@ -1,5 +1,6 @@
-// Demo mode: mail keeps arriving by itself (first after about a second, then every few seconds), with
-// realistic subjects and senders (accents, CJK, emoji), and now and then a read, a move or a delete.
+// Demo mode: the inbox starts with a few mails (so `demo --backfill` has something to report), and mail keeps
+// arriving by itself (first after about a second, then every few seconds), with realistic subjects and senders
+// (accents, CJK, emoji), and now and then a read, a move or a delete.
 
 import type { MailInput, MailboxChange, Person, SimItem } from './types.js';
 
@@ -48,6 +49,18 @@ export interface DemoDeps {
   deleteItem(itemId: string): MailboxChange;
   inbox(): SimItem[];
   log(line: string): void;
+}
+
+/** How many mails the demo's inbox holds at start; the first DEMO_SEED_READ of them are read. */
+export const DEMO_SEED_MAILS = 4;
+export const DEMO_SEED_READ = 2;
+
+/** Fills the inbox before anyone watches (no subscription sees these: a first run takes them as its baseline). */
+export function seedDemo(deps: Pick<DemoDeps, 'random' | 'deliverMail' | 'markRead'>): void {
+  for (let i = 0; i < DEMO_SEED_MAILS; i++) {
+    const { item } = deps.deliverMail(pickDemoMail(deps.random));
+    if (item && i < DEMO_SEED_READ) deps.markRead(item.id);
+  }
 }
 
 /** One demo tick: a new mail, then perhaps one more action on an older inbox item. */

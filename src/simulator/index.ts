@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { TransportError, UsageError } from '../errors.js';
 import { createChangeSignal } from './change-signal.js';
 import { createAuthGate, type AuthConfig } from './auth.js';
-import { startDemo } from './demo.js';
+import { seedDemo, startDemo } from './demo.js';
 import { createIdFactory } from './ids.js';
 import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
@@ -201,6 +201,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   log(`simulated Exchange listening on ${url} (mailbox ${mailboxAddress})`);
 
   const demoOptions = options.demo === true ? {} : options.demo || undefined;
+  if (demoOptions) seedDemo({ random: Math.random, deliverMail: (mail) => deliver(mailbox.deliverMail(mail)), markRead: (itemId) => deliver(mailbox.markRead(itemId)) });
   const demo =
     demoOptions &&
     startDemo({

@@ -313,7 +313,7 @@ export interface SimulatorOptions {
   minuteMs?: number;
   /** Send an OK envelope as soon as a stream opens with nothing queued (default true). */
   initialHeartbeat?: boolean;
-  /** Mail arrives by itself: first after ~1 s, then every `intervalMs` (default 4 000) with jitter. */
+  /** The inbox starts with a few mails, and mail arrives by itself: first after ~1 s, then every `intervalMs` (default 4 000) with jitter. */
   demo?: boolean | { intervalMs?: number };
   /** GetStreamingEvents and Unsubscribe without the issued X-BackEndOverrideCookie get ErrorSubscriptionNotFound. */
   requireAffinity?: boolean;

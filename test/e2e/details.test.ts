@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { track } from '../support/children.js';
 import { binPath, runCli, startCli } from '../support/cli.js';
 import { validateEwsRequest } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
@@ -160,7 +161,7 @@ describe('--details, end to end', { concurrency: 2 }, () => {
       const state = mkdtempSync(join(tmpdir(), 'ews-watch-pty-'));
       // CI=1: no spinner on the terminal's stderr, so everything on it is the output under test.
       const env = { ...envFor(sim), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, XDG_STATE_HOME: state, CI: '1' };
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = track(spawn('script', ['-qec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       await sim.waitFor(() => sim.connections().length > 0, 15_000);

@@ -3,7 +3,7 @@
 // a failing hook is reported and the watch goes on; --debounce folds a burst into one run; usage errors exit 2.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -76,16 +76,25 @@ describe('hooks, end to end', { concurrency: 2 }, () => {
 
   it('a failing hook is reported on stderr, one line per run, and the watch goes on to --max-events', async () => {
     await withSim({}, async (sim) => {
-      sim.script('GetStreamingEvents', [{ op: 'newMail' }, { op: 'newMail' }, { op: 'stall' }]);
-      const r = await runCli(
-        ['--json', '--events', 'NewMail', '--max-events', '2', '--exec', process.execPath, '-e', 'console.error("cannot reach the printer"); process.exit(3)', ';', '--exec', '/nonexistent/notify'],
+      // A program that is there at start (checked before subscribing) and gone when the events come.
+      const dir = mkdtempSync(join(tmpdir(), 'ews-watch-hook-'));
+      const vanishing = join(dir, 'notify');
+      writeFileSync(vanishing, '#!/bin/sh\n');
+      chmodSync(vanishing, 0o755);
+      const run = startCli(
+        ['--json', '--events', 'NewMail', '--max-events', '2', '--exec', process.execPath, '-e', 'console.error("cannot reach the printer"); process.exit(3)', ';', '--exec', vanishing],
         { env: envFor(sim) },
       );
+      await sim.waitFor(() => sim.connections().length > 0, 15_000);
+      rmSync(dir, { recursive: true, force: true });
+      sim.deliverMail({});
+      sim.deliverMail({});
+      const r = await run.result();
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseLines(r.stdout).length, 2);
       const lines = r.stderr.trimEnd().split('\n');
       const node = lines.filter((l) => /^ews-watch: warning: hook .*node exited with code 3 for NewMail …?\S+$/.test(l));
-      const missing = lines.filter((l) => /^ews-watch: warning: hook \/nonexistent\/notify could not start for NewMail \S+: program not found$/.test(l));
+      const missing = lines.filter((l) => l.startsWith(`ews-watch: warning: hook ${vanishing} could not start for NewMail `) && l.endsWith(': program not found'));
       const said = lines.filter((l) => /^hook .*node: cannot reach the printer$/.test(l));
       assert.equal(node.length, 2, r.stderr);
       assert.equal(missing.length, 2, r.stderr);
@@ -132,6 +141,10 @@ describe('hooks, end to end', { concurrency: 2 }, () => {
     [['--events', 'NewMail', '--on', 'Deleted', '--exec', 'true'], /^ews-watch: --on Deleted: that event is not watched \(--events NewMail\)\n$/],
     [['--on', 'Sent', '--exec', 'true'], /^ews-watch: --on: unknown event "Sent"; use NewMail, /],
     [['--exec=notify-send'], /^ews-watch: --exec takes the program and its arguments as separate words/],
+    // Checked before subscribing, not warned about on every event.
+    [['--exec', '/nonexistent/prog'], /^ews-watch: --exec: cannot find program \/nonexistent\/prog\n$/],
+    [['--on', 'NewMail', '--exec', 'true', ';', '--exec', 'no-such-program-ews-watch', 'x'], /^ews-watch: --exec: cannot find program no-such-program-ews-watch on PATH\n$/],
+    [['--exec', './no/such/hook.sh'], /^ews-watch: --exec: cannot find program \.\/no\/such\/hook\.sh\n$/],
   ] as const) {
     it(`usage error before any request: ${args.join(' ')}`, async () => {
       await withSim({}, async (sim) => {
@@ -142,6 +155,21 @@ describe('hooks, end to end', { concurrency: 2 }, () => {
       });
     });
   }
+
+  it('a hook program that is not executable exits 2 before any request, saying how to fix it', async () => {
+    await withSim({}, async (sim) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ews-watch-hook-'));
+      const script = join(dir, 'notify.sh');
+      writeFileSync(script, '#!/bin/sh\n');
+      chmodSync(script, 0o644);
+      const r = await runCli(['--json', '--exec', script], { env: envFor(sim) });
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ews-watch: --exec: ${script} is not executable (chmod +x ${script})\n`);
+      assert.equal(sim.requests.length, 0);
+    });
+  });
 
   it('a value that looks like --exec is still the value of its option', async () => {
     await withSim({}, async (sim) => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Simulator } from '../../src/simulator/types.js';
 import { LOCK_FILE_NAME } from '../../src/state/lock.js';
+import { track } from '../support/children.js';
 import { binPath, repoRoot, startCli } from '../support/cli.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
@@ -67,7 +68,7 @@ interface Ran {
 /** Runs a recipe with bash in its own process group; `until` (if given) decides when to stop it with SIGTERM. */
 function runRecipe(text: string, box: Sandbox, until?: () => boolean, timeoutMs = 60_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--norc', '--noprofile', '-c', text], { cwd: box.home, env: box.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn('bash', ['--norc', '--noprofile', '-c', text], { cwd: box.home, env: box.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), { group: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

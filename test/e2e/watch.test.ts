@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { track } from '../support/children.js';
 import { binPath, repoRoot, runCli, startCli } from '../support/cli.js';
 import { sharedDir } from '../support/shared.js';
 import { validateEwsRequest } from '../support/schema.js';
@@ -278,10 +279,14 @@ describe('watching, end to end', { concurrency: 2 }, () => {
   });
 
   it('`--help | head -1` exits 0 with nothing on stderr (help text to a reader that stops early)', async () => {
-    const sh = spawn('bash', ['--norc', '--noprofile', '-c', `"${process.execPath}" "${binPath}" --help | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
+    const sh = track(
+      spawn('bash', ['--norc', '--noprofile', '-c', `"${process.execPath}" "${binPath}" --help | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        detached: true,
+      }),
+      { group: true },
+    );
     let out = '';
     let err = '';
     sh.stdout.on('data', (d: Buffer) => (out += d));
@@ -296,7 +301,7 @@ describe('watching, end to end', { concurrency: 2 }, () => {
       const burst = Array.from({ length: 20 }, () => [{ op: 'newMail' as const }, { op: 'wait' as const, ms: 20 }]).flat();
       sim.script('GetStreamingEvents', [...burst, { op: 'stall' }]);
       const env = { ...envFor(sim), PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'ews-watch-state-')) };
-      const sh = spawn('bash', ['--norc', '--noprofile', '-c', `"${process.execPath}" "${binPath}" --json | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], { cwd: repoRoot, env });
+      const sh = track(spawn('bash', ['--norc', '--noprofile', '-c', `"${process.execPath}" "${binPath}" --json | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], { cwd: repoRoot, env, detached: true }), { group: true });
       let out = '';
       let err = '';
       sh.stdout.on('data', (d: Buffer) => (out += d));
@@ -374,7 +379,7 @@ describe('refusals, end to end', { concurrency: 2 }, () => {
   it('a missing --env-file exits 2 with one line (run as `node -- bin`, past the Node 20 quirk)', async () => {
     // Node 20 itself scans argv after the script for --env-file and exits 9 on a missing file before any of our
     // code runs (README, "Known limits"); `node --` stops that scan, so this reaches ews-watch's own check.
-    const child = spawn(process.execPath, ['--', binPath, '--env-file', '/nonexistent/ews.env'], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '' } });
+    const child = track(spawn(process.execPath, ['--', binPath, '--env-file', '/nonexistent/ews.env'], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '' } }));
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -139,6 +139,17 @@ describe('enrichment stage', () => {
     assert.equal(printed.at(-1)?.folder, 'Projects');
   });
 
+  it('--all-folders: a Moved item gets both names, the old parent looked up too, in one GetFolder', async () => {
+    const { clock, client, printed, stage } = setup({ details: false, allFolders: true });
+    client.folders.set('PROJ', { displayName: 'Projekte' });
+    client.folders.set('ARCH', { displayName: 'Archive' });
+    const moved = itemEvent('Moved', 'n', {}, 'ARCH');
+    stage.write({ ...moved, event: { ...moved.event, oldTarget: { id: 'o' }, oldParentFolderId: { id: 'PROJ' } } });
+    await clock.runUntil(stage.idle());
+    assert.deepEqual(printed.map((e) => [e.folder, e.oldFolder]), [['Archive', 'Projekte']]);
+    assert.equal(client.folderCalls.length, 1);
+  });
+
   it('beyond maxWaiting events, new ones skip their lookup and say why', async () => {
     const clock = createFakeClock();
     const client = fakeClient();

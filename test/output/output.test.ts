@@ -54,6 +54,26 @@ describe('NDJSON', () => {
     assert.equal(rec.oldItemId, 'O');
     assert.equal(rec.oldParentFolderId, 'P1');
     assert.equal('oldFolderId' in rec, false);
+    assert.equal('oldFolder' in rec, false);
+  });
+  it('oldFolder follows folder; a folder event\'s folder is the folder itself, not its parent', () => {
+    const moved = buildNdjsonRecord({
+      mailbox: 'a@b.c',
+      source: 'stream',
+      folder: 'Archive',
+      oldFolder: 'inbox',
+      event: { type: 'Moved', subscriptionId: 's', timestamp: 't', kind: 'item', target: { id: 'N' }, parentFolderId: { id: 'P2' }, oldTarget: { id: 'O' }, oldParentFolderId: { id: 'P1' } },
+    });
+    assert.deepEqual(Object.keys(moved).slice(-3), ['folder', 'oldFolder', 'source']);
+    assert.deepEqual([moved.folder, moved.oldFolder], ['Archive', 'inbox']);
+    const folderEvent = buildNdjsonRecord({
+      mailbox: 'a@b.c',
+      source: 'stream',
+      folder: 'msgfolderroot',
+      targetName: 'inbox',
+      event: { type: 'Modified', subscriptionId: 's', timestamp: 't', kind: 'folder', target: { id: 'F' }, parentFolderId: { id: 'R' }, unreadCount: 1 },
+    });
+    assert.equal(folderEvent.folder, 'inbox');
   });
   it('escapes control characters from the server', () => {
     const lines: string[] = [];
@@ -75,6 +95,23 @@ describe('pretty', () => {
     const lines: string[] = [];
     createPrettySink((l) => lines.push(l), { chalk: new Chalk({ level: 1 }), tty: true, formatTime: fixed }).write({ ...newMail, folder: 'inbox' });
     assert.match(lines[0], /\u001b\[32mNewMail {8}\u001b\[39m {2}item in inbox\n$/);
+  });
+  it('an item moved or copied reads "item <from> → <to>", by name where known, else a shortened id', () => {
+    const lines: string[] = [];
+    const sink = createPrettySink((l) => lines.push(l), { chalk: new Chalk({ level: 0 }), tty: false, formatTime: fixed });
+    const moved: WatchedEvent = {
+      mailbox: 'a@b.c',
+      source: 'stream',
+      event: { type: 'Moved', subscriptionId: 's', timestamp: 't', kind: 'item', target: { id: 'AAMkNEW' }, parentFolderId: { id: 'AQMkARCHIVE0123456789' }, oldTarget: { id: 'AAMkOLD' }, oldParentFolderId: { id: 'AQMkINBOX' } },
+    };
+    sink.write({ ...moved, oldFolder: 'inbox' });
+    sink.write({ ...moved, oldFolder: 'inbox', folder: 'Archive' });
+    sink.write({ ...moved, event: { ...moved.event, type: 'Copied' } });
+    assert.deepEqual(lines, [
+      `2013-09-16 06:31:29\tMoved\titem inbox → …${'AQMkARCHIVE0123456789'.slice(-15)}\t\n`,
+      '2013-09-16 06:31:29\tMoved\titem inbox → Archive\t\n',
+      `2013-09-16 06:31:29\tCopied\titem AQMkINBOX → …${'AQMkARCHIVE0123456789'.slice(-15)}\t\n`,
+    ]);
   });
   it('strips escape sequences and bidi overrides that came from the server', () => {
     const lines: string[] = [];

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator } from '../../src/simulator/index.js';
-import { demoTick, pickDemoMail } from '../../src/simulator/demo.js';
+import { DEMO_SEED_MAILS, DEMO_SEED_READ, demoTick, pickDemoMail } from '../../src/simulator/demo.js';
 import type { MailInput, SimItem } from '../../src/simulator/types.js';
 import { gseBody, rawPost, splitEnvelopes, subscribe } from './helpers.js';
 
@@ -52,11 +52,15 @@ test('a demo tick delivers one mail and sometimes acts on an older inbox item', 
   ]);
 });
 
-test('demo mode: generated credentials, and mail keeps arriving on an open stream', async () => {
+test('demo mode: generated credentials, an inbox with a few mails at start, and mail keeps arriving on an open stream', async () => {
   const started = Date.now();
   const sim = await startSimulator({ demo: { intervalMs: 60 }, heartbeatMs: 10_000 });
   const other = await startSimulator();
   try {
+    const atStart = sim.items('inbox');
+    assert.equal(atStart.length, DEMO_SEED_MAILS);
+    assert.equal(atStart.filter((i) => i.isRead).length, DEMO_SEED_READ);
+    assert.equal(other.items('inbox').length, 0, 'only the demo is seeded');
     assert.equal(sim.credentials.user, sim.mailboxAddress);
     assert.ok(sim.credentials.password.length >= 16);
     assert.notEqual(sim.credentials.password, other.credentials.password);
@@ -64,9 +68,11 @@ test('demo mode: generated credentials, and mail keeps arriving on an open strea
     const stream = rawPost(sim, gseBody([id], 30), { Cookie: cookie });
     await stream.until((t) => splitEnvelopes(t).filter((e) => e.includes('<t:NewMailEvent>')).length >= 3, 10_000);
     stream.destroy();
-    assert.ok(sim.items().length >= 3);
-    const firstDelivery = sim.changes().find((c) => c.kind === 'create')!;
-    assert.ok(firstDelivery.at - started >= 900, 'the first demo mail comes after about a second');
+    assert.ok(sim.items().length >= DEMO_SEED_MAILS + 3);
+    // The seeded mails are there at once; the first new one comes after about a second.
+    const creates = sim.changes().filter((c) => c.kind === 'create');
+    assert.ok(creates.slice(0, DEMO_SEED_MAILS).every((c) => c.at - started < 900), 'the seeded mails are there at start');
+    assert.ok(creates[DEMO_SEED_MAILS]!.at - started >= 900, 'the first demo mail comes after about a second');
   } finally {
     await Promise.all([sim.close(), other.close()]);
   }

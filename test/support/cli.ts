@@ -1,12 +1,14 @@
 // Spawns the built CLI (bin/ews-watch.js) as a user would, with a clean environment, and collects
 // { code, signal, stdout, stderr }. Tests wait on conditions (a line on stdout, a request at the simulator),
 // never on the wall clock; every wait has a generous upper bound so a broken build fails instead of hanging.
+// Every child is killed when the test that started it ends, whatever the outcome (./children.ts).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const binPath = `${repoRoot}bin/ews-watch.js`;
@@ -35,11 +37,14 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; s
   // Each run gets its own sync-state directory unless the test shares one on purpose (restarts), so runs never
   // meet each other's state or lock, and nothing lands in the real ~/.local/state.
   const ownState = opts.env?.XDG_STATE_HOME === undefined && opts.env?.EWS_STATE_DIR === undefined ? mkdtempSync(join(tmpdir(), 'ews-watch-state-')) : undefined;
-  const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: opts.cwd ?? repoRoot,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(ownState ? { XDG_STATE_HOME: ownState } : {}), ...opts.env },
-    stdio: 'pipe',
-  });
+  const child = track(
+    spawn(process.execPath, [binPath, ...args], {
+      cwd: opts.cwd ?? repoRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...(ownState ? { XDG_STATE_HOME: ownState } : {}), ...opts.env },
+      stdio: 'pipe',
+    }),
+    { label: `ews-watch ${args.join(' ')}` },
+  );
   if (ownState) child.on('close', () => rmSync(ownState, { recursive: true, force: true }));
   let stdout = '';
   let stderr = '';
