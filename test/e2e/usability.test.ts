@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, startCli } from '../support/cli.js';
-import { ptyUnavailable, runInPty } from '../support/pty-run.js';
+import { haveScript, startPty } from '../support/pty.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 const tempDir = (what: string): string => mkdtempSync(join(tmpdir(), `ews-watch-${what}-`));
@@ -210,14 +210,13 @@ describe('commands and help', { concurrency: 2 }, () => {
 
 describe('the demo', { concurrency: 2 }, () => {
   it('on a 120-column terminal (a pty from script(1)) no line is wider than the terminal', async (t) => {
-    const why = ptyUnavailable();
-    if (why) return t.skip(why);
-    const home = tempDir('pty');
+    if (!haveScript()) return t.skip('script(1) from util-linux is not installed: no pseudo-terminal to test with');
     // CI=1: no spinner, so the terminal shows only the banner and the event.
-    const r = await runInPty(['demo', '--max-events', '1', '--color', 'never'], { cols: 120, env: { HOME: home, XDG_STATE_HOME: home, CI: '1', EWS_WATCH_DEMO_INTERVAL_MS: '100' } });
-    rmSync(home, { recursive: true, force: true });
+    const pty = startPty(t, ['demo', '--max-events', '1', '--color', 'never'], { cols: 120, rows: 40, env: { CI: '1', EWS_WATCH_DEMO_INTERVAL_MS: '100' } });
+    const r = await pty.result();
     assert.equal(r.code, 0, r.output);
-    const lines = r.output.split(/\r?\n/).filter((l) => l !== '');
+    // The first line is the pty helper's own pid line.
+    const lines = r.output.split(/\r?\n/).filter((l) => l !== '' && !/^pid=\d+$/.test(l));
     assert.match(lines[0] ?? '', /^ews-watch: demo: simulated Exchange at http:\/\/127\.0\.0\.1:\d+\/EWS\/Exchange\.asmx$/);
     assert.equal(lines[1], 'ews-watch: demo: new mail arrives every few seconds; Ctrl-C stops');
     assert.match(lines[2] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Created +item in inbox$/);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { track } from './children.js';
 import { binPath, repoRoot } from './cli.js';
 
 export interface PtyOptions {
@@ -51,7 +52,8 @@ export function startPty(t: TestContext, args: string[], opts: PtyOptions = {}):
   // With `pipeTo` the shell stays (the CLI is its child) and reports the CLI's exit code on the terminal.
   const cmd = opts.pipeTo ? `${size}echo "pid=$$"; { ${cli}; echo "exit=$?" >&2; } ${opts.pipeTo}` : `${size}echo "pid=$$"; exec ${cli}`;
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, XDG_STATE_HOME: state, TERM: 'xterm-256color', ...opts.env };
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Also registered with children.ts: should t.after never run (the file's process told to stop), it is still killed.
+  const child = track(spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] }), { label: `ews-watch ${args.join(' ')} (on a pty)` });
   let output = '';
   let bytes = 0;
   const waiters = new Set<() => void>();
