@@ -1,5 +1,5 @@
 // Pure builders and decoders for finding the signed-in account's primary SMTP address, which a DOMAIN\user sign-in
-// does not carry (scale-notes.md §C): ConvertId of one of the mailbox's own folder ids, whose answer names the
+// does not carry: ConvertId of one of the mailbox's own folder ids, whose answer names the
 // mailbox holding it, and ResolveNames as the fallback. No I/O. Server text comes back as sent.
 import { ProtocolError, UsageError } from '../errors.js';
 import type { RequestContext } from './types.js';
@@ -11,7 +11,7 @@ import { child, childText, type XmlElement } from './xml-tree.js';
  * What ConvertId's request carries as the id's mailbox. [ews] "The ConvertId operation validates that a given SMTP
  * address has a valid format. The operation does not determine whether an SMTP address represents a valid
  * mailbox" (Microsoft Learn, "ConvertId operation"), so any well-formed address does; DavMail relies on the answer
- * naming the real mailbox instead (scale-notes.md §C). A reserved domain (RFC 2606) names nobody.
+ * naming the real mailbox instead (DavMail's ExchangeSession, since 2019). A reserved domain (RFC 2606) names nobody.
  */
 export const PLACEHOLDER_MAILBOX = 'nobody@example.com';
 
