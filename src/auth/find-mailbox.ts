@@ -1,6 +1,6 @@
 // After a DOMAIN\user sign-in (NTLM's classic form), find the account's own primary SMTP address from the server:
-// GetFolder root (IdOnly) → ConvertId of that id → the answer's Mailbox (DavMail's way since 2019:
-// "more reliable than ResolveNames"); else ResolveNames of the account name; else a UsageError that asks for --mailbox. No I/O of its own.
+// GetFolder root (IdOnly) → ConvertId of that id → the answer's Mailbox (DavMail's way since 2019: "more reliable
+// than ResolveNames"); else ResolveNames of the account name; else a UsageError that asks for --mailbox. No I/O.
 
 import { AuthError, EwsResponseError, EwsWatchError, TransportError, UsageError, describeError } from '../errors.js';
 import { chooseCandidate, isSmtpAddress, PLACEHOLDER_MAILBOX, type ConvertIdResult, type ResolveNamesResult } from '../ews/identity.js';
