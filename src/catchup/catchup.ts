@@ -20,8 +20,11 @@ import { keyOfChange, keysOfEvent, type Ledger } from './ledger.js';
 
 export interface SyncClient {
   syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
-  /** GetItem; used to ask whether items printed since the saved state still exist. */
-  getItems?(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
+  /**
+   * GetItem of the ids and ChangeKeys alone: whether items printed since the saved state still exist, and the real
+   * ChangeKey of items the stream printed (notifications carry none).
+   */
+  lookUpItems?(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
   /** SyncFolderHierarchy; with --all-folders, which folders there are. */
   syncFolderHierarchy?(o: { syncState?: string; root?: FolderRef }, signal?: AbortSignal): Promise<SyncHierarchyPage>;
 }
@@ -62,6 +65,11 @@ export interface CatchUpOptions {
   /** MaxChangesReturned, 1..512. */
   pageSize: number;
   /**
+   * How long after the stream printed an item to look up its ChangeKey (one GetItem for the items of a burst, 10 at a
+   * time); 0: never (the next sync learns it instead). Default LEARN_DELAY_MS.
+   */
+  learnDelayMs?: number;
+  /**
    * Resolves once an emitted event was really printed (or left out by a filter): with --details the output stage
    * prints later. A page's state is saved, and its changes recorded on disk, only after that.
    */
@@ -84,6 +92,13 @@ export interface CatchUp {
 
 /** The longest a busy stream can push the quiet-period pass back. */
 export const QUIET_MAX_WAIT_MS = 5 * 60_000;
+
+/**
+ * A streamed item's ChangeKey is looked up this long after it was printed: long enough for the events of one
+ * delivery (Created, NewMail, the Modified of the transport's own edits) to share one GetItem, short enough that a
+ * change made in a gap right after it is still told apart from what was printed.
+ */
+export const LEARN_DELAY_MS = 1_000;
 
 /** Saved once every folder of an --all-folders watch has its baseline. */
 const HIERARCHY_MARKER = '#folders-known';
@@ -187,11 +202,56 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     const latest = o.ledger.latestOf(c.itemId);
     if (latest === undefined || latest.n >= asked) return false;
     if (latest.changeKey !== undefined) return latest.changeKey !== c.changeKey;
-    if (o.ledger.learn([`create:${c.itemId}`, `modify:${c.itemId}`], c.changeKey, asked) > 0) {
-      const shown = /^[\w+/=-]{1,100}$/.test(c.changeKey) ? c.changeKey : '(not shown)';
-      o.debug(`catch-up: …${c.itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt`);
-    }
+    learnFor(c.itemId, c.changeKey, asked, 'a sync');
     return false;
+  }
+
+  /** Records the ChangeKey an answer asked for after `asked` gave for an item the stream printed without one. */
+  function learnFor(itemId: string, changeKey: string, asked: number, from: string): void {
+    if (o.ledger.learn([`create:${itemId}`, `modify:${itemId}`], changeKey, asked) > 0) {
+      const shown = /^[\w+/=-]{1,100}$/.test(changeKey) ? changeKey : '(not shown)';
+      o.debug(`catch-up: …${itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt (from ${from})`);
+    }
+  }
+
+  /** Items the stream printed whose ChangeKey is unknown, and the one lookup in flight for them. */
+  const toLearn = new Set<string>();
+  let learnTimer: TimerHandle | undefined;
+  let learning: Promise<void> = Promise.resolve();
+  const learnDelayMs = o.learnDelayMs ?? LEARN_DELAY_MS;
+
+  /**
+   * Notifications carry no ChangeKey; without one, a change made to a printed item while the stream was down could
+   * not be told from what was printed. So the items of a burst are looked up together soon after: their ChangeKey as
+   * it is then becomes the hint a later sync compares with. A failed lookup costs nothing: the next sync learns it.
+   */
+  function learnSoon(itemId: string): void {
+    if (!o.sync.lookUpItems || learnDelayMs <= 0 || closing.signal.aborted) return;
+    toLearn.add(itemId);
+    learnTimer ??= o.clock.setTimer(learnDelayMs, () => {
+      learnTimer = undefined;
+      learning = learning.then(learnNow);
+    });
+  }
+
+  async function learnNow(): Promise<void> {
+    while (toLearn.size > 0 && !closing.signal.aborted) {
+      const batch = [...toLearn].slice(0, 10);
+      for (const id of batch) toLearn.delete(id);
+      // What was registered before this request, the server had seen when it answered.
+      const asked = o.ledger.mark();
+      let results: ItemResult[];
+      try {
+        results = await o.sync.lookUpItems!(batch, closing.signal);
+      } catch (err) {
+        if (!closing.signal.aborted) o.debug(`catch-up: looking up the ChangeKeys of ${batch.length} streamed item(s) failed (${err instanceof Error ? err.message : String(err)}); the next sync learns them`);
+        return;
+      }
+      batch.forEach((id, j) => {
+        const r = results[j];
+        if (r?.ok && r.details.changeKey !== undefined) learnFor(id, r.details.changeKey, asked, 'GetItem');
+      });
+    }
   }
 
   /** Waits until the page's lines are out (so its state may be saved); false when stopped first. */
@@ -332,11 +392,11 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
    * mention is looked up (GetItem, 10 at a time); one that no longer exists gets its Deleted, in folder `f`.
    */
   async function reportVanished(printedIds: readonly string[], mentioned: ReadonlySet<string>, f: WatchedFolder | undefined, signal: AbortSignal, emit: Emit): Promise<boolean> {
-    if (!o.sync.getItems) return true;
+    if (!o.sync.lookUpItems) return true;
     const candidates = printedIds.filter((id) => !mentioned.has(id));
     for (let i = 0; i < candidates.length; i += 10) {
       const batch = candidates.slice(i, i + 10);
-      const results = await o.sync.getItems(batch, signal);
+      const results = await o.sync.lookUpItems(batch, signal);
       const printing: Printing = { waits: [], pending: 0 };
       for (let j = 0; j < batch.length; j += 1) {
         const r = results[j];
@@ -408,9 +468,11 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         return;
       }
       // --details: GetItem read the item's ChangeKey, which the notification did not carry; the line shows it.
+      // Otherwise it is looked up soon (learnSoon), with the other items of the burst.
       const changeKey = e.details?.changeKey;
       if (changeKey !== undefined) o.ledger.learn(keys.filter((k) => !k.startsWith('delete:')), changeKey);
       o.ledger.persist(keys);
+      if (changeKey === undefined && e.event.type !== 'Deleted') learnSoon(e.event.target.id);
       for (const k of keys) {
         onTheWay.get(k)?.resolve();
         onTheWay.delete(k);
@@ -419,8 +481,9 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     },
     async close() {
       quietTimer?.cancel();
+      learnTimer?.cancel();
       closing.abort();
-      await running;
+      await Promise.all([running, learning]);
       o.ledger.close();
     },
   };

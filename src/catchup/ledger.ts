@@ -13,8 +13,9 @@
 // ChangeKey, and reports another, the item changed since (a sync folds a later read or edit into the Create it
 // reports) and a Modified is printed. Notifications carry no usable ChangeKey (ews-protocol.md §2.3: a 4-byte
 // placeholder, which the decoder leaves out), so a streamed change is registered without one and it is learnt
-// later, silently: from the first sync page asked for after the entry was registered (it reports the item as it is
-// then), or from GetItem with --details (what that line printed). A change made while the stream was not reporting,
+// later, silently: from a GetItem of the ids alone about a second after the line (catchup.ts, learnSoon), from GetItem
+// with --details (what that line printed), or else from the first sync page asked for after the entry was
+// registered (it reports the item as it is then). A change made while the stream was not reporting,
 // after the stream printed an earlier change of the item and before its ChangeKey was learnt, cannot be told from
 // the printed one and is not printed (README, Limits). An entry registered while a page was on its way is not
 // compared with that page, which may predate it. A placeholder never causes a Modified.

@@ -56,11 +56,15 @@ export type FolderResult =
   | { ok: true; folderId: string; changeKey?: string; displayName?: string; parentFolderId?: string }
   | { ok: false; responseCode: string; message: string; backOffMs?: number };
 
-/** m:GetItem: IdOnly plus DETAIL_FIELDS (AdditionalProperties is the last child of ItemShape, §8), one ItemId per id. */
-export function buildGetItem(ctx: RequestContext, itemIds: readonly string[]): string {
+/**
+ * m:GetItem: IdOnly plus `fields` (default DETAIL_FIELDS; AdditionalProperties is the last child of ItemShape, §8;
+ * none: the ids and ChangeKeys alone), one ItemId per id.
+ */
+export function buildGetItem(ctx: RequestContext, itemIds: readonly string[], fields: readonly string[] = DETAIL_FIELDS): string {
   if (itemIds.length === 0) throw new UsageError('GetItem needs at least one item id');
   const ids = itemIds.map((id) => `<t:ItemId Id="${escapeXml(nonEmpty(id, 'item id'), 'item id')}"/>`).join('');
-  const shape = `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>${additionalProperties(DETAIL_FIELDS)}</m:ItemShape>`;
+  // [ews] AdditionalProperties must hold at least one path (NonEmptyArrayOfPathsToElementType): none, no element.
+  const shape = `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>${fields.length > 0 ? additionalProperties(fields) : ''}</m:ItemShape>`;
   return envelope(ctx, `<m:GetItem>${shape}<m:ItemIds>${ids}</m:ItemIds></m:GetItem>`);
 }
 

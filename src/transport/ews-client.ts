@@ -85,6 +85,9 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     async getItems(itemIds, signal) {
       return call(buildGetItem(o.ctx, itemIds), 'GetItem', decodeGetItemResponse, signal);
     },
+    async lookUpItems(itemIds, signal) {
+      return call(buildGetItem(o.ctx, itemIds, []), 'GetItem', decodeGetItemResponse, signal);
+    },
     async getFolders(folders, signal) {
       return call(buildGetFolder(o.ctx, folders), 'GetFolder', decodeGetFolderResponse, signal);
     },

@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp, QUIET_MAX_WAIT_MS, type SyncClient, type WatchedFolder } from '../../src/catchup/catchup.js';
+import { createCatchUp, LEARN_DELAY_MS, QUIET_MAX_WAIT_MS, type SyncClient, type WatchedFolder } from '../../src/catchup/catchup.js';
 import { createLedger, keyOfChange, keysOfEvent } from '../../src/catchup/ledger.js';
 import { EwsResponseError } from '../../src/errors.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../../src/ews/sync.js';
@@ -341,6 +341,50 @@ describe('catch-up passes', () => {
     assert.deepEqual(second.printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey, e.folder, e.source]), [['Modified', 'A', 'ckA2', 'inbox', 'catch-up']]);
   });
 
+  it('items the stream printed are looked up together a second later (IdOnly GetItem): a change made in a gap after that is told', async () => {
+    await store.save('inbox', 'S0');
+    const looked: string[][] = [];
+    const sync: SyncClient = {
+      // The gap's sync: A changed while the stream was down (ckA2), B did not (ckB1).
+      ...scriptedSync([{ syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA2'), ck('create', 'B', 'ckB1')] }]),
+      lookUpItems: async (ids) => (looked.push([...ids]), ids.map((id) => ({ ok: true as const, itemId: id, details: { changeKey: `ck${id}1` } }))),
+    };
+    const { c, clock, printed, emit } = setup(sync);
+    deliver(c, inInbox(item('Created', 'A')), emit);
+    deliver(c, inInbox(item('NewMail', 'A')), emit);
+    deliver(c, inInbox(item('Created', 'B')), emit);
+    deliver(c, inInbox(item('Deleted', 'Z')), emit);
+    await clock.advance(LEARN_DELAY_MS - 1);
+    assert.deepEqual(looked, [], 'not before the delay: the events of one delivery share the lookup');
+    await clock.advance(1);
+    assert.deepEqual(looked, [['A', 'B']], 'one GetItem for the burst; a Deleted item is not looked up');
+    await c.gap(gap('eof'), run, emit);
+    assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey, e.source]), [['Modified', 'A', 'ckA2', 'catch-up']]);
+    await c.close();
+  });
+
+  it('a failed lookup of streamed items loses nothing: the next sync learns their ChangeKeys instead', async () => {
+    await store.save('inbox', 'S0');
+    const sync: SyncClient = {
+      ...scriptedSync([
+        { syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA1')] },
+        { syncState: 'S2', includesLast: true, changes: [ck('update', 'A', 'ckA2')] },
+      ]),
+      lookUpItems: async () => {
+        throw new EwsResponseError('ErrorServerBusy', 'busy', { backOffMs: 1000 });
+      },
+    };
+    const { c, clock, printed, emit } = setup(sync);
+    deliver(c, inInbox(item('Created', 'A')), emit);
+    await clock.advance(LEARN_DELAY_MS);
+    await c.gap(gap('eof'), run, emit);
+    assert.deepEqual(printed, [], 'the first sync learns ckA1 and prints nothing');
+    deliver(c, inInbox(item('Modified', 'A')), emit);
+    await c.gap(gap('eof'), run, emit);
+    assert.deepEqual(printed, [], 'the streamed Modified is printed once, by the stream');
+    await c.close();
+  });
+
   it('a stream event admitted while the page was on its way is newer than the page may know: nothing is learnt from it', async () => {
     await store.save('inbox', 'S0');
     let answer!: (page: SyncItemsPage) => void;
@@ -385,13 +429,13 @@ describe('catch-up passes', () => {
     // Y is deleted while nobody watches; then a watcher of Sent Items runs a whole pass.
     const looked: string[][] = [];
     const gone = (ids: readonly string[]) => ids.map((id) => (id === 'Y' ? { ok: false as const, itemId: id, responseCode: 'ErrorItemNotFound', message: 'gone' } : { ok: true as const, itemId: id, details: {} }));
-    const sentSync = { ...scriptedSync([{ syncState: 'T1', includesLast: true, changes: [] }]), getItems: async (ids: readonly string[]) => (looked.push([...ids]), gone(ids)) };
+    const sentSync = { ...scriptedSync([{ syncState: 'T1', includesLast: true, changes: [] }]), lookUpItems: async (ids: readonly string[]) => (looked.push([...ids]), gone(ids)) };
     const sentRun = setup(sentSync, false, 0, [{ key: 'sentitems', ref: { kind: 'distinguished', name: 'sentitems' }, name: 'sentitems' }]);
     await sentRun.c.gap(gap('start'), run, sentRun.emit);
     await sentRun.c.close();
     assert.deepEqual([sentRun.printed, looked], [[], []], 'no Deleted for an inbox item, and no lookup either');
     // The inbox watcher again: A (printed before) is not printed again; Y (printed, then gone) gets its Deleted.
-    const inboxSync = { ...scriptedSync([{ syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA1')] }]), getItems: async (ids: readonly string[]) => gone(ids) };
+    const inboxSync = { ...scriptedSync([{ syncState: 'S1', includesLast: true, changes: [ck('create', 'A', 'ckA1')] }]), lookUpItems: async (ids: readonly string[]) => gone(ids) };
     const again = setup(inboxSync);
     await again.c.gap(gap('start'), run, again.emit);
     assert.deepEqual(again.printed.map((e) => [e.event.type, e.event.target.id, e.folder]), [['Deleted', 'Y', 'inbox']]);

@@ -94,7 +94,7 @@ async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
         const parts = ebuf.split('\n');
         ebuf = parts.pop() ?? '';
         for (const p of parts) {
-          const m = /^ews-watch: catch-up: …(\S{8}) printed by the stream: ChangeKey (\S+) learnt$/.exec(p);
+          const m = /^ews-watch: catch-up: …(\S{8}) printed by the stream: ChangeKey (\S+) learnt(?: \(from [^)]+\))?$/.exec(p);
           if (m) learnt.push({ at: Date.now(), suffix: m[1]!, changeKey: m[2]! });
           if (!/^ews-watch: [<>] [a-z-]+:/.test(p)) warnings.push(`${Date.now() - (t0 ?? Date.now())}ms p${proc}: ${p}`);
         }
