@@ -79,7 +79,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
           // The status line draws nothing before its first set(), which comes once signed in: a password prompt
           // is never overdrawn.
           const auth = await resolveAuth(conn, io, dotenv, undefined, signal);
-          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
+          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env, out);
         });
       },
       demo: async (opts) => {
@@ -107,7 +107,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
             };
             // The demo's mailbox lives only as long as the demo: so does its sync state.
             const env = { ...io.env, EWS_STATE_DIR: stateDir };
-            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env, io.env);
+            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env, io.env, out);
           } finally {
             await sim.close();
             rmSync(stateDir, { recursive: true, force: true });
@@ -233,6 +233,7 @@ async function watchWith(
   signal: AbortSignal,
   env: Env,
   hookEnv: Env,
+  out: StdoutGuard,
 ): Promise<number> {
   const answerTimeoutMs = answerTimeoutFrom(env);
   const connected = await connectMailbox(given, auth, settings, logger, signal, answerTimeoutMs);
@@ -250,6 +251,7 @@ async function watchWith(
     signal,
     // The status line counts printed events: with filters, fewer than the engine hands over.
     onPrinted: (count) => report({ type: 'event', count }),
+    output: out,
   });
   const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled, pipeline.distinguishedNameOf).catch(async (err: unknown) => {
     // E.g. the state is locked by another watcher: stop the pipeline's timers before saying so.

@@ -38,6 +38,11 @@ export interface PipelineOptions {
   signal: AbortSignal;
   /** Told the number of events printed so far, after each one (the status line counts these, not the engine's). */
   onPrinted?(count: number): void;
+  /**
+   * Standard output's progress (src/cli/stdout.ts): the catch-up is told an event was printed only once its line
+   * left the process, so a line still in Node's buffer when stdout fails (EPIPE, ENOBUFS) is not recorded as printed.
+   */
+  output?: { whenWritten(fn: () => void): void; flushed(): Promise<void> };
 }
 
 export interface Pipeline {
@@ -158,6 +163,15 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     stop.abort('timeout');
   });
 
+  // After finish() the catch-up closes: a line that leaves later (a reader stalled at exit) is not recorded.
+  let outClosed = false;
+  const whenOut = (fn: () => void): void => {
+    if (!o.output) return fn();
+    o.output.whenWritten(() => {
+      if (!outClosed) fn();
+    });
+  };
+
   const satisfied = (): boolean => (s.maxEvents !== undefined ? matched >= s.maxEvents : matched > 0);
 
   async function drain(): Promise<void> {
@@ -171,6 +185,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       const bound = s.hookTimeoutMs + KILL_GRACE_MS + 1_000;
       if (!(await within(o.clock, bound, hooks.drain()))) o.logger.warn(`not waiting any longer for hook runs still going after ${formatMs(bound)}`);
     }
+    if (o.output) await within(o.clock, DRAIN_MS, o.output.flushed());
+    outClosed = true;
   }
 
   return {
@@ -184,8 +200,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       return inner(gap, signal, emit);
     },
     // The catch-up is told the event as printed: with --details it carries the item's real ChangeKey.
-    onWritten: (inner) => (e, emit) => stage.whenSettled(e, (printed) => inner(printed, emit)),
-    settled: (e, then) => stage.whenSettled(e, then),
+    onWritten: (inner) => (e, emit) => stage.whenSettled(e, (printed) => whenOut(() => inner(printed, emit))),
+    settled: (e, then) => stage.whenSettled(e, () => whenOut(then)),
     async finish() {
       deadline?.cancel();
       o.signal.removeEventListener('abort', onUserStop);
