@@ -252,6 +252,10 @@ async function watchWith(
     // The status line counts printed events: with filters, fewer than the engine hands over.
     onPrinted: (count) => report({ type: 'event', count }),
     output: out,
+    onProcessExit: (fn) => {
+      process.once('exit', fn);
+      return () => void process.off('exit', fn);
+    },
   });
   const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled, pipeline.distinguishedNameOf).catch(async (err: unknown) => {
     // E.g. the state is locked by another watcher: stop the pipeline's timers before saying so.

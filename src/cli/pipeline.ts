@@ -43,6 +43,8 @@ export interface PipelineOptions {
    * left the process, so a line still in Node's buffer when stdout fails (EPIPE, ENOBUFS) is not recorded as printed.
    */
   output?: { whenWritten(fn: () => void): void; flushed(): Promise<void> };
+  /** Runs `fn` when the process exits however it does (a forced exit: hooks' process groups are killed then). */
+  onProcessExit?(fn: () => void): () => void;
 }
 
 export interface Pipeline {
@@ -131,6 +133,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   });
   const details: DetailsSource | undefined = s.details ? createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l) }) : undefined;
   const hooks = createHooks(o);
+  // The user's stop (a signal, stdout closed), also while draining: no hook run starts any more from then on.
+  const stopHooks = (): void => void hooks?.stop();
+  if (o.signal.aborted) stopHooks();
+  else o.signal.addEventListener('abort', stopHooks, { once: true });
+  const offExit = hooks ? o.onProcessExit?.(() => hooks.killAll('SIGKILL')) : undefined;
   // Lookups make printing asynchronous: then the stage counts --max-events, not the engine.
   const asynchronous = details !== undefined || s.folders.kind === 'all';
   let matched = 0;
@@ -182,8 +189,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     details?.close();
     await within(o.clock, 1_000, stage.idle());
     if (hooks) {
+      // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after the bound nothing waits.
       const bound = s.hookTimeoutMs + KILL_GRACE_MS + 1_000;
       if (!(await within(o.clock, bound, hooks.drain()))) o.logger.warn(`not waiting any longer for hook runs still going after ${formatMs(bound)}`);
+      await hooks.close();
+      o.signal.removeEventListener('abort', stopHooks);
+      offExit?.();
     }
     if (o.output) await within(o.clock, DRAIN_MS, o.output.flushed());
     outClosed = true;
