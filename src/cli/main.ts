@@ -18,6 +18,7 @@ import { createMemoryStateStore, defaultStateDir, openStateStore, type StateStor
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
+import { cleanLines } from '../output/sanitize.js';
 import { createPrettySink } from '../output/pretty.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
@@ -148,7 +149,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.stderr.write(`ews-watch: ${redactCredentialsIn(describeError(err))}\n`);
+    io.stderr.write(`ews-watch: ${cleanLines(redactCredentialsIn(describeError(err)))}\n`);
     return exitCodeFor(err);
   }
   return code;
@@ -178,7 +179,7 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     // A hook program that is not there is a usage error now, not a warning on every event later.
     checkHookPrograms(settings.hooks, { path: io.env.PATH, cwd: io.cwd, probe: probeProgram });
   } catch (err) {
-    io.stderr.write(`ews-watch: ${describeError(err)}\n`);
+    io.stderr.write(`ews-watch: ${cleanLines(describeError(err))}\n`);
     return exitCodeFor(err);
   }
   const stop = new AbortController();
@@ -594,7 +595,7 @@ function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): { 
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
 async function runCredentialCommand(io: Io, opts: CredentialOptions, which: 'login' | 'logout'): Promise<number> {
-  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${line}\n`));
+  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${cleanLines(line)}\n`));
   const { runLogin, runLogout } = await import('./login.js');
   const loginIo = { env: io.env, dotenv, dotenvName, stdin: io.stdin, stderr: io.stderr };
   return which === 'login' ? runLogin(opts, loginIo) : runLogout(opts, loginIo);
