@@ -8,7 +8,7 @@ import { isServerErrorPage } from '../ews/endpoint.js';
 import { responseCodeHint } from '../ews/response-codes.js';
 import type { ServerVersionInfo } from '../ews/types.js';
 import { describeVersion } from './server-version.js';
-import { stripControl } from '../output/sanitize.js';
+import { cleanLines, stripControl } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -38,7 +38,8 @@ export interface CheckOptions {
 }
 
 export async function runCheck(o: CheckOptions): Promise<number> {
-  const w = (line: string): void => o.write(`${o.redact ? o.redact(line) : line}
+  // Every line may quote the server: redacted, then cleaned of escape sequences and controls (one place).
+  const w = (line: string): void => o.write(`${cleanLines(o.redact ? o.redact(line) : line)}
 `);
   let configuration = o.configuration;
   if (o.findMailbox) {

@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.js';
 import { openCredentialStore, parseKeychainMode, passwordAccount, type OpenedStore } from '../auth/credential-store.js';
 import type { Env } from './config.js';
+import { cleanLines } from '../output/sanitize.js';
 import { EXIT } from './exit-codes.js';
 import { promptPassword, readPasswordFromStdin } from './secrets.js';
 
@@ -56,7 +57,8 @@ export async function runLogin(opts: LoginOptions, io: LoginIo): Promise<number>
   if (target.kind === 'oauth') {
     const { loginWithDeviceCode } = await import('../auth/oauth-login.js');
     const result = await loginWithDeviceCode({ ...target.oauth, store: opened.store, write: (line) => void io.stderr.write(`${line}\n`) });
-    io.stderr.write(`ews-watch: signed in as ${result.username}; the token cache is ${storedIn(opened, result.storeAccount)}\n`);
+    // The user name comes from the identity provider's token: server text.
+    io.stderr.write(`ews-watch: signed in as ${cleanLines(result.username)}; the token cache is ${storedIn(opened, result.storeAccount)}\n`);
     return EXIT.ok;
   }
   const password = await readPassword(opts, io, target.user);

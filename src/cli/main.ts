@@ -18,6 +18,7 @@ import { createMemoryStateStore, defaultStateDir, openStateStore, type StateStor
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
+import { cleanLines } from '../output/sanitize.js';
 import { createPrettySink } from '../output/pretty.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
@@ -79,7 +80,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
           // The status line draws nothing before its first set(), which comes once signed in: a password prompt
           // is never overdrawn.
           const auth = await resolveAuth(conn, io, dotenv, undefined, signal);
-          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env);
+          return watchWith(conn, auth, settings, logger, status, sink, signal, { ...dotenv, ...io.env }, io.env, out);
         });
       },
       demo: async (opts) => {
@@ -107,7 +108,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
             };
             // The demo's mailbox lives only as long as the demo: so does its sync state.
             const env = { ...io.env, EWS_STATE_DIR: stateDir };
-            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env, io.env);
+            return await watchWith(conn, createBasicAuth(sim.credentials.user, sim.credentials.password), settings, logger, status, sink, signal, env, io.env, out);
           } finally {
             await sim.close();
             rmSync(stateDir, { recursive: true, force: true });
@@ -148,7 +149,7 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.stderr.write(`ews-watch: ${redactCredentialsIn(describeError(err))}\n`);
+    io.stderr.write(`ews-watch: ${cleanLines(redactCredentialsIn(describeError(err)))}\n`);
     return exitCodeFor(err);
   }
   return code;
@@ -178,7 +179,7 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     // A hook program that is not there is a usage error now, not a warning on every event later.
     checkHookPrograms(settings.hooks, { path: io.env.PATH, cwd: io.cwd, probe: probeProgram });
   } catch (err) {
-    io.stderr.write(`ews-watch: ${describeError(err)}\n`);
+    io.stderr.write(`ews-watch: ${cleanLines(describeError(err))}\n`);
     return exitCodeFor(err);
   }
   const stop = new AbortController();
@@ -233,6 +234,7 @@ async function watchWith(
   signal: AbortSignal,
   env: Env,
   hookEnv: Env,
+  out: StdoutGuard,
 ): Promise<number> {
   const answerTimeoutMs = answerTimeoutFrom(env);
   const connected = await connectMailbox(given, auth, settings, logger, signal, answerTimeoutMs);
@@ -250,6 +252,11 @@ async function watchWith(
     signal,
     // The status line counts printed events: with filters, fewer than the engine hands over.
     onPrinted: (count) => report({ type: 'event', count }),
+    output: out,
+    onProcessExit: (fn) => {
+      process.once('exit', fn);
+      return () => void process.off('exit', fn);
+    },
   });
   const catchUp = await openCatchUp(conn, settings, logger, client, env, pipeline.settled, pipeline.distinguishedNameOf).catch(async (err: unknown) => {
     // E.g. the state is locked by another watcher: stop the pipeline's timers before saying so.
@@ -588,7 +595,7 @@ function describeSecretSource(conn: ConnectionSettings, io: Io, dotenv: Env): { 
 
 /** `login` / `logout` (src/cli/login.ts, loaded only for them); errors reach main's one-line report. */
 async function runCredentialCommand(io: Io, opts: CredentialOptions, which: 'login' | 'logout'): Promise<number> {
-  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${line}\n`));
+  const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => void io.stderr.write(`ews-watch: warning: ${cleanLines(line)}\n`));
   const { runLogin, runLogout } = await import('./login.js');
   const loginIo = { env: io.env, dotenv, dotenvName, stdin: io.stdin, stderr: io.stderr };
   return which === 'login' ? runLogin(opts, loginIo) : runLogout(opts, loginIo);

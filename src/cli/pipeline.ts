@@ -38,6 +38,13 @@ export interface PipelineOptions {
   signal: AbortSignal;
   /** Told the number of events printed so far, after each one (the status line counts these, not the engine's). */
   onPrinted?(count: number): void;
+  /**
+   * Standard output's progress (src/cli/stdout.ts): the catch-up is told an event was printed only once its line
+   * left the process, so a line still in Node's buffer when stdout fails (EPIPE, ENOBUFS) is not recorded as printed.
+   */
+  output?: { whenWritten(fn: () => void): void; flushed(): Promise<void> };
+  /** Runs `fn` when the process exits however it does (a forced exit: hooks' process groups are killed then). */
+  onProcessExit?(fn: () => void): () => void;
 }
 
 export interface Pipeline {
@@ -126,6 +133,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   });
   const details: DetailsSource | undefined = s.details ? createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l) }) : undefined;
   const hooks = createHooks(o);
+  // The user's stop (a signal, stdout closed), also while draining: no hook run starts any more from then on.
+  const stopHooks = (): void => void hooks?.stop();
+  if (o.signal.aborted) stopHooks();
+  else o.signal.addEventListener('abort', stopHooks, { once: true });
+  const offExit = hooks ? o.onProcessExit?.(() => hooks.killAll('SIGKILL')) : undefined;
   // Lookups make printing asynchronous: then the stage counts --max-events, not the engine.
   const asynchronous = details !== undefined || s.folders.kind === 'all';
   let matched = 0;
@@ -158,6 +170,15 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     stop.abort('timeout');
   });
 
+  // After finish() the catch-up closes: a line that leaves later (a reader stalled at exit) is not recorded.
+  let outClosed = false;
+  const whenOut = (fn: () => void): void => {
+    if (!o.output) return fn();
+    o.output.whenWritten(() => {
+      if (!outClosed) fn();
+    });
+  };
+
   const satisfied = (): boolean => (s.maxEvents !== undefined ? matched >= s.maxEvents : matched > 0);
 
   async function drain(): Promise<void> {
@@ -168,9 +189,15 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     details?.close();
     await within(o.clock, 1_000, stage.idle());
     if (hooks) {
+      // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after the bound nothing waits.
       const bound = s.hookTimeoutMs + KILL_GRACE_MS + 1_000;
       if (!(await within(o.clock, bound, hooks.drain()))) o.logger.warn(`not waiting any longer for hook runs still going after ${formatMs(bound)}`);
+      await hooks.close();
+      o.signal.removeEventListener('abort', stopHooks);
+      offExit?.();
     }
+    if (o.output) await within(o.clock, DRAIN_MS, o.output.flushed());
+    outClosed = true;
   }
 
   return {
@@ -184,8 +211,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       return inner(gap, signal, emit);
     },
     // The catch-up is told the event as printed: with --details it carries the item's real ChangeKey.
-    onWritten: (inner) => (e, emit) => stage.whenSettled(e, (printed) => inner(printed, emit)),
-    settled: (e, then) => stage.whenSettled(e, then),
+    onWritten: (inner) => (e, emit) => stage.whenSettled(e, (printed) => whenOut(() => inner(printed, emit))),
+    settled: (e, then) => stage.whenSettled(e, () => whenOut(then)),
     async finish() {
       deadline?.cancel();
       o.signal.removeEventListener('abort', onUserStop);

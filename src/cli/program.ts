@@ -51,7 +51,7 @@ function addWatchOptions(cmd: Command, o: { demo?: boolean } = {}): Command {
     .addOption(new Option('--on <events>', 'the events the next --exec runs for (default: every event printed)'))
     .addOption(new Option('--exec <program> [args...]', "run a program for each event, without a shell: the event's JSON on stdin, EWS_* variables; its arguments run to the end of the line or to a lone ';'"))
     .option('--debounce <ms>', 'hooks: events for one item within this many ms of each other make one run (default 0: every event)')
-    .option('--hook-timeout <duration>', 'hooks: stop a run after this long (SIGTERM, then SIGKILL; default 30s)')
+    .option('--hook-timeout <duration>', 'hooks: stop a run and what it started after this long (SIGTERM, then SIGKILL; default 30s)')
     .option('--hook-concurrency <n>', 'hooks: runs at once, at most (default 4); runs for one item never overlap')
     .option('--color <when>', 'colour: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)')
     .option('-v, --verbose', 'more on stderr: requests, headers (secrets redacted), reconnects')

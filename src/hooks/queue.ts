@@ -14,6 +14,8 @@ export interface RunQueueOptions<T> {
 
 export interface RunQueue<T> {
   push(job: T): void;
+  /** Removes every job still waiting (none starts any more from them) and returns them. */
+  clear(): T[];
   /** Resolves when nothing is waiting or running. */
   idle(): Promise<void>;
   readonly waiting: number;
@@ -70,6 +72,11 @@ export function createRunQueue<T>(o: RunQueueOptions<T>): RunQueue<T> {
       waiting.push(job);
       pump();
       if (waiting.length > o.maxPending) o.onDrop(waiting.shift() as T);
+    },
+    clear() {
+      const dropped = waiting.splice(0);
+      pump();
+      return dropped;
     },
     idle() {
       if (running === 0 && waiting.length === 0) return Promise.resolve();

@@ -1,13 +1,14 @@
 // Runs the user's hook programs for each event: filtered per hook, optionally debounced per item, through a bounded
 // queue that keeps runs for one item in order. Failures are reported as one line each and are never fatal.
 // Hook output goes to onOutput (our stderr), never to our stdout: stdout carries NDJSON and nothing else.
+// Each run has its own process group (POSIX); at the end, no run starts any more and every group is ended.
 
 import { spawn as nodeSpawn } from 'node:child_process';
 import { shortenId } from '../output/sanitize.js';
 import type { Clock, TimerHandle } from '../watch/clock.js';
 import { buildChildEnv, sanitizeText } from './env.js';
 import { foldEvents, type FoldedRun } from './fold.js';
-import { MAX_OUTPUT_LINE_CHARS, runHookProcess, type RunOutcome } from './process.js';
+import { KILL_GRACE_MS, MAX_OUTPUT_LINE_CHARS, PIPE_GRACE_MS, killProcessGroup, runHookProcess, type GroupKiller, type RunOutcome } from './process.js';
 import { createRunQueue } from './queue.js';
 import type { HookEvent, HookRunner, HookRunnerOptions, HookSpec, HookStats } from './types.js';
 
@@ -57,6 +58,8 @@ export function describeOutcome(outcome: RunOutcome, job: Job, timeoutMs: number
       return `${head} was killed by ${outcome.signal} for ${what}`;
     case 'timeout':
       return `${head} timed out after ${formatDuration(timeoutMs)} for ${what}`;
+    case 'stopped':
+      return `${head} was stopped for ${what}: ews-watch is exiting`;
     case 'spawn-error':
       return `${head} could not start for ${what}: ${spawnFailure(outcome)}`;
   }
@@ -98,6 +101,56 @@ function createDebouncer(clock: Clock, debounceMs: number, emit: (hook: HookSpec
     flushAll(): void {
       for (const key of [...bursts.keys()]) flush(key);
     },
+    /** Drops every burst not yet run; returns how many. */
+    clear(): number {
+      for (const b of bursts.values()) b.timer?.cancel();
+      const n = bursts.size;
+      bursts.clear();
+      return n;
+    },
+  };
+}
+
+/** Resolves true once `test()` holds (checked every `stepMs`), false after `maxMs`. */
+function waitUntil(clock: Clock, test: () => boolean, maxMs: number, stepMs = 50): Promise<boolean> {
+  return new Promise((resolve) => {
+    let waited = 0;
+    const check = (): void => {
+      if (test()) return resolve(true);
+      if (waited >= maxMs) return resolve(false);
+      waited += stepMs;
+      clock.setTimer(stepMs, check);
+    };
+    check();
+  });
+}
+
+/**
+ * The process groups of runs: a finished run's group stays listed while something it started is still in it, so
+ * that is ended too when ews-watch exits. A program that starts its own session (setsid, a real daemon) has left
+ * the group and is not ours to end.
+ */
+function createGroups(killGroup: GroupKiller | undefined) {
+  // pgid → whether its run is still going.
+  const groups = new Map<number, boolean>();
+  const prune = (): void => {
+    for (const [g, running] of groups) if (!running && !killGroup?.(g, 0)) groups.delete(g);
+  };
+  return {
+    started: (g: number): void => void groups.set(g, true),
+    /** A run ended: its group is kept only while it has members; the list is pruned then. */
+    finished(g: number | undefined): void {
+      if (g !== undefined && groups.has(g)) groups.set(g, false);
+      prune();
+    },
+    signal(sig: NodeJS.Signals, which: 'all' | 'finished'): void {
+      for (const [g, running] of groups) if (which === 'all' || !running) killGroup?.(g, sig);
+    },
+    /** No run going and nothing left in the groups of finished ones. */
+    empty(): boolean {
+      prune();
+      return groups.size === 0;
+    },
   };
 }
 
@@ -110,11 +163,20 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
   const spawnImpl = o.spawnImpl ?? nodeSpawn;
   const onOutput = o.onOutput ?? o.onReport;
   const stats: HookStats = { started: 0, failed: 0, timedOut: 0, dropped: 0 };
+  // Windows has no process groups to signal; a fake spawn (tests) has none either unless the test gives one.
+  const killGroup = o.killGroup ?? (o.spawnImpl === undefined && process.platform !== 'win32' ? killProcessGroup : undefined);
+  const groups = createGroups(killGroup);
+  const stopping = new AbortController();
+  let stopped = false;
 
   const execute = async (job: Job): Promise<void> => {
     stats.started++;
     const prefix = `hook ${progName(job.hook)}: `;
+    let group: number | undefined;
     const outcome = await runHookProcess({
+      killGroup,
+      onGroup: (g) => groups.started((group = g)),
+      stop: stopping.signal,
       argv: job.hook.argv,
       env: buildChildEnv(baseEnv, job.fields, job.events),
       stdin: `${job.json}\n`,
@@ -123,6 +185,7 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
       spawnImpl,
       onLine: (line) => onOutput(prefix + sanitizeText(line, MAX_OUTPUT_LINE_CHARS + 1)),
     });
+    groups.finished(group);
     if (outcome.kind === 'timeout') stats.timedOut++;
     else if (outcome.kind !== 'ok') stats.failed++;
     const line = describeOutcome(outcome, job, timeoutMs);
@@ -143,8 +206,17 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
   const enqueue = (hook: HookSpec, burst: HookEvent[]): void => queue.push({ hook, ...foldEvents(burst) });
   const debouncer = debounceMs > 0 ? createDebouncer(o.clock, debounceMs, enqueue) : undefined;
 
+  const stop = (): number => {
+    if (stopped) return 0;
+    stopped = true;
+    const n = (debouncer?.clear() ?? 0) + queue.clear().length;
+    if (n > 0) o.onReport(`stopping: ${n} hook run${n === 1 ? '' : 's'} waiting to start will not run`);
+    return n;
+  };
+
   return {
     submit(ev) {
+      if (stopped) return;
       o.hooks.forEach((hook, i) => {
         if (hook.events !== undefined && !hook.events.has(ev.fields.event)) return;
         // Events without an item (folder events, FreeBusyChanged) are not folded.
@@ -156,6 +228,18 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
       debouncer?.flushAll();
       await queue.idle();
     },
+    stop,
+    async close() {
+      stop();
+      // Runs still going: SIGTERM to their groups, SIGKILL after the grace (process.ts). The same, here, for what
+      // finished runs left in theirs.
+      stopping.abort();
+      groups.signal('SIGTERM', 'finished');
+      if (!(await waitUntil(o.clock, () => queue.running === 0 && groups.empty(), KILL_GRACE_MS))) groups.signal('SIGKILL', 'finished');
+      // A run ends once its process is reaped and its pipes are read (or given up on): a moment more.
+      await waitUntil(o.clock, () => queue.running === 0, PIPE_GRACE_MS + 500);
+    },
+    killAll: (sig) => groups.signal(sig, 'all'),
     stats: () => ({ ...stats }),
   };
 }

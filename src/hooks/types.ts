@@ -2,6 +2,7 @@
 
 import type { spawn } from 'node:child_process';
 import type { Clock } from '../watch/clock.js';
+import type { GroupKiller } from './process.js';
 
 export interface HookSpec {
   /** Short event names ('NewMail', 'Created', …) this hook runs for; undefined = all. */
@@ -49,6 +50,11 @@ export interface HookRunnerOptions {
   /** The environment hooks inherit (default process.env); secrets and stale EWS_* event variables are removed. */
   env?: NodeJS.ProcessEnv;
   spawnImpl?: typeof spawn;
+  /**
+   * Signals a run's process group. Default: process.kill(-pgid) on POSIX with the real spawn; none on Windows (and
+   * with a spawnImpl given but no killGroup), where each run's own process alone is signalled.
+   */
+  killGroup?: GroupKiller;
 }
 
 export interface HookStats {
@@ -65,5 +71,14 @@ export interface HookRunner {
   submit(ev: HookEvent): void;
   /** Runs every debounced burst now and resolves once nothing is waiting or running (used at exit). */
   drain(): Promise<void>;
+  /** ews-watch is stopping: no run starts any more; those waiting are dropped, with one report line. Returns how many. */
+  stop(): number;
+  /**
+   * stop(), then ends what is left: runs still going and whatever finished runs left in their process groups get
+   * SIGTERM, and SIGKILL after the grace. Resolves once that is done (a grace and a little more, at most).
+   */
+  close(): Promise<void>;
+  /** At once, for an exit that cannot wait (a forced exit): `signal` to every run's process group. */
+  killAll(signal: NodeJS.Signals): void;
   stats(): HookStats;
 }

@@ -1,5 +1,6 @@
 // NDJSON output: one JSON object per event with the contract's keys, in the contract's order, keys that do not
-// apply left out (never null). JSON.stringify escapes control characters, so no stripping is needed here.
+// apply left out (never null). Server text is kept whole, but no character a terminal acts on is written raw:
+// JSON.stringify escapes C0 controls, and escapeForTerminal() the rest (DEL, C1, bidi controls, U+2028/U+2029).
 // --details adds the item's summary after `folder`/`oldFolder` (subject … itemClass, or detailsError), before `source`.
 // `folder` names what the pretty line names: an item's folder, or for a folder event the folder itself.
 
@@ -59,8 +60,20 @@ function addDetails(rec: NdjsonRecord, e: WatchedEvent): void {
   if (e.detailsError !== undefined) rec.detailsError = e.detailsError;
 }
 
+// Not escaped by JSON.stringify, yet acted on: U+009B is CSI and U+009D OSC on terminals that take 8-bit controls
+// (an OSC 52 writes the clipboard); bidi overrides reorder what a reader sees; U+2028/U+2029 break some readers'
+// lines. Such characters can only be inside JSON strings, where \uXXXX stands for the same character.
+const TERMINAL_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const TERMINAL_UNSAFE_ALL = new RegExp(TERMINAL_UNSAFE.source, 'g');
+
+/** A JSON text with every character above written as a \uXXXX escape; JSON.parse reads the same value. */
+export function escapeForTerminal(json: string): string {
+  if (!TERMINAL_UNSAFE.test(json)) return json;
+  return json.replace(TERMINAL_UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function ndjsonLine(e: WatchedEvent): string {
-  return JSON.stringify(buildNdjsonRecord(e));
+  return escapeForTerminal(JSON.stringify(buildNdjsonRecord(e)));
 }
 
 export function createNdjsonSink(writeLine: LineWriter): EventSink {

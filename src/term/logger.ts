@@ -1,7 +1,10 @@
 // Chatter for stderr: warnings, errors and -v debug lines. Secrets never get through: every line is passed
 // through redact(), which hides Authorization/Cookie header values, any secret registered with addSecret() (the
 // transport registers every credential and cookie it sends) and credentials in server text (src/term/redact.ts).
+// Server text is quoted in many of these lines (folder names, MessageText): after redaction, every line is cleaned
+// of escape sequences, controls and bidi overrides here, in one place, so no call site can forget.
 
+import { cleanLines } from '../output/sanitize.js';
 import { createSecretRegistry, type SecretKind } from './redact.js';
 
 export type Verbosity = -1 | 0 | 1;
@@ -48,7 +51,8 @@ export function createLogger(write: (text: string) => void, verbosity: Verbosity
         .map((l) => redactHeaderLine(l))
         .join('\n'),
     );
-  const emit = (line: string): void => write(`${prefix}: ${redact(line)}\n`);
+  // Redaction first: it must see a secret as it was sent, controls and all.
+  const emit = (line: string): void => write(`${prefix}: ${cleanLines(redact(line))}\n`);
   return {
     verbosity,
     addSecret: (secret, kind) => secrets.add(secret, kind),

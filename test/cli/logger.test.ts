@@ -31,4 +31,13 @@ describe('redaction', () => {
     quiet.error('e');
     assert.deepEqual(out, ['ews-watch: e\n']);
   });
+  it('every line is cleaned of escape sequences, controls and bidi overrides, after redaction (one place for all call sites)', () => {
+    const out: string[] = [];
+    const log = createLogger((t) => out.push(t), 1);
+    // A secret with a control character in it is still hidden whole: redaction sees the text as it came.
+    log.addSecret('pa\u0007ss-word');
+    log.warn('Folder \u001b]52;c;ZXZpbA==\u0007Pay\u001b[31mRED\u001b[0m \u009b2J\u202eevil\u202c no longer exists');
+    log.error('denied for pa\u0007ss-word\r\nsecond line\tkept');
+    assert.deepEqual(out, ['ews-watch: warning: Folder PayRED evil no longer exists\n', 'ews-watch: denied for [redacted]\nsecond line\tkept\n']);
+  });
 });

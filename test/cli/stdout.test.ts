@@ -1,4 +1,5 @@
-// guardStdout() against writable streams that fail as /dev/full (ENOSPC) and a closed pipe (EPIPE) do.
+// guardStdout() against writable streams that fail as /dev/full (ENOSPC), a closed pipe (EPIPE) and a full socket
+// (ENOBUFS, after lines waited in the stream's buffer) do.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -67,5 +68,50 @@ describe('standard output failures', () => {
     guard.writeLine('b\n');
     assert.deepEqual(out.written, ['a\n', 'b\n']);
     assert.equal(await guard.settle(124), 124);
+  });
+
+  it('whenWritten: lines waiting in the buffer are out only when their write completes; a later failure drops them, exit 1', async () => {
+    // A socket whose reader is slow: each write completes only when the test says so.
+    const pending: Array<(err?: Error) => void> = [];
+    const out = new Writable({ write: (_chunk, _enc, cb) => void pending.push(cb), highWaterMark: 1 });
+    const err: string[] = [];
+    const guard = guardStdout(out, { write: (s: string) => err.push(s) });
+    const told: string[] = [];
+    guard.writeLine('a\n');
+    guard.whenWritten(() => told.push('a'));
+    guard.writeLine('b\n');
+    guard.writeLine('c\n');
+    guard.whenWritten(() => told.push('c'));
+    assert.equal(told.length, 0, 'nothing is out yet');
+    pending.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(told, ['a']);
+    // The write of b fails: b and c were accepted, never written, and are never reported as out.
+    pending.shift()?.(errno('ENOBUFS', 'write ENOBUFS'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(told, ['a']);
+    assert.equal(guard.failure?.code, 'ENOBUFS');
+    assert.throws(() => guard.writeLine('d\n'), StdoutFailed);
+    guard.whenWritten(() => told.push('d'));
+    assert.equal(await guard.settle(0), 1);
+    assert.deepEqual(told, ['a']);
+    assert.deepEqual(err, ['ews-watch: cannot write to standard output: write ENOBUFS\n']);
+  });
+
+  it('whenWritten with nothing waiting (a file, a terminal, a pipe that keeps up): at once, in the same turn', () => {
+    const out = failing(errno('EIO', 'never'), 10);
+    const guard = guardStdout(out, { write: () => assert.fail('nothing to say') });
+    let told = 0;
+    guard.writeLine('a\n');
+    guard.whenWritten(() => (told += 1));
+    assert.equal(told, 1);
+  });
+
+  it('ECONNRESET (the reader of a socket went away) is a normal end, as EPIPE', async () => {
+    const err: string[] = [];
+    const guard = guardStdout(failing(errno('ECONNRESET', 'write ECONNRESET')), { write: (s: string) => err.push(s) });
+    assert.throws(() => guard.writeLine('x\n'), StdoutFailed);
+    assert.equal(await guard.settle(0), 0);
+    assert.deepEqual(err, []);
   });
 });

@@ -42,6 +42,39 @@ function run(t: TestContext, args: string[], o: { env?: Record<string, string>; 
 }
 
 const haveDevFull = existsSync('/dev/full');
+
+/**
+ * A module loaded with --import into the CLI: stdout as a full socket. TEST_STDOUT_OK_LINES lines go out; the next
+ * write is held (as libuv holds a write the kernel refused with EAGAIN), and once TEST_STDOUT_BUFFERED_LINES more
+ * lines wait in Node's buffer it fails with ENOBUFS, as a write to a full UNIX socket does on macOS and the BSDs.
+ */
+const ENOBUFS_PRELOAD = `const okLines = Number(process.env.TEST_STDOUT_OK_LINES);
+const buffered = Number(process.env.TEST_STDOUT_BUFFERED_LINES);
+const out = process.stdout;
+const linesIn = (c) => (typeof c === 'string' ? c : Buffer.from(c).toString()).split('\\n').length - 1;
+let accepted = 0;
+let passed = 0;
+let held;
+const write = out.write;
+out.write = function (chunk, ...rest) {
+  const r = write.call(this, chunk, ...rest);
+  accepted += linesIn(chunk);
+  if (held && accepted >= okLines + 1 + buffered) {
+    const cb = held;
+    held = undefined;
+    setImmediate(() => cb(Object.assign(new Error('write ENOBUFS'), { code: 'ENOBUFS', errno: -105, syscall: 'write' })));
+  }
+  return r;
+};
+const hold = (n, cb, go) => {
+  if (passed + n > okLines) held = cb;
+  else (passed += n), go();
+};
+const w = out._write;
+const wv = out._writev;
+out._write = function (chunk, enc, cb) { hold(linesIn(chunk), cb, () => w.call(this, chunk, enc, cb)); };
+out._writev = function (chunks, cb) { hold(chunks.reduce((n, c) => n + linesIn(c.chunk), 0), cb, () => wv.call(this, chunks, cb)); };
+`;
 const ENOSPC_LINE = /^ews-watch: cannot write to standard output: ENOSPC: no space left on device, write\n$/;
 
 describe('exits', { concurrency: 2 }, () => {
@@ -77,6 +110,32 @@ describe('exits', { concurrency: 2 }, () => {
       assert.equal(r.stderr, '');
       // Found again by synchronisation (which reports a new item as Created).
       assert.deepEqual(parseLines(r.stdout).map((l) => [l.itemId, l.source]), [[lost.id, 'catch-up']]);
+    });
+  });
+
+  it('a socket that fails with ENOBUFS after a burst filled it: exit 1, one line; the lines still in the buffer come again next run', async (t) => {
+    // The preload makes stdout behave as a UNIX socket on macOS/BSD does when its buffer is full: the kernel took
+    // 3 lines; the 4th write waits (Node keeps the next lines in its own buffer) and then fails with ENOBUFS.
+    const dir = mkdtempSync(join(tmpdir(), 'ews-watch-enobufs-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const preload = join(dir, 'enobufs.mjs');
+    writeFileSync(preload, ENOBUFS_PRELOAD);
+    await withSim({}, async (sim) => {
+      const env = envFor(sim, { XDG_STATE_HOME: join(dir, 'state'), EWS_WATCH_QUIET_SYNC_MS: '600000' });
+      const first = run(t, ['--json', '--events', 'NewMail'], { env: { ...env, TEST_STDOUT_OK_LINES: '3', TEST_STDOUT_BUFFERED_LINES: '4' }, nodeArgs: ['--import', pathToFileURL(preload).href] });
+      await sim.waitFor(() => sim.connections().length > 0, 15_000);
+      const mails = Array.from({ length: 10 }, (_, i) => sim.deliverMail({ subject: `burst ${i}` }).item!.id);
+      const r1 = await first;
+      assert.equal(r1.code, 1, r1.stderr);
+      assert.equal(r1.stderr, 'ews-watch: cannot write to standard output: write ENOBUFS\n');
+      const out1 = parseLines(r1.stdout).map((l) => l.itemId);
+      assert.deepEqual(out1, mails.slice(0, 3));
+      // The 7 others, the 4 that sat in Node's buffer included, were never recorded as printed: found again.
+      const second = startCli(['--json', '--events', 'NewMail', '--max-events', '7', '--timeout', '15s'], { env });
+      const r2 = await second.result();
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(r2.stderr, '');
+      assert.deepEqual(parseLines(r2.stdout).map((l) => [l.itemId, l.source]).sort(), mails.slice(3).map((id) => [id, 'catch-up']).sort());
     });
   });
 

@@ -54,7 +54,10 @@ describe('hooks, end to end', { concurrency: 2 }, () => {
       assert.equal(runs.length, 1, 'NewMail only; the hook ran before ews-watch exited');
       const [only] = runs;
       assert.deepEqual(only?.args, ['two words', '$HOME;*'], 'no shell: nothing expanded');
-      assert.equal(only?.stdin, `${JSON.stringify(printed[1])}\n`, 'stdin is the NDJSON line that was printed');
+      assert.equal(only?.stdin, `${r.stdout.split('\n')[1]}\n`, 'stdin is the NDJSON line that was printed');
+      // The subject's 8-bit CSI is escaped in that line (as on stdout), and the same once parsed.
+      assert.match(only?.stdin ?? '', /Grüße \\u009b31maus\\u009b0m München/);
+      assert.equal(printed[1]?.subject, 'Grüße \u009b31maus\u009b0m München');
       assert.deepEqual(only?.env, {
         EWS_EVENT: 'NewMail',
         EWS_EVENTS: 'NewMail',

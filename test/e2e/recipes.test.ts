@@ -15,6 +15,7 @@ import type { Simulator } from '../../src/simulator/types.js';
 import { LOCK_FILE_NAME } from '../../src/state/lock.js';
 import { track } from '../support/children.js';
 import { binPath, repoRoot, startCli } from '../support/cli.js';
+import { testService } from '../support/keychain.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 /** The code block after each `<!-- recipe: name -->` marker. */
@@ -158,6 +159,40 @@ describe('README recipes, run as written against ews-watch demo', { concurrency:
     assert.equal(event?.event, 'NewMail');
     assert.equal(typeof event?.subject, 'string');
     assert.deepEqual(box.notifications(), ['New mail|']);
+  });
+
+  it('systemd: the password stored with `ews-watch login --keychain file`, as the text says, signs the service in; its environment holds none', { skip: !existsSync('/proc/self/environ') && 'needs /proc' }, async () => {
+    await withSim({}, async (sim) => {
+      // The text before the unit: the env file holds no password; `ews-watch login --keychain file` stores it.
+      const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+      const text = readme.slice(readme.indexOf('**Run ews-watch as a service**'), readme.indexOf('<!-- recipe: systemd -->'));
+      assert.match(text, /Put `EWS_URL` and `EWS_USER` in\s+`~\/\.config\/ews-watch\/env`/);
+      assert.match(text, /`ews-watch login --keychain file`/);
+      const box = sandbox(false, sim);
+      const { password } = sim.credentials;
+      // The env file's variables (no password), and a store of the test's own.
+      const env = { HOME: box.home, PATH: box.env.PATH as string, EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_KEYCHAIN_SERVICE: testService() };
+      const login = await startCli(['login', '--keychain', 'file', '--password-stdin'], { env, stdin: `${password}\n` }).result();
+      assert.equal(login.code, 0, login.stderr);
+      assert.equal(statSync(join(box.home, '.config', 'ews-watch', 'credentials.json')).mode & 0o777, 0o600);
+      const argv = execStartOf(all.get('systemd') as string, box.home);
+      // Before the hook's words, which run to the end of the line.
+      const service = startCli(['--max-events', '1', ...argv.slice(1)], { env });
+      await sim.waitFor(() => sim.connections().length > 0, 15_000);
+      assert.equal(readFileSync(`/proc/${service.child.pid}/environ`, 'utf8').includes(password), false, 'no password in the environment');
+      sim.deliverMail({ subject: 'to the journal' });
+      const r = await service.result();
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(parseLines(r.stdout)[0]?.event, 'NewMail');
+      assert.deepEqual(box.notifications(), ['New mail|']);
+      // What the text warns of: given as EWS_PASSWORD, it is there for the whole run.
+      const streams = requestsOf(sim, 'GetStreamingEvents').length;
+      const given = startCli(['--json'], { env: { ...env, EWS_PASSWORD: password } });
+      await sim.waitFor(() => requestsOf(sim, 'GetStreamingEvents').length > streams, 15_000);
+      assert.equal(readFileSync(`/proc/${given.child.pid}/environ`, 'utf8').includes(`EWS_PASSWORD=${password}`), true);
+      given.child.kill('SIGTERM');
+      assert.equal((await given.result()).code, 0);
+    });
   });
 });
 

@@ -328,3 +328,76 @@ test('a hook killed by a signal and a non-zero exit are reported; output lines a
   assert.deepEqual(h.reports, ['hook hook was killed by SIGSEGV for NewMail A', 'hook hook exited with code 7 for NewMail B']);
   assert.deepEqual(runner.stats(), { started: 2, failed: 2, timedOut: 0, dropped: 0 });
 });
+
+/** A group killer over the fake children: a group is alive while its child has not exited, or while `left` holds it. */
+function fakeGroups(fake: ReturnType<typeof createFakeSpawn>, left: Set<number> = new Set()) {
+  const sent: string[] = [];
+  const kill = (pgid: number, signal: NodeJS.Signals | 0): boolean => {
+    const child = fake.children.find((c) => c.pid === pgid);
+    const alive = (child !== undefined && !child.exited) || left.has(pgid);
+    if (signal !== 0 && alive) sent.push(`${signal} ${child?.env.EWS_ITEM_ID}`);
+    if (signal === 'SIGKILL') left.delete(pgid);
+    return alive;
+  };
+  return { kill, sent, left };
+}
+
+test('stop(): runs waiting (queued or debounced) never start, one report line says how many; later events start none', async () => {
+  const h = harness();
+  const fake = createFakeSpawn();
+  const runner = createHookRunner({ ...h, concurrency: 1, debounceMs: 500, spawnImpl: fake.spawn, killGroup: fakeGroups(fake).kill, hooks: [{ argv: ['slow'] }] });
+  runner.submit(event('Modified', undefined)); // a folder event: not debounced, starts at once
+  runner.submit(event('Modified', undefined));
+  runner.submit(event('NewMail', 'A')); // debounced
+  assert.equal(fake.children.length, 1);
+  assert.equal(runner.stop(), 2);
+  assert.deepEqual(h.reports, ['stopping: 2 hook runs waiting to start will not run']);
+  runner.submit(event('NewMail', 'B'));
+  await h.clock.advance(1_000);
+  fake.children[0].finish(0);
+  await runner.drain();
+  assert.equal(fake.children.length, 1, 'nothing started after stop()');
+  assert.equal(runner.stop(), 0, 'said once');
+  assert.equal(h.reports.length, 1);
+});
+
+test('close(): a run still going gets SIGTERM to its group, SIGKILL after the grace; a finished run\'s leftovers too', async () => {
+  const h = harness();
+  const fake = createFakeSpawn();
+  const groups = fakeGroups(fake);
+  const runner = createHookRunner({ ...h, spawnImpl: fake.spawn, killGroup: groups.kill, hooks: [{ argv: ['hook'] }] });
+  runner.submit(event('NewMail', 'A'));
+  runner.submit(event('NewMail', 'B'));
+  const [a, b] = fake.children as FakeChild[];
+  // A exits but leaves a process in its group (a double fork); B ignores SIGTERM.
+  groups.left.add(a.pid);
+  a.finish(0);
+  await h.clock.flush();
+  const closed = runner.close();
+  await h.clock.flush();
+  assert.deepEqual(groups.sent.sort(), ['SIGTERM A', 'SIGTERM B']);
+  await h.clock.advance(2_000);
+  assert.deepEqual(groups.sent.slice(2).sort(), ['SIGKILL A', 'SIGKILL B']);
+  b.finish(null, 'SIGKILL');
+  await h.clock.runUntil(closed);
+  assert.deepEqual(h.reports, ['hook hook was stopped for NewMail B: ews-watch is exiting']);
+  assert.equal(a.signals.length + b.signals.length, 0, 'groups are signalled, not the processes alone');
+});
+
+test('a timeout signals the group; its SIGKILL comes after the grace even when the hook itself died of SIGTERM', async () => {
+  const h = harness();
+  const fake = createFakeSpawn();
+  const groups = fakeGroups(fake);
+  const runner = createHookRunner({ ...h, timeoutMs: 1_000, spawnImpl: fake.spawn, killGroup: groups.kill, hooks: [{ argv: ['hook'] }] });
+  runner.submit(event('NewMail', 'A'));
+  const [a] = fake.children as FakeChild[];
+  await h.clock.advance(1_000);
+  assert.deepEqual(groups.sent, ['SIGTERM A']);
+  // The hook dies; a child of it that ignores SIGTERM is still in the group.
+  groups.left.add(a.pid);
+  a.finish(null, 'SIGTERM');
+  await h.clock.advance(2_000);
+  assert.deepEqual(groups.sent, ['SIGTERM A', 'SIGKILL A']);
+  await runner.drain();
+  assert.deepEqual(h.reports, ['hook hook timed out after 1s for NewMail A']);
+});

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { buildNdjsonRecord, createNdjsonSink } from '../../src/output/ndjson.js';
+import { buildNdjsonRecord, createNdjsonSink, ndjsonLine } from '../../src/output/ndjson.js';
 import { createPrettySink } from '../../src/output/pretty.js';
-import { cleanText, shortenId, stripControl } from '../../src/output/sanitize.js';
+import { cleanLines, cleanText, shortenId, stripControl } from '../../src/output/sanitize.js';
+import { seededRandom } from '../support/random.js';
 import { fitWidth, padWidth, textWidth } from '../../src/output/width.js';
 import type { WatchedEvent } from '../../src/output/types.js';
 import { decideColourLevel } from '../../src/term/colour.js';
@@ -82,6 +83,36 @@ describe('NDJSON', () => {
     assert.equal(lines[0].split('\n').length, 2, 'one line, ending in a newline');
     assert.equal(JSON.parse(lines[0]).itemId, 'A\u001b[31mB\nC');
   });
+  it('C1 controls (8-bit CSI, OSC), DEL, bidi controls and U+2028/U+2029 are written as \\u escapes: nothing raw reaches a terminal', () => {
+    const subject = 'x\u009b2J \u009d52;c;ZXZpbA==\u009c \u202eevil\u202c \u2066a\u2069 \u061c\u200e\u200f\u2028\u2029\u007f\u0085 ok';
+    const line = ndjsonLine({ ...newMail, details: { subject } });
+    assert.equal(
+      line.slice(line.indexOf('"subject"')),
+      '"subject":"x\\u009b2J \\u009d52;c;ZXZpbA==\\u009c \\u202eevil\\u202c \\u2066a\\u2069 \\u061c\\u200e\\u200f\\u2028\\u2029\\u007f\\u0085 ok","source":"stream"}',
+    );
+    assert.equal(JSON.parse(line).subject, subject);
+  });
+  it('property: for random server text the line has no raw control, C1 or bidi character, and parses back to the record', () => {
+    // Plain letters, quotes and backslashes, every C0 and C1 control, DEL, the bidi controls, line separators,
+    // emoji (surrogate pairs) and lone surrogates.
+    const pool = ['a', 'Z', ' ', '"', '\\', '/', 'é', '€', '😀', '\ud800', '\udfff', '\u061c', '\u200e', '\u200f', '\u2028', '\u2029', '\u007f'];
+    for (let c = 0; c < 0x20; c += 1) pool.push(String.fromCharCode(c));
+    for (let c = 0x80; c < 0xa0; c += 1) pool.push(String.fromCharCode(c));
+    for (let c = 0x202a; c <= 0x202e; c += 1) pool.push(String.fromCharCode(c));
+    for (let c = 0x2066; c <= 0x2069; c += 1) pool.push(String.fromCharCode(c));
+    // eslint-disable-next-line no-control-regex
+    const raw = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const random = seededRandom(seed);
+      const text = (): string => Array.from({ length: Math.floor(random() * 40) }, () => pool[Math.floor(random() * pool.length)]).join('');
+      for (let i = 0; i < 250; i += 1) {
+        const e: WatchedEvent = { ...newMail, folder: text(), oldFolder: text(), details: { subject: text(), from: { name: text(), address: text() } } };
+        const line = ndjsonLine(e);
+        assert.doesNotMatch(line, raw, `seed ${seed}, case ${i}`);
+        assert.deepEqual(JSON.parse(line), buildNdjsonRecord(e), `seed ${seed}, case ${i}`);
+      }
+    }
+  });
 });
 
 describe('pretty', () => {
@@ -125,6 +156,12 @@ describe('pretty', () => {
 });
 
 describe('sanitize', () => {
+  it('cleanLines: escape sequences and controls go line by line; newlines and tabs stay; an unterminated OSC ends with its line', () => {
+    assert.equal(cleanLines('plain text\n\tindented'), 'plain text\n\tindented');
+    assert.equal(cleanLines('a\u001b[31mred\u001b[0m\u009b2J b\r c\u202eevil\u202c \u061cd'), 'ared b cevil d');
+    assert.equal(cleanLines('copy \u001b]52;c;ZXZpbA==\u0007done \u009d52;c;eA==\u009cend'), 'copy done end');
+    assert.equal(cleanLines('cut \u001b]52;c;never ends\nnext line stays'), 'cut \nnext line stays');
+  });
   it('removes C0, DEL, C1 and bidi controls and keeps other text', () => {
     assert.equal(stripControl('Grüße\u0000\u0007\u001b[2J\u007f\u009b日本\u202e🎉\u2066'), 'Grüße[2J日本🎉');
   });
