@@ -22,6 +22,7 @@ import { createPrettySink } from '../output/pretty.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
+import { foldWarnings } from '../term/repeats.js';
 import { redactCredentialsIn } from '../term/redact.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
@@ -184,7 +185,8 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
   const stop = new AbortController();
   const colour = decideColourLevel(settings.colour, io.stderr.isTTY === true, io.env) > 0;
   const status = createStatusLine(io.stderr, { enabled: statusLineWanted(io, settings), clock: systemClock, colour });
-  const logger = createLogger((t) => status.write(t), settings.verbosity);
+  // A storm of alike warnings (a server refusing every few seconds for an hour) folds into a line a minute.
+  const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
   // Events on a terminal share the screen with the status line, which steps aside for each line.
   const sink = buildSink(settings, io, (line) => status.beside(() => out.writeLine(line)));
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
@@ -198,6 +200,7 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     if (stop.signal.aborted) return EXIT.ok;
     return await body(settings, logger, status, sink, stop.signal);
   } catch (err) {
+    logger.flush();
     status.stop();
     // main says what happened to standard output, once, and whether it is an error (a closed pipe is not).
     if (out.failure) return EXIT.ok;
@@ -206,6 +209,8 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     if (settings.verbosity >= 1 && err instanceof Error && err.stack) logger.debug(err.stack);
     return exitCodeFor(err);
   } finally {
+    // The summaries of warnings still folded are printed, and no fold timer holds the exit.
+    logger.flush();
     status.stop();
     offStdout();
     interrupts.signal.removeEventListener('abort', onInterrupt);
