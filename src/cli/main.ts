@@ -367,8 +367,9 @@ async function openCatchUp(
 type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
 
 /**
- * How long to wait for the headers of an answer. EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests, like
- * EWS_WATCH_QUIET_SYNC_MS) shortens it so a test of a server that never answers need not wait two minutes.
+ * How long an ordinary call may take to be answered whole, and the hanging request to send its headers.
+ * EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests only, like EWS_WATCH_QUIET_SYNC_MS) shortens it so a
+ * test of a server that never answers, or trickles its answer, need not wait two minutes.
  */
 function answerTimeoutFrom(env: Env): number {
   const n = Number(env.EWS_WATCH_ANSWER_TIMEOUT_MS);
