@@ -244,18 +244,25 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
    * that trickles a byte now and then would otherwise hold the connection (and every call behind it) for ever.
    */
   async function bounded(ch: Channel, body: string, operation: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
-    const limit = new AbortController();
-    const timer = setTimeout(() => limit.abort(), answerTimeoutMs);
+    // One controller for the caller's stop and the deadline (a listener removed at the end, so a long-lived caller
+    // signal collects nothing per call).
+    const stop = new AbortController();
+    let late = false;
+    const timer = setTimeout(() => ((late = true), stop.abort()), answerTimeoutMs);
+    const onStop = (): void => stop.abort(signal?.reason);
+    if (signal?.aborted) onStop();
+    else signal?.addEventListener('abort', onStop, { once: true });
     let answered = false;
     try {
-      const res = await send(ch, { operation, body, signal: signal ? AbortSignal.any([signal, limit.signal]) : limit.signal, bodyTimeout: answerTimeoutMs });
+      const res = await send(ch, { operation, body, signal: stop.signal, bodyTimeout: answerTimeoutMs });
       answered = true;
       return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
     } catch (err) {
-      if (limit.signal.aborted && !signal?.aborted) throw deadlineError(operation, origin, answerTimeoutMs, answered, err);
+      if (late && !signal?.aborted) throw deadlineError(operation, origin, answerTimeoutMs, answered, err);
       throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: answerTimeoutMs });
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onStop);
     }
   }
 
