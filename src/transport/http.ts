@@ -254,12 +254,17 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     else signal?.addEventListener('abort', onStop, { once: true });
     let answered = false;
     try {
+      // send() already turns network errors into ours; others (a sign-in that cannot be done) pass as they are.
       const res = await send(ch, { operation, body, signal: stop.signal, bodyTimeout: answerTimeoutMs });
       answered = true;
-      return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
+      try {
+        return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
+      } catch (err) {
+        throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: answerTimeoutMs });
+      }
     } catch (err) {
       if (late && !signal?.aborted) throw deadlineError(operation, origin, answerTimeoutMs, answered, err);
-      throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: answerTimeoutMs });
+      throw err;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onStop);

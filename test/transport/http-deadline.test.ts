@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createBasicAuth } from '../../src/auth/basic.js';
 import { createNtlmAuth } from '../../src/auth/ntlm.js';
 import type { AuthProvider } from '../../src/auth/types.js';
-import { TransportError } from '../../src/errors.js';
+import { AuthError, TransportError } from '../../src/errors.js';
 import { buildUnsubscribe } from '../../src/ews/requests.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createLogger } from '../../src/term/logger.js';
@@ -59,6 +59,14 @@ describe('the answer deadline of ordinary calls', () => {
         assert.equal(err.timedOut, true);
         return true;
       });
+    });
+  });
+
+  it('a sign-in that cannot be done (no token) passes through as the AuthError it is, not as network trouble', async () => {
+    const refused = new AuthError('not signed in to Exchange Online as alice@contoso.com: run ews-watch login first');
+    const noToken: AuthProvider = { scheme: 'oauth', secrets: [], authorization: () => Promise.reject(refused) };
+    await withHttp(10_000, () => noToken, async (_sim, http) => {
+      await assert.rejects(http.post(getFolderBody(['inbox'], 'IdOnly'), { operation: 'GetFolder' }), (err: unknown) => err === refused);
     });
   });
 
