@@ -53,12 +53,15 @@ export class TransportError extends EwsWatchError {
   readonly location: string | undefined;
   /** The server answered, but with something no EWS endpoint sends (an HTML page, text, JSON). */
   readonly notEws: boolean;
-  constructor(message: string, options?: { cause?: unknown; status?: number; backOffMs?: number; location?: string; notEws?: boolean }) {
+  /** We gave up on an answer that did not arrive whole within its deadline (src/transport/http.ts). */
+  readonly timedOut: boolean;
+  constructor(message: string, options?: { cause?: unknown; status?: number; backOffMs?: number; location?: string; notEws?: boolean; timedOut?: boolean }) {
     super('transport', message, options);
     this.status = options?.status;
     this.backOffMs = options?.backOffMs;
     this.location = options?.location;
     this.notEws = options?.notEws ?? false;
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 

@@ -23,6 +23,7 @@ import { createPrettySink } from '../output/pretty.js';
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import { decideColourLevel } from '../term/colour.js';
 import { createLogger, type Logger } from '../term/logger.js';
+import { foldWarnings } from '../term/repeats.js';
 import { redactCredentialsIn } from '../term/redact.js';
 import { createStatusLine, type StatusLine } from '../term/spinner.js';
 import { createEwsClient } from '../transport/ews-client.js';
@@ -185,7 +186,8 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
   const stop = new AbortController();
   const colour = decideColourLevel(settings.colour, io.stderr.isTTY === true, io.env) > 0;
   const status = createStatusLine(io.stderr, { enabled: statusLineWanted(io, settings), clock: systemClock, colour });
-  const logger = createLogger((t) => status.write(t), settings.verbosity);
+  // A storm of alike warnings (a server refusing every few seconds for an hour) folds into a line a minute.
+  const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
   // Events on a terminal share the screen with the status line, which steps aside for each line.
   const sink = buildSink(settings, io, (line) => status.beside(() => out.writeLine(line)));
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
@@ -199,6 +201,7 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     if (stop.signal.aborted) return EXIT.ok;
     return await body(settings, logger, status, sink, stop.signal);
   } catch (err) {
+    logger.flush();
     status.stop();
     // main says what happened to standard output, once, and whether it is an error (a closed pipe is not).
     if (out.failure) return EXIT.ok;
@@ -207,6 +210,8 @@ async function runCommand(io: Io, opts: RawOptions, interrupts: Interrupts, out:
     if (settings.verbosity >= 1 && err instanceof Error && err.stack) logger.debug(err.stack);
     return exitCodeFor(err);
   } finally {
+    // The summaries of warnings still folded are printed, and no fold timer holds the exit.
+    logger.flush();
     status.stop();
     offStdout();
     interrupts.signal.removeEventListener('abort', onInterrupt);
@@ -369,8 +374,9 @@ async function openCatchUp(
 type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
 
 /**
- * How long to wait for the headers of an answer. EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests, like
- * EWS_WATCH_QUIET_SYNC_MS) shortens it so a test of a server that never answers need not wait two minutes.
+ * How long an ordinary call may take to be answered whole, and the hanging request to send its headers.
+ * EWS_WATCH_ANSWER_TIMEOUT_MS (not documented; for the tests only, like EWS_WATCH_QUIET_SYNC_MS) shortens it so a
+ * test of a server that never answers, or trickles its answer, need not wait two minutes.
  */
 function answerTimeoutFrom(env: Env): number {
   const n = Number(env.EWS_WATCH_ANSWER_TIMEOUT_MS);

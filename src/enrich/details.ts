@@ -40,16 +40,27 @@ const RETRY_DELAYS_MS = [1000, 3000] as const;
 const MAX_BACKOFF_MS = 30_000;
 const STOPPED = 'stopped before the details arrived';
 
+/**
+ * The wait before retry `attempt` (0-based) when the server named one: its hint, but never less than our own delay
+ * (Exchange may suggest 0 ms while throttling, and three calls at once would only feed the throttle) nor more than
+ * MAX_BACKOFF_MS (the event is waiting to be printed).
+ */
+export function hintedDelay(hintMs: number | undefined, attempt: number): number {
+  const floor = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
+  return Math.min(Math.max(hintMs ?? 0, floor), MAX_BACKOFF_MS);
+}
+
 /** How long to wait before trying a failed GetItem call again; undefined: do not. */
 export function retryDelay(err: unknown, attempt: number): number | undefined {
   if (attempt >= RETRY_DELAYS_MS.length) return undefined;
   if (err instanceof EwsResponseError) {
-    return err.responseCode === 'ErrorServerBusy' ? Math.min(err.backOffMs ?? RETRY_DELAYS_MS[attempt], MAX_BACKOFF_MS) : undefined;
+    return err.responseCode === 'ErrorServerBusy' ? hintedDelay(err.backOffMs, attempt) : undefined;
   }
-  // A 503's (or 429's) Retry-After is the server's own hint, bounded like BackOffMilliseconds.
-  if (err instanceof TransportError) {
+  // A 503's (or 429's) Retry-After is the server's own hint, bounded like BackOffMilliseconds. A call that ran out
+  // its answer deadline is not tried again: it already held the events behind it that long.
+  if (err instanceof TransportError && !err.timedOut) {
     const passing = err.status === undefined || err.status >= 500 || err.status === 429;
-    return passing ? Math.min(err.backOffMs ?? RETRY_DELAYS_MS[attempt], MAX_BACKOFF_MS) : undefined;
+    return passing ? hintedDelay(err.backOffMs, attempt) : undefined;
   }
   return undefined;
 }
@@ -104,7 +115,7 @@ export function createDetailsSource(o: DetailsSourceOptions): DetailsSource {
         if (r.ok) out[i] = { ok: true, details: boundDetails(r.details) };
         else if (r.responseCode === 'ErrorServerBusy' && attempt < RETRY_DELAYS_MS.length && !closing.signal.aborted) {
           busy.push(i);
-          backOff = Math.max(backOff, Math.min(r.backOffMs ?? RETRY_DELAYS_MS[attempt] ?? 0, MAX_BACKOFF_MS));
+          backOff = Math.max(backOff, hintedDelay(r.backOffMs, attempt));
         } else out[i] = { ok: false, error: r.responseCode };
       });
       if (busy.length === 0) return out;

@@ -65,6 +65,8 @@ export function createEnvelopeFramer(opts: EnvelopeFramerOptions): EnvelopeFrame
   let fastTried = false; // tagEnd() was tried on the current start tag
   let lastCode = 0; // last character of the previous chunk (for '/>' split between chunks)
   let resume = 0; // in a comment, CDATA or PI: where the terminator search resumes
+  let dropped = 0; // characters settle() has dropped from the front of s, over the whole stream
+  let markupFrom = -1; // where a comment or PI between envelopes began (in dropped + index terms), or -1
   let failed: ProtocolError | undefined;
 
   const fail = (message: string): never => {
@@ -236,6 +238,9 @@ export function createEnvelopeFramer(opts: EnvelopeFramerOptions): EnvelopeFrame
   function enterSkip(from: number, next: S): void {
     pos = resume = from;
     state = next;
+    // Between envelopes nothing is kept while skipping, so count it: an endless comment must end the stream at the
+    // same bound as an endless envelope, not keep the connection busy (and the watchdog fed) for ever.
+    if (depth === 0) markupFrom = dropped + mark;
   }
 
   function beginName(from: number, next: S): void {
@@ -313,6 +318,8 @@ export function createEnvelopeFramer(opts: EnvelopeFramerOptions): EnvelopeFrame
       return;
     }
     pos = at + terminator.length;
+    if (depth === 0 && dropped + pos - markupFrom > max) fail(`markup between envelopes is larger than the ${max}-byte limit`);
+    markupFrom = -1;
     state = depth > 0 ? S.Text : S.Top;
   }
 
@@ -347,7 +354,9 @@ export function createEnvelopeFramer(opts: EnvelopeFramerOptions): EnvelopeFrame
     pos = (skipping ? resume : pos) - from;
     resume = 0;
     s = from === len ? '' : s.slice(from);
-    if (partsLen + s.length > max) {
+    dropped += from;
+    const skipped = markupFrom < 0 ? 0 : dropped + s.length - markupFrom;
+    if (partsLen + s.length > max || skipped > max) {
       fail(inEnv ? `an envelope is larger than the ${max}-byte limit` : `markup between envelopes is larger than the ${max}-byte limit`);
     }
   }

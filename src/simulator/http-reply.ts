@@ -47,13 +47,16 @@ export function splitBytes(data: string | Buffer, split: Split): Buffer[] {
   return pieces;
 }
 
-/** Writes the pieces one by one with a pause between them, so they leave as separate HTTP chunks. */
+/**
+ * Writes the pieces one by one with a pause between them, so they leave as separate HTTP chunks. The pauses do not
+ * keep the process alive: once the server is closed, the response is destroyed and the rest is never written.
+ */
 function writePieces(res: ServerResponse, pieces: Buffer[], pauseMs: number): void {
   const next = (i: number): void => {
     if (res.destroyed) return;
     if (i >= pieces.length) return void res.end();
     res.write(pieces[i]);
-    setTimeout(() => next(i + 1), pauseMs);
+    setTimeout(() => next(i + 1), pauseMs).unref();
   };
   next(0);
 }

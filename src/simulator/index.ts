@@ -23,10 +23,12 @@ import type {
   NtlmRejection,
   RecordedRequest,
   ScriptEntry,
+  ScriptResponse,
   SentEnvelope,
   SimOperation,
   Simulator,
   SimulatorOptions,
+  TrickleRecord,
 } from './types.js';
 
 export type * from './types.js';
@@ -37,6 +39,19 @@ const DEFAULT_SENDER = { name: 'Megan Bowen', address: 'megan.bowen@contoso.com'
 function pushBounded<T>(list: T[], value: T): void {
   list.push(value);
   if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
+}
+
+/**
+ * The answer a throttled account gets for `operation`, in the form Exchange uses for it: Subscribe a SOAP fault
+ * (exchangelib's ErrorServerBusy fault), GetStreamingEvents an in-stream error, the others a ResponseClass="Error"
+ * message whose text names the budget (thunderbird/ews-rs' SyncFolderItems sample; "Suggested backoff time 0 ms" is
+ * what Exchange Online put there in April 2023, Microsoft Q&A "Is anyone seeing unusual EWS throttling requests?").
+ */
+function throttledAnswer(operation: string, backOffMs: number): ScriptResponse {
+  const message =
+    "The server cannot service this request right now. Try again later., This operation exceeds the throttling budget for policy part 'MaxConcurrency', " +
+    `policy value '27',  Budget type: 'Ews'.  Suggested backoff time ${backOffMs} ms.`;
+  return operation === 'Subscribe' ? { fault: 'ErrorServerBusy', message, backOffMs } : { error: 'ErrorServerBusy', message, backOffMs };
 }
 
 /** Scripted answer delays that close() can cut short (they resolve false then). */
@@ -93,6 +108,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     reuseIds: lostSubscriptions === 'gromox',
   });
   const requests: RecordedRequest[] = [];
+  let arrived = 0;
+  const trickles: TrickleRecord[] = [];
+  const throttles: { operations: ReadonlySet<string>; until: number; backOffMs: number }[] = [];
   const sent: SentEnvelope[] = [];
   const scripts = new Map<string, ScriptEntry[]>();
   const connections = new Map<number, StreamConnection>();
@@ -182,11 +200,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         signal.notify();
       },
     }),
-    takeScript: (operation) => scripts.get(operation)?.shift(),
-    record: (request) => {
+    takeScript(operation) {
+      const throttled = throttles.find((t) => t.until > Date.now() && t.operations.has(operation));
+      return throttled ? throttledAnswer(operation, throttled.backOffMs) : scripts.get(operation)?.shift();
+    },
+    record: (fields) => {
+      const request: RecordedRequest = { seq: ++arrived, ...fields };
       pushBounded(requests, request);
       for (const watch of requestWatchers) watch(request);
       log(`${request.method} ${request.path} ${request.operation || '(no operation)'}`);
+      signal.notify();
+      return request;
+    },
+    onTrickle(request, res) {
+      const record: TrickleRecord = { operation: request.operation, seq: request.seq };
+      pushBounded(trickles, record);
+      let complete = false;
+      res.once('finish', () => (complete = true));
+      res.once('close', () => {
+        record.ended = { complete, afterRequests: arrived };
+        signal.notify();
+      });
       signal.notify();
     },
     delay: (ms) => delays.wait(ms),
@@ -231,6 +265,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       scripts.set(operation, [...(scripts.get(operation) ?? []), ...entries]);
     },
     pendingScripts: (operation) => scripts.get(operation)?.length ?? 0,
+    throttle(operations, o) {
+      throttles.push({ operations: new Set(operations), until: Date.now() + o.forMs, backOffMs: o.backOffMs ?? 0 });
+    },
+    trickles,
     deliverMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),
     markRead: (itemId, isRead) => deliver(asServerReports(mailbox.markRead(itemId, isRead), 'ModifiedEvent')),
     moveItem: (itemId, folder) => deliver(asServerReports(mailbox.moveItem(itemId, folder), 'MovedEvent')),

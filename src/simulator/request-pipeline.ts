@@ -22,9 +22,12 @@ export interface PipelineDeps {
   auth: AuthConfig;
   /** Judges each request's credentials; holds NTLM's per-connection state. */
   authGate: AuthGate;
-  /** Removes and returns the next script entry for an operation. */
+  /** Removes and returns the next script entry for an operation (or the standing one of a throttle). */
   takeScript(operation: string): ScriptEntry | undefined;
-  record(request: RecordedRequest): void;
+  /** Keeps the request, numbered in arrival order. */
+  record(request: Omit<RecordedRequest, 'seq'>): RecordedRequest;
+  /** Notes a trickling answer and, once it ends, when. */
+  onTrickle(request: RecordedRequest, res: ServerResponse): void;
   /** A cancellable wait (ends early, resolving false, when the simulator closes). */
   delay(ms: number): Promise<boolean>;
 }
@@ -104,7 +107,7 @@ function dispatch(ctx: SimContext, call: OperationCall): void {
 }
 
 /** Applies one scripted answer; false when the default behaviour should still run (a bare delay). */
-async function applyScript(deps: PipelineDeps, call: OperationCall | undefined, req: IncomingMessage, res: ServerResponse, entry: ScriptEntry): Promise<boolean> {
+async function applyScript(deps: PipelineDeps, call: OperationCall | undefined, req: IncomingMessage, res: ServerResponse, entry: ScriptEntry, recorded: RecordedRequest): Promise<boolean> {
   const { ctx } = deps;
   if (Array.isArray(entry)) {
     if (call?.request.payload.kind !== 'GetStreamingEvents') return false;
@@ -112,6 +115,14 @@ async function applyScript(deps: PipelineDeps, call: OperationCall | undefined, 
     return true;
   }
   if ('hang' in entry) return true;
+  if ('trickle' in entry) {
+    if (!call || call.request.payload.kind === 'GetStreamingEvents') return false;
+    deps.onTrickle(recorded, res);
+    // The operation's own answer, paced: one byte per piece, with the script's pause between pieces.
+    const paced = { ...ctx.replyOptions, compress: false, split: 'bytes' as const, pauseMs: Math.max(1, entry.trickle.everyMs) };
+    dispatch({ ...ctx, replyOptions: paced }, call);
+    return true;
+  }
   if (entry.delayMs !== undefined && !(await deps.delay(entry.delayMs))) return true;
   if (res.destroyed) return true;
   return answer(deps, call, req, res, entry);
@@ -181,7 +192,7 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     const operation = decoded.ok ? decoded.request.operation : decoded.operation;
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
-    deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
+    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
     // IIS answers other paths and missing credentials before EWS ever sees the body.
     if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return otherPath(req, res, deps, path);
     const verdict = deps.authGate.judge(req.headers.authorization, req.socket);
@@ -190,7 +201,7 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
     const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
     const entry = deps.takeScript(operation);
-    if (entry && (await applyScript(deps, call, req, res, entry))) return;
+    if (entry && (await applyScript(deps, call, req, res, entry, recorded))) return;
     if (!decoded.ok) return reply(req, res, ctx.replyOptions, 500, buildFault(decoded.fault));
     const fault = headerFault(ctx, decoded.request);
     if (fault) return reply(req, res, ctx.replyOptions, 500, buildFault(fault));

@@ -90,6 +90,17 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       if (i < pieces.length - 1) await sleep(pauseMs);
     }
   };
+  /** Resolves when the socket takes more, or the response is gone. */
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   const end = (): void => {
     if (!open) return;
     open = false;
@@ -176,6 +187,18 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       stopTimers();
       // Let the partial chunk reach the socket before it is torn down.
       setImmediate(() => res.destroy());
+    },
+    async flood(text, bytes) {
+      if (!open || text.length === 0) return;
+      deps.record({ kind: 'raw', subscriptionIds: ids(), xml: text });
+      const block = Buffer.from(text.repeat(Math.ceil(16_384 / text.length)), 'utf8');
+      for (let sent = 0; open && !aborted && (bytes === undefined || sent < bytes); ) {
+        const piece = bytes === undefined ? block : block.subarray(0, Math.min(block.length, bytes - sent));
+        sent += piece.length;
+        // Yield every time, so a fast reader cannot hold the event loop; wait for the reader when it is slow.
+        if (res.write(piece)) await sleep(0);
+        else await drained();
+      }
     },
     end,
     stall: () => void (mode = 'stalled'),

@@ -21,6 +21,8 @@ export interface ScriptHost {
   sleep(ms: number): Promise<void>;
   /** Write the first `bytes` of the envelope (default half), then destroy the socket. */
   drop(envelope: Rendered | undefined, bytes?: number): void;
+  /** Write `text` over and over, as fast as the client reads, until it goes away or `bytes` were written. */
+  flood(text: string, bytes?: number): Promise<void>;
   end(): void;
   stall(): void;
   /** false once the response is over or the script was aborted. */
@@ -44,6 +46,9 @@ export async function runStreamScript(steps: readonly StreamStep[], host: Script
       case 'drop':
         host.drop(host.render({ op: step.envelope ?? 'heartbeat' }).at(-1), step.bytes);
         return 'done';
+      case 'flood':
+        await host.flood(step.text, step.bytes);
+        break;
       case 'batch': {
         if (await sendAndMaybeEnd(host, step.steps.flatMap(host.render), step.split, step.pauseMs)) return 'done';
         break;

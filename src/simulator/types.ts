@@ -135,6 +135,8 @@ export interface MailboxChange {
 }
 
 export interface RecordedRequest {
+  /** Arrival number: 1 for the first request, never reused (unlike indices into the bounded `requests`). */
+  seq: number;
   /** Local name of the SOAP Body's first element (Subscribe, …), or '' when the body is not parseable XML. */
   operation: string;
   method: string;
@@ -207,6 +209,11 @@ export type StreamStep =
   | ({ op: 'batch'; steps: EnvelopeStep[] } & SplitOptions)
   /** Write the first `bytes` (default: half) of an envelope, then destroy the socket. */
   | { op: 'drop'; envelope?: 'heartbeat' | 'newMail'; bytes?: number }
+  /**
+   * `text` written again and again, as fast as the client reads it, until the client goes away or `bytes` were
+   * written (then the next step): after a `raw` '<!--', a comment that never ends. Recorded once, as 'raw'.
+   */
+  | { op: 'flood'; text: string; bytes?: number }
   /** Send nothing more and keep the socket open until the client gives up or the simulator closes. */
   | { op: 'stall' }
   /** End the chunked body cleanly without ConnectionStatus Closed. */
@@ -232,8 +239,26 @@ export type ScriptResponse =
   | { echo: 'html' | 'fault'; status?: number; code?: string; backOffMs?: number; delayMs?: number }
   /** Never answer (until the client gives up or the simulator closes). */
   | { hang: true }
+  /**
+   * The default answer, its headers at once and then its body one byte every `everyMs` (never gzipped): each byte
+   * well within any idle timeout, the whole far beyond any sensible wait. Recorded in `trickles`.
+   */
+  | { trickle: { everyMs: number } }
   /** The default behaviour, after a delay. */
   | { delayMs: number };
+
+/** An answer scripted with `trickle`, and when it ended. */
+export interface TrickleRecord {
+  operation: string;
+  /** The `seq` of the request it answers. */
+  seq: number;
+  /** Set when the answer ended: by its last byte (`complete`) or because the client closed the connection. */
+  ended?: {
+    complete: boolean;
+    /** How many requests had arrived by then: a request with `seq` at most this came before the end. */
+    afterRequests: number;
+  };
+}
 
 /** One queued script entry; an array of steps is a GetStreamingEvents stream script. */
 export type ScriptEntry = ScriptResponse | StreamStep[];
@@ -355,6 +380,15 @@ export interface Simulator {
   script(operation: SimOperation, ...entries: ScriptResponse[]): void;
   /** Entries still queued for an operation. */
   pendingScripts(operation: SimOperation): number;
+  /**
+   * Throttles the account for `forMs`, as Exchange does once a budget is spent: every request for these operations
+   * is answered ErrorServerBusy with BackOffMilliseconds `backOffMs` (default 0, which Exchange Online has been seen
+   * to suggest: "Suggested backoff time 0 ms"): a SOAP fault for Subscribe, an in-stream error and Closed for
+   * GetStreamingEvents, a ResponseClass="Error" message for the others. Comes before queued scripts.
+   */
+  throttle(operations: readonly SimOperation[], o: { forMs: number; backOffMs?: number }): void;
+  /** The answers scripted with `trickle`, in order (bounded to the last 10 000). */
+  readonly trickles: TrickleRecord[];
   deliverMail(mail: Partial<MailInput>): MailboxChange;
   markRead(itemId: string, isRead?: boolean): MailboxChange;
   /** `folder`: a distinguished name, a FolderId or a display name. The item gets a new id. */

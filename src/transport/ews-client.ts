@@ -43,10 +43,10 @@ export interface EwsClientOptions {
 export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
-  const post = async (body: string, operation: string, signal?: AbortSignal) => {
-    const res = await o.http.post(body, { operation, signal });
+  const post = async (body: string, operation: string, signal?: AbortSignal, urgent?: boolean) => {
+    const res = await o.http.post(body, { operation, signal, ...(urgent ? { urgent } : {}) });
     if (res.status !== 401 || !(await refreshed(o.auth))) return res;
-    return o.http.post(body, { operation, signal });
+    return o.http.post(body, { operation, signal, ...(urgent ? { urgent } : {}) });
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
     checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), headers: res.headers, url: o.url, now: o.now?.(), redact: o.redact });
@@ -65,7 +65,8 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
       return decoded.subscriptionId;
     },
     async unsubscribe(subscriptionId, signal) {
-      const res = await post(buildUnsubscribe(o.ctx, subscriptionId), 'Unsubscribe', signal);
+      // Urgent: it is sent on the way out, and must not wait behind a lookup the server is slow to answer.
+      const res = await post(buildUnsubscribe(o.ctx, subscriptionId), 'Unsubscribe', signal, true);
       check(res, 'Unsubscribe');
       try {
         decodeUnsubscribeResponse(res.body);

@@ -1,6 +1,7 @@
 // HTTP for EWS over undici. The hanging GetStreamingEvents request runs on a connection of its own; every other
-// call runs on a second one, so an Unsubscribe or (later) a GetItem never queues behind the 30-minute request
-// (ews-protocol.md §8). Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
+// call runs on a second one, so an Unsubscribe or a GetItem never queues behind the 30-minute request
+// (ews-protocol.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third. Every
+// ordinary call must be answered whole within its deadline, so a server that trickles an answer cannot hold it. Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
 // the hanging one asks for Accept-Encoding: identity (§2.2 point 6). -v logs requests with secrets redacted.
 // Sign-in happens here too: a header per request (Basic, bearer tokens), or for NTLM a handshake per connection,
 // redone whenever undici replaces the socket; --auth auto picks the scheme from the first 401.
@@ -28,8 +29,19 @@ export interface StreamResponse {
   text(): Promise<string>;
 }
 
+export interface PostOptions {
+  operation: string;
+  signal?: AbortSignal;
+  /**
+   * Must not wait behind other calls (the Unsubscribe on the way out): when the connection for calls is busy, it
+   * goes on a connection of its own (NTLM signs that one in by itself).
+   */
+  urgent?: boolean;
+}
+
 export interface EwsHttp {
-  post(body: string, opts: { operation: string; signal?: AbortSignal }): Promise<HttpResponse>;
+  /** An ordinary call, answered whole within answerTimeoutMs or failed with a TransportError (timedOut). */
+  post(body: string, opts: PostOptions): Promise<HttpResponse>;
   openStream(body: string, opts: { signal: AbortSignal; bodyTimeoutMs: number }): Promise<StreamResponse>;
   /** The scheme in use ('ntlm', 'basic', …); after --auth auto chose, also what the server offered. */
   scheme(): string;
@@ -58,7 +70,10 @@ export interface HttpOptions {
   maxBodyBytes?: number;
   userAgent?: string;
   tls?: TlsOptions;
-  /** How long to wait for the status line and headers of an answer (default 120 s). */
+  /**
+   * How long an ordinary call may take, from sending it to the last byte of its answer, and how long the hanging
+   * request may take to answer with its headers (default 120 s).
+   */
   answerTimeoutMs?: number;
 }
 
@@ -75,13 +90,15 @@ type Reply = Dispatcher.ResponseData;
  * handshake. `lock` keeps a handshake's messages together when two calls want the same connection.
  */
 interface Channel {
-  name: 'calls' | 'stream';
+  name: 'calls' | 'stream' | 'spare';
   client: Client;
   generation: number;
   connected: boolean;
   /** The generation whose socket completed an NTLM handshake, or -1. */
   authenticated: number;
   lock: Promise<void>;
+  /** Exchanges running or waiting for the lock. */
+  users: number;
 }
 
 export function createEwsHttp(opts: HttpOptions): EwsHttp {
@@ -90,7 +107,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   const connect = connectOptions(opts.tls);
   const channel = (name: Channel['name'], keepAliveTimeout: number): Channel => {
     const client = new Client(origin, { pipelining: 1, keepAliveTimeout, ...(connect ? { connect } : {}) });
-    const ch: Channel = { name, client, generation: 0, connected: false, authenticated: -1, lock: Promise.resolve() };
+    const ch: Channel = { name, client, generation: 0, connected: false, authenticated: -1, lock: Promise.resolve(), users: 0 };
     client.on('connect', () => {
       ch.generation += 1;
       ch.connected = true;
@@ -103,6 +120,8 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   // One connection each, so the hanging request never holds up an Unsubscribe or a GetItem (§8).
   const calls = channel('calls', 30_000);
   const stream = channel('stream', 4_000);
+  // Connects only when an urgent call finds `calls` busy (a GetItem trickling its answer while we shut down).
+  const spare = channel('spare', 4_000);
   const jar = createCookieJar();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const answerTimeoutMs = opts.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
@@ -210,24 +229,53 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     const previous = ch.lock;
     let release!: () => void;
     ch.lock = new Promise<void>((r) => (release = r));
-    await previous;
+    ch.users += 1;
     try {
+      await previous;
       return await work();
     } finally {
+      ch.users -= 1;
       release();
     }
   }
 
+  /**
+   * One ordinary exchange, bounded as a whole: undici's timeouts only bound the silence between bytes, so an answer
+   * that trickles a byte now and then would otherwise hold the connection (and every call behind it) for ever.
+   */
+  async function bounded(ch: Channel, body: string, operation: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    // One controller for the caller's stop and the deadline (a listener removed at the end, so a long-lived caller
+    // signal collects nothing per call).
+    const stop = new AbortController();
+    let late = false;
+    const timer = setTimeout(() => ((late = true), stop.abort()), answerTimeoutMs);
+    const onStop = (): void => stop.abort(signal?.reason);
+    if (signal?.aborted) onStop();
+    else signal?.addEventListener('abort', onStop, { once: true });
+    let answered = false;
+    try {
+      // send() already turns network errors into ours; others (a sign-in that cannot be done) pass as they are.
+      const res = await send(ch, { operation, body, signal: stop.signal, bodyTimeout: answerTimeoutMs });
+      answered = true;
+      try {
+        return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
+      } catch (err) {
+        throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: answerTimeoutMs });
+      }
+    } catch (err) {
+      if (late && !signal?.aborted) throw deadlineError(operation, origin, answerTimeoutMs, answered, err);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onStop);
+    }
+  }
+
   return {
-    post(body, { operation, signal }) {
-      return exclusive(calls, async () => {
-        const res = await send(calls, { operation, body, signal, bodyTimeout: 120_000 });
-        try {
-          return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
-        } catch (err) {
-          throw toTransportError(err, operation, origin, { answerTimeoutMs, bodyTimeoutMs: 120_000 });
-        }
-      });
+    post(body, { operation, signal, urgent }) {
+      const ch = urgent && calls.users > 0 ? spare : calls;
+      if (ch === spare) opts.logger.debug(`${operation}: the connection for calls is busy; sending it on a connection of its own`);
+      return exclusive(ch, () => bounded(ch, body, operation, signal));
     },
     openStream(body, { signal, bodyTimeoutMs }) {
       // The lock covers the handshake and the response headers; the body then streams on its own.
@@ -238,7 +286,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     },
     scheme: () => (active && offered ? `${active.scheme} (chosen by --auth auto; the server offers ${offered.join(', ')})` : (active ?? opts.auth).scheme),
     async close() {
-      await Promise.allSettled([calls.client.destroy(), stream.client.destroy()]);
+      await Promise.allSettled([calls.client.destroy(), stream.client.destroy(), spare.client.destroy()]);
     },
   };
 }
@@ -267,12 +315,21 @@ async function readBounded(body: AsyncIterable<Uint8Array> & { destroy?: () => v
   return Buffer.concat(parts).toString('utf8');
 }
 
+const seconds = (ms: number | undefined): string => (ms === undefined ? '' : ` within ${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`);
+
+/** An ordinary call that ran out its deadline: before its headers came, or while its body still trickled in. */
+function deadlineError(operation: string, origin: string, ms: number, answered: boolean, cause: unknown): TransportError {
+  const message = answered
+    ? `${operation}: ${origin} did not send its whole answer${seconds(ms)} (it was still arriving); giving up on it`
+    : `${operation}: ${origin} accepted the connection but sent no answer${seconds(ms)}`;
+  return new TransportError(message, { cause, timedOut: true });
+}
+
 /** undici's and the socket's errors as one line that says what happened (and, for timeouts, after how long). */
 export function toTransportError(err: unknown, operation: string, origin: string, limits: { answerTimeoutMs?: number; bodyTimeoutMs?: number } = {}): Error {
   if (err instanceof TransportError) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
   const code = (err as { code?: string }).code;
-  const seconds = (ms: number | undefined): string => (ms === undefined ? '' : ` within ${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`);
   const message =
     err instanceof undiciErrors.HeadersTimeoutError
       ? `${operation}: ${origin} accepted the connection but sent no answer${seconds(limits.answerTimeoutMs)}`
@@ -287,7 +344,8 @@ export function toTransportError(err: unknown, operation: string, origin: string
               : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
                 ? `${operation}: the connection to ${origin} was reset`
                 : `${operation} to ${origin} failed: ${err instanceof Error ? err.message : String(err)}`;
-  return new TransportError(message, { cause: err });
+  const timedOut = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+  return new TransportError(message, { cause: err, ...(timedOut ? { timedOut } : {}) });
 }
 
 function logRequest(log: Logger, operation: string, path: string, h: Record<string, string>): void {

@@ -81,19 +81,24 @@ const NOT_OPENED: ConnectionFacts = { opened: false, messages: 0, durationMs: 0 
 
 /**
  * The delay before retry number `attempt` (0-based):
- *   nominal = min(60 000, 1 000 · 2^attempt);  delay = min(60 000, round(nominal · (0.8 + 0.4 · random())))
- * so random() = 0.5 gives exactly 1000, 2000, 4000, … 32000, 60000. A valid server hint (BackOffMilliseconds,
- * clamped to MAX_SERVER_HINT_MS) replaces the computed delay: [ews] "the value … should be used as the duration
- * until the client resubmits" (ews-protocol.md §4.4).
+ *   nominal = min(60 000, 1 000 · 2^attempt);  computed = min(60 000, round(nominal · (0.8 + 0.4 · random())))
+ * so random() = 0.5 gives exactly 1000, 2000, 4000, … 32000, 60000.
+ * A valid server hint (BackOffMilliseconds or Retry-After, clamped to MAX_SERVER_HINT_MS) is a floor, not a
+ * replacement: delay = max(hint, computed). A hint above the computed delay wins: [ews] "the value … should be used as
+ * the duration until the client resubmits" (ews-protocol.md §4.4). A hint below it is raised to it, because the
+ * hint can be 0: Exchange Online answers throttled calls with "Suggested backoff time 0 ms" (Microsoft Q&A, "Is anyone
+ * seeing unusual EWS throttling requests?", 2023), and a client that took that literally sent hundreds of requests a
+ * second into the throttle. So a retry after a failure always waits at least the computed backoff.
  */
 export function nextDelay(attempt: number, serverHintMs: number | undefined, random: () => number): number {
-  if (serverHintMs !== undefined && Number.isFinite(serverHintMs) && serverHintMs >= 0) {
-    return Math.min(Math.round(serverHintMs), MAX_SERVER_HINT_MS);
-  }
   const exponent = Math.min(Math.max(0, Math.floor(attempt)), 30);
   const nominal = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** exponent);
   const r = Math.min(1, Math.max(0, random()));
-  return Math.min(BACKOFF_MAX_MS, Math.round(nominal * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * r)));
+  const computed = Math.min(BACKOFF_MAX_MS, Math.round(nominal * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * r)));
+  if (serverHintMs !== undefined && Number.isFinite(serverHintMs) && serverHintMs >= 0) {
+    return Math.max(computed, Math.min(Math.round(serverHintMs), MAX_SERVER_HINT_MS));
+  }
+  return computed;
 }
 
 /**
@@ -214,7 +219,7 @@ function planForTransport(outcome: Extract<Outcome, { kind: 'transport-error' }>
     return { kind: 'fail', reason, error };
   }
   // [contract] "Network errors, HTTP 5xx … reconnect with exponential backoff and jitter"; [ews] 503 "EWS requests
-  // are queuing with IIS" (§4.4) with its Retry-After as the hint, 500 "Server Error in '/EWS' Application" and a
+  // are queuing with IIS" (§4.4) with its Retry-After as the hint (a floor like BackOffMilliseconds: nextDelay), 500 "Server Error in '/EWS' Application" and a
   // 302 to the error page are transient (§1.4). A failure after the body started may have swallowed events in
   // flight, so catch up then.
   return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: conn.opened, reason };
@@ -245,7 +250,8 @@ function planForEwsCode(outcome: Extract<Outcome, { kind: 'ews-error' }>, conn: 
       return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: true, reason };
     case 'back-off':
       // [ews] ErrorServerBusy: wait BackOffMilliseconds (SOAP fault or MessageXml) before the next request (§4.4, §9
-      // item 11); without a hint, the computed backoff. The subscription and its queue survive: no catch-up.
+      // item 11), but never less than the computed backoff (a hint of 0 is seen: nextDelay). The subscription and its
+      // queue survive: no catch-up.
       return { kind: 'back-off', delay: 'backoff', hintMs: outcome.backOffMs, catchUp: false, reason };
     case 'transient':
       // [ews] Per-subscription errors name the subscription in ErrorSubscriptionIds, and the EWS Managed API drops

@@ -68,8 +68,32 @@ describe('details source', () => {
     const got = Promise.all([src.get('a'), src.get('b')]);
     await clock.runUntil(got);
     assert.deepEqual(client.itemCalls, [['a', 'b'], ['b']]);
-    assert.ok(clock.sleeps.includes(500));
+    // 500 ms asked, but never less than our own first delay.
+    assert.deepEqual(clock.sleeps.filter((ms) => ms >= 500), [1000]);
     assert.deepEqual((await got).map((o) => o.ok && o.details.subject), ['A', 'B']);
+  });
+
+  it('ErrorServerBusy with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): waits 1 s, then 3 s, not at once', async () => {
+    const clock = createFakeClock();
+    const client = fakeClient();
+    for (let i = 0; i < 3; i += 1) client.nextItemCall.push(new EwsResponseError('ErrorServerBusy', 'GetItem: ErrorServerBusy', { backOffMs: 0 }));
+    const src = createDetailsSource({ client, clock });
+    const got = src.get('a');
+    await clock.runUntil(got);
+    assert.equal(client.itemCalls.length, 3);
+    assert.deepEqual(clock.sleeps.filter((ms) => ms > 300), [1000, 3000]);
+    assert.deepEqual(await got, { ok: false, error: 'GetItem: ErrorServerBusy' });
+  });
+
+  it('a GetItem that ran out its answer deadline is not tried again: the event goes out with the reason', async () => {
+    const clock = createFakeClock();
+    const client = fakeClient();
+    client.nextItemCall.push(new TransportError('GetItem: the server did not send its whole answer within 2 min', { timedOut: true }));
+    const src = createDetailsSource({ client, clock });
+    const got = src.get('a');
+    await clock.runUntil(got);
+    assert.equal(client.itemCalls.length, 1);
+    assert.deepEqual(await got, { ok: false, error: 'GetItem: the server did not send its whole answer within 2 min' });
   });
 
   it('no retry for errors a retry cannot fix', () => {
@@ -81,6 +105,10 @@ describe('details source', () => {
     // Retry-After is the server's hint, bounded to 30 s as BackOffMilliseconds is here.
     assert.equal(retryDelay(new TransportError('HTTP 503', { status: 503, backOffMs: 7000 }), 0), 7000);
     assert.equal(retryDelay(new TransportError('HTTP 429', { status: 429, backOffMs: 120_000 }), 0), 30_000);
+    // A hint below our own delay is raised to it.
+    assert.equal(retryDelay(new TransportError('HTTP 503', { status: 503, backOffMs: 0 }), 0), 1000);
+    assert.equal(retryDelay(new EwsResponseError('ErrorServerBusy', 'busy', { backOffMs: 0 }), 1), 3000);
+    assert.equal(retryDelay(new TransportError('GetItem: no whole answer', { timedOut: true }), 0), undefined);
   });
 
   it('close(): lookups in flight end with "stopped", later ones at once', async () => {

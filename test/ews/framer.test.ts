@@ -146,15 +146,54 @@ test('framer: a complete envelope over the bound in one push is refused', () => 
 });
 
 test('framer: a comment or PI between envelopes is skipped without being kept', () => {
-  const f = createEnvelopeFramer({ maxEnvelopeBytes: 100, onEnvelope: () => undefined });
-  f.push('<!--');
-  for (let i = 0; i < 1000; i++) {
-    f.push('-x- '.repeat(50));
-    assert.ok(f.buffered <= 2, `buffered ${f.buffered}`);
+  const f = createEnvelopeFramer({ maxEnvelopeBytes: 100_000, onEnvelope: () => undefined });
+  for (const [open, close] of [['<!--', '-->'], ['<?pi ', '?>']]) {
+    f.push(open);
+    for (let i = 0; i < 400; i++) {
+      f.push('-x- '.repeat(50));
+      assert.ok(f.buffered <= 2, `buffered ${f.buffered}`);
+    }
+    f.push(close);
+    f.push('<Envelope/>');
   }
-  f.push('-->');
-  f.push('<Envelope/>');
   f.end();
+});
+
+test('framer: a comment between envelopes that never ends fails at the envelope bound, holding nothing', () => {
+  const max = 64 * 1024;
+  for (const open of ['<!--', '<?xml version="1.0"?><?pi ']) {
+    const f = createEnvelopeFramer({ maxEnvelopeBytes: max, onEnvelope: () => undefined });
+    f.push(`<Envelope/>${open}`);
+    let fed = open.length;
+    let error: unknown;
+    while (fed < 10 * max && error === undefined) {
+      try {
+        f.push('- -- x'.repeat(100));
+      } catch (err) {
+        error = err;
+      }
+      fed += 600;
+      assert.ok(f.buffered <= 2, `buffered ${f.buffered} after ${fed} characters`);
+    }
+    assert.ok(error instanceof ProtocolError, `${open}: no error after ${fed} characters`);
+    assert.equal(error.message, `markup between envelopes is larger than the ${max}-byte limit`);
+    assert.ok(fed > max && fed <= max + 1200, `${open}: failed after ${fed} characters`);
+  }
+});
+
+test('framer: comment bound at every split: at the limit it passes, one character over it fails', () => {
+  const envelope = '<Envelope/>';
+  const comment = (n: number): string => `<!--${'x'.repeat(n - 7)}-->`;
+  const max = 40;
+  const ok = `${envelope}${comment(max)}${envelope}`;
+  const over = `${envelope}${comment(max + 1)}${envelope}`;
+  for (let i = 0; i <= ok.length; i++) {
+    assert.deepEqual(frame([ok.slice(0, i), ok.slice(i)], max), { envelopes: [envelope, envelope] }, `split at ${i}`);
+  }
+  for (let i = 0; i <= over.length; i++) {
+    assert.deepEqual(frame([over.slice(0, i), over.slice(i)], max), { envelopes: [envelope], error: `markup between envelopes is larger than the ${max}-byte limit` }, `split at ${i}`);
+  }
+  assert.deepEqual(frame([...over], max), { envelopes: [envelope], error: `markup between envelopes is larger than the ${max}-byte limit` }, 'one character at a time');
 });
 
 test('framer: one character at a time over a large envelope stays linear', () => {

@@ -509,3 +509,43 @@ test('engine: a catch-up call answered 503 with Retry-After waits what the serve
   assert.deepEqual(s.clock.sleeps, [45_000]);
   assert.deepEqual(s.openTimes(), [45_000]);
 });
+
+// ---- "Suggested backoff time 0 ms": a hint of 0 must not turn the retries into a storm (issue 10, item 5).
+
+test('engine: Subscribe throttled with BackOffMilliseconds 0 again and again: the backoff grows, one Subscribe per wait', async () => {
+  const s = setup({ subscribes: [{ fail: busy(0) }, { fail: busy(0) }, { fail: busy(0) }, { fail: busy(0) }, { fail: busy(0) }, 'sub-1'] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [1000, 2000, 4000, 8000, 16000]);
+  assert.equal(s.client.calls.filter((c) => c === 'subscribe').length, 6);
+});
+
+test('engine: ErrorServerBusy 0 inside every stream: reconnects at 1 s, 2 s, 4 s, … on the same subscription', async () => {
+  const throttled = { steps: [streamError('ErrorServerBusy', { backOffMs: 0, subscriptionIds: ['sub-1'], closed: true })] };
+  const s = setup({ streams: [throttled, throttled, throttled, throttled, throttled] });
+  await s.run();
+  assert.deepEqual(s.clock.sleeps, [1000, 2000, 4000, 8000, 16000]);
+  assert.deepEqual(s.openTimes(), [0, 1000, 3000, 7000, 15000, 31000]);
+  assert.equal(s.client.calls.filter((c) => c === 'subscribe').length, 1, 'throttling keeps the subscription');
+});
+
+test('engine: a catch-up throttled with BackOffMilliseconds 0 is retried with the growing backoff, not at once', async () => {
+  let tries = 0;
+  const s = setup({
+    streams: [{ steps: [heartbeat(), { hang: true }] }],
+    watch: {
+      initialGap: 'start',
+      onGap: async () => {
+        tries += 1;
+        if (tries <= 4) throw new EwsResponseError('ErrorServerBusy', 'SyncFolderItems: ErrorServerBusy: Suggested backoff time 0 ms.', { backOffMs: 0 });
+      },
+      heartbeatTimeoutMs: 10_000_000,
+    },
+  });
+  const watching = runWatch(s.opts, s.stop.signal);
+  await s.clock.advance(15_000);
+  s.stop.abort();
+  await s.clock.runUntil(watching);
+  assert.equal(tries, 5);
+  assert.deepEqual(s.clock.sleeps, [1000, 2000, 4000, 8000]);
+  assert.deepEqual(s.openTimes(), [15_000]);
+});

@@ -79,6 +79,8 @@ const rows: Row[] = [
   { name: 'ErrorSubscriptionUnsubscribed (not ours)', outcome: ews('ErrorSubscriptionUnsubscribed'), conn: OPENED, kind: 'resubscribe', delayMs: 0, catchUp: true },
   { name: 'ErrorMissedNotificationEvents → same id, catch up', outcome: ews('ErrorMissedNotificationEvents'), conn: OPENED, kind: 'reconnect', delayMs: 0, catchUp: true },
   { name: 'ErrorServerBusy with BackOffMilliseconds', outcome: ews('ErrorServerBusy', 299984), kind: 'back-off', delayMs: 299984, catchUp: false },
+  { name: 'ErrorServerBusy with BackOffMilliseconds 0 → the computed backoff', outcome: ews('ErrorServerBusy', 0), kind: 'back-off', delayMs: 1000, catchUp: false },
+  { name: 'ErrorExceededConnectionCount ("Suggested backoff time 0 ms") → backoff', outcome: ews('ErrorExceededConnectionCount'), kind: 'back-off', delayMs: 1000, catchUp: false },
   { name: 'ErrorServerBusy mid-stream keeps the queue', outcome: ews('ErrorServerBusy', 5000), conn: OPENED, kind: 'back-off', delayMs: 5000, catchUp: false },
   { name: 'ErrorServerBusy without a hint', outcome: ews('ErrorServerBusy'), kind: 'back-off', delayMs: 1000, catchUp: false },
   { name: 'ErrorNewEventStreamConnectionOpened → superseded, not fatal', outcome: ews('ErrorNewEventStreamConnectionOpened'), conn: OPENED, kind: 'back-off', delayMs: 1000, catchUp: true },
@@ -155,13 +157,55 @@ test('nextDelay: jitter bounds are ±20 %, never above the cap', () => {
   assert.equal(nextDelay(1, undefined, () => 0.25), 1800);
 });
 
-test('nextDelay: the server hint wins, clamped and validated', () => {
+test('nextDelay: a server hint above the backoff wins, clamped and validated', () => {
   assert.equal(nextDelay(0, 299984, half), 299984);
-  assert.equal(nextDelay(5, 500, half), 500, 'even when below the computed delay');
-  assert.equal(nextDelay(2, 0, half), 0);
   assert.equal(nextDelay(0, 1e12, half), MAX_SERVER_HINT_MS);
   assert.equal(nextDelay(1, -5, half), 2000, 'a negative hint is ignored');
   assert.equal(nextDelay(1, Number.NaN, half), 2000, 'NaN is ignored');
+});
+
+test('nextDelay: a hint below the backoff (Exchange: "Suggested backoff time 0 ms") is raised to it', () => {
+  assert.equal(nextDelay(5, 500, half), 32000, 'a small hint does not cut a grown backoff short');
+  assert.equal(nextDelay(2, 0, half), 4000);
+  assert.equal(nextDelay(0, 0, half), 1000);
+  assert.equal(nextDelay(0, 1100, () => 1), 1200, 'the jittered backoff is the floor');
+  assert.equal(nextDelay(0, 1100, () => 0), 1100);
+  assert.deepEqual(
+    Array.from({ length: 8 }, (_, i) => nextDelay(i, 0, half)),
+    [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000],
+  );
+});
+
+test('decide: ErrorServerBusy with BackOffMilliseconds 0 again and again walks the backoff, wherever it comes from', () => {
+  const busy0: Outcome = ews('ErrorServerBusy', 0);
+  const busy0InStream = { ...busy0, listsOurs: true as const, subscriptionIds: ['sub-1'] };
+  const retryAfter0 = http(503, 0);
+  for (const [name, outcome, conn] of [
+    ['a Subscribe (SOAP fault)', busy0, NOT_OPENED],
+    ['the stream (in-stream error)', busy0InStream, OPENED],
+    ['a 503 with Retry-After: 0', retryAfter0, NOT_OPENED],
+  ] as const) {
+    let state = initialPolicyState;
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const step = decide(state, outcome, { random: half, connection: conn });
+      assert.equal(step.decision.kind, 'back-off', name);
+      delays.push(step.decision.delayMs);
+      state = step.state;
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000], name);
+  }
+});
+
+test('decide: a prompt retry that fails at once every time still grows (resubscribe loop)', () => {
+  let state = initialPolicyState;
+  const delays: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const step = decide(state, { kind: 'subscription-lost', subscriptionIds: ['sub-1'] }, { random: half, connection: { opened: true, messages: 1, durationMs: 5 } });
+    delays.push(step.decision.delayMs);
+    state = step.state;
+  }
+  assert.deepEqual(delays, [0, 1000, 2000, 4000, 8000, 16000, 32000]);
 });
 
 test('decide: repeated failures walk the backoff sequence', () => {
