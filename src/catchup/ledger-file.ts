@@ -59,12 +59,17 @@ export interface LedgerFileOptions {
 }
 
 export interface LedgerFile {
-  /** The file's whole lines as read at open (a torn last line left out; when cut, the first partial one too). */
-  readonly lines: string[];
+  /**
+   * The file's whole lines as read at open (a torn last line left out; when cut, the first partial one too), once:
+   * the text is not kept after.
+   */
+  takeLines(): string[];
   /** Appends whole lines (ending in '\n'). Never throws. */
   append(text: string): void;
   /** Compacts (in the background) when the file is more than twice `liveBytes`, or when a failure needs it. */
   consider(liveBytes: number, snapshot: () => Iterable<string>): void;
+  /** Compacts now (or again after the one running): memory changed more than is worth appending. */
+  compactSoon(snapshot: () => Iterable<string>): void;
   /** Resolves when no compaction is running. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -90,8 +95,7 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
     // Unreadable (an I/O error): start empty, as without a file; a catch-up may then repeat what it printed.
     o.debug?.(`ledger: cannot read ${path} (${(err as Error).message}); starting without it`);
   }
-  const text = read?.text ?? '';
-  const lines = text.split('\n');
+  let lines = (read?.text ?? '').split('\n');
   // Only whole lines count: the last one is torn when a kill came mid-append (or empty after the final newline).
   let torn = lines.pop() !== '';
   // Read from the middle: the first line is a part of one.
@@ -108,7 +112,7 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
   let backlogBytes = 0;
   /** The backlog overflowed: appends are not written, the file is behind memory until a compaction rewrites it. */
   let resync = false;
-  /** A compaction is owed: the backlog overflowed, or one failed. */
+  /** A compaction is owed: the backlog overflowed, one failed, or a prune asked for one (compactSoon). */
   let owed = false;
   let failing = false;
   let compactions = 0;
@@ -197,6 +201,7 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
     let done!: () => void;
     const c: Compaction = { during: [], duringBytes: 0, cancelled: false, done: new Promise((r) => (done = r)) };
     compaction = c;
+    owed = false;
     let tmp: { fd: number; path: string } | undefined;
     try {
       const tmpPath = join(dirname(path), tempFileName(basename(path), process.pid, randomBytes(4).toString('hex')));
@@ -228,15 +233,14 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
       fd = tmp.fd;
       tmp = undefined;
       fileBytes = written + rest.length;
-      [torn, resync, owed, backlog.length, backlogBytes] = [false, false, false, 0, 0];
+      // Whatever waited is in the new file: the snapshot holds what memory had, `during` what came since.
+      [torn, resync, backlog.length, backlogBytes] = [false, false, 0, 0];
       compactions += 1;
       o.debug?.(`ledger: compacted to ${fileBytes} bytes`);
-      recoveredIfDone();
     } catch (err) {
-      if (!c.cancelled && !closed) {
-        owed = true;
-        failed(err);
-      }
+      // Still owed: tried again by the retry timer after a failure, by the next record after a cancel.
+      owed = !closed;
+      if (!c.cancelled && !closed) failed(err);
     } finally {
       if (tmp !== undefined) {
         try {
@@ -249,27 +253,39 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
       compaction = undefined;
       done();
     }
+    // Asked for again while this one ran (a prune it may have missed): once more.
+    if (owed && !failing && !closed && !c.cancelled) void compact(snapshot);
+    else recoveredIfDone();
   }
 
   return {
-    lines,
+    takeLines() {
+      const all = lines;
+      lines = [];
+      return all;
+    },
     append,
     consider(liveBytes, snapshot) {
       snapshotOf = snapshot;
       if (compaction || closed) return;
       // While writes fail, the retry timer tries again (without a clock, as here, each time: tests only).
-      if (failing ? !o.clock && owed : fileBytes > MIN_COMPACT_BYTES && fileBytes > 2 * liveBytes) void compact(snapshot);
+      if (failing ? !o.clock && owed : owed || (fileBytes > MIN_COMPACT_BYTES && fileBytes > 2 * liveBytes)) void compact(snapshot);
+    },
+    compactSoon(snapshot) {
+      snapshotOf = snapshot;
+      owed = true;
+      if (!compaction && !failing && !closed) void compact(snapshot);
     },
     idle: async () => {
       while (compaction) await compaction.done;
     },
     async close() {
       if (closed) return;
+      closed = true;
       retryTimer?.cancel();
       retryTimer = undefined;
-      // One last try for what waits, then no more.
+      // One last try for what waits (arming no timer now), then no more.
       flush();
-      closed = true;
       if (compaction) {
         compaction.cancelled = true;
         await compaction.done;

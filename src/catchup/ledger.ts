@@ -154,6 +154,8 @@ export interface LedgerStats {
 export const MAX_ENTRIES = 100_000;
 export const MAX_BYTES = 24 * 1024 * 1024;
 const ENTRY_OVERHEAD = 80;
+/** A prune writes again at most this many entries that outlive it (a few hundred KB, at once); past it, compacts. */
+const MAX_OUTLIVING = 2_000;
 
 export interface LedgerOptions {
   clock?: Clock;
@@ -206,8 +208,10 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   }
 
   const log: LedgerFile | undefined = file === undefined ? undefined : openLedgerFile(file, options);
-  if (log) load(log.lines);
+  if (log) load(log.takeLines());
   bound();
+  // A file of an older version (rewritten at every prune, never compacted) may be mostly dead lines.
+  considerCompaction();
 
   /** Replays the file: later lines replace earlier ones; a prune line drops the earlier lines of its folder. */
   function load(lines: readonly string[]): void {
@@ -361,7 +365,9 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
         forget(k, e);
       }
       if (log && fromDisk) {
-        // One line drops the folder's earlier lines; the entries that outlive this prune are written again after it.
+        // One line drops the folder's earlier lines; the entries that outlive this prune are written again after it,
+        // unless they are many (a long sync on a busy stream): then a compaction in the background says it all.
+        if (outliving.length > MAX_OUTLIVING) return log.compactSoon(snapshot);
         const lines = [formatPrune(folder)];
         for (const k of outliving) {
           const e = entries.get(k) as Entry;

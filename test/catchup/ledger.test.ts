@@ -147,6 +147,42 @@ describe('the ledger at scale', () => {
     await l.close();
   });
 
+  it('prunes while a compaction runs are not lost by it; a prune with thousands of entries outliving it compacts instead', async () => {
+    const file = join(dir, 'printed.ledger');
+    const l = createLedger(file);
+    const record = (from: number, to: number, folder: string): void => {
+      for (let i = from; i < to; i += 1) l.record([`create:${idOf(i)}`], 'stream', { folder });
+    };
+    record(0, 10_000, 'inbox');
+    record(10_000, 12_000, 'sentitems');
+    const sentMark = l.mark();
+    record(12_000, 12_010, 'sentitems');
+    // Dropping the inbox makes the file worth compacting: the compaction starts and takes a few turns.
+    l.prune(l.mark(), undefined, 'inbox');
+    assert.equal(l.stats.compactions, 0);
+    // Meanwhile Sent Items is pruned too (its snapshot may already hold those lines): a prune line, replayed after.
+    l.prune(sentMark, undefined, 'sentitems');
+    await l.idle();
+    assert.ok(l.stats.compactions >= 1);
+    const afterBoth = createLedger(file);
+    assert.deepEqual([afterBoth.size, afterBoth.has(`create:${idOf(12_005)}`), afterBoth.has(`create:${idOf(11_000)}`)], [10, true, false]);
+    await afterBoth.close();
+    // 5,000 inbox entries registered while a sync ran: the prune compacts rather than write them all again at once.
+    record(19_999, 20_000, 'inbox');
+    const syncStart = l.mark();
+    record(20_000, 25_000, 'inbox');
+    const compactions = l.stats.compactions;
+    l.prune(syncStart, undefined, 'inbox');
+    await l.idle();
+    assert.ok(l.stats.compactions > compactions);
+    assert.equal(l.stats.fileBytes, l.stats.liveBytes, 'nothing but what is live');
+    assert.ok(!/^prune/m.test(readFileSync(file, 'utf8')), 'no prune line: the compaction says it');
+    await l.close();
+    const again = createLedger(file);
+    assert.deepEqual([again.size, again.has(`create:${idOf(24_999)}`), again.has(`create:${idOf(19_999)}`), again.has(`create:${idOf(12_005)}`)], [5_010, true, false, true]);
+    await again.close();
+  });
+
   it('a file larger than the read bound is read from its end, whole lines only', async () => {
     const file = join(dir, 'printed.ledger');
     const line = (i: number): string => `stream\tcreate:${idOf(i)}\t-\tinbox\n`;
