@@ -416,7 +416,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     let hierarchyKnown = false;
     if (o.allFolders && o.sync.syncFolderHierarchy) {
       folders = await currentFolders(signal);
-      hierarchyKnown = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
+      hierarchyKnown = unsaved.has(HIERARCHY_MARKER) || (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
     }
     for (const f of [...folders]) {
       const from = o.ledger.mark();
