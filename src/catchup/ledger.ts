@@ -263,15 +263,17 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   const inScope = (e: Entry, folder: string | undefined): boolean => e.folder === folder;
 
   function persist(keys: readonly string[]): void {
+    // Without a file (--since now) there is nothing to write.
+    if (!log) return;
     const lines: string[] = [];
     for (const k of keys) {
       const e = entries.get(k);
       if (!e || e.covered) continue;
       const text = line(k, e);
-      if (log) written(e, text);
+      written(e, text);
       lines.push(text);
     }
-    log?.append(lines.join(''));
+    log.append(lines.join(''));
     considerCompaction();
   }
 
