@@ -6,12 +6,15 @@
 // after every page. While streaming, a quiet period after streamed events (item events, and folder events about a
 // watched folder: some servers report a read or a move only so) triggers a silent pass that moves the saved state
 // forward (and prints what the stream failed to report), so a restart reports only the real gap.
+// A state that cannot be saved (a full disk) is kept in memory, used by the next pass and saved again later: the
+// pass goes on and events keep printing; the folder's ledger entries stay until its state is on disk.
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemResult } from '../ews/items.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { EventType, EwsEvent, FolderRef } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
+import { createWriteHealth, WRITE_RETRY_MS, type WriteHealth } from '../state/health.js';
 import type { StateStore } from '../state/index.js';
 import type { Clock, TimerHandle } from '../watch/clock.js';
 import type { Emit, GapInfo } from '../watch/engine.js';
@@ -77,6 +80,10 @@ export interface CatchUpOptions {
   /** One line for stderr: rebuilt baselines, dropped folders. */
   warn(line: string): void;
   debug(line: string): void;
+  /** Reports failed writes of the state (shared with the ledger, so a full disk is one warning); default: warn. */
+  health?: WriteHealth;
+  /** How long after a failed save to try again (default WRITE_RETRY_MS). */
+  retryMs?: number;
 }
 
 export interface CatchUp {
@@ -113,7 +120,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
   /** When the first streamed event not yet covered by a saved state arrived. */
   let unsyncedSince = 0;
   let lastSubscription = '';
+  /** When the last quiet-period pass failed: a full ledger does not hurry the next one for QUIET_MAX_WAIT_MS. */
+  let lastFailedPass = -Infinity;
   const closing = new AbortController();
+  const health = o.health ?? createWriteHealth({ dir: o.store.dir, warn: o.warn, info: o.warn });
 
   const iso = (): string => new Date(o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -162,9 +172,12 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     printing.pending += 1;
     printing.waits.push(new Promise<void>((resolve) => (out = resolve)));
     const persist = (): void => {
-      o.ledger.persist([key]);
-      printing.pending -= 1;
-      out();
+      try {
+        o.ledger.persist([key]);
+      } finally {
+        printing.pending -= 1;
+        out();
+      }
     };
     if (o.settled) o.settled(ev, persist);
     else persist();
@@ -260,8 +273,35 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     return !(await raceAbort(Promise.all(printing.waits), signal)).aborted;
   }
 
+  /** Sync states a save failed for (newest per folder key): the next pass starts from them, a timer saves them. */
+  const unsaved = new Map<string, string>();
+  let saveTimer: TimerHandle | undefined;
+
+  /** Saves a state; a failure is reported (once, with the ledger's) and the state kept for later. Never throws. */
+  async function saveState(key: string, state: string): Promise<void> {
+    try {
+      await o.store.save(key, state);
+      unsaved.delete(key);
+      health.recovered(`state:${key}`);
+    } catch (err) {
+      if (closing.signal.aborted) return;
+      unsaved.set(key, state);
+      health.failed(`state:${key}`, err);
+      saveTimer ??= o.clock.setTimer(o.retryMs ?? WRITE_RETRY_MS, () => {
+        saveTimer = undefined;
+        void serialised(saveUnsaved);
+      });
+    }
+  }
+
+  async function saveUnsaved(): Promise<void> {
+    for (const [key, state] of [...unsaved]) if (unsaved.get(key) === state) await saveState(key, state);
+  }
+
   /** The saved state of a folder; none means a baseline (with a warning when a broken file is the reason). */
   async function savedState(f: WatchedFolder): Promise<{ state?: string; missing: boolean }> {
+    const kept = unsaved.get(f.key);
+    if (kept !== undefined) return { state: kept, missing: false };
     const loaded = await o.store.load(f.key);
     if (loaded.kind === 'ok') return { state: loaded.state.syncState, missing: false };
     if (loaded.kind === 'corrupt') {
@@ -293,14 +333,14 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       } catch (err) {
         if (err instanceof EwsResponseError && err.responseCode === 'ErrorInvalidSyncStateData' && !rebuilt) {
           o.warn(`the server no longer accepts the saved sync state for ${f.name ?? 'a watched folder'} (ErrorInvalidSyncStateData); rebuilding it from now, so changes made during this gap are not reported`);
-          await o.store.remove(f.key);
+          await forget(f.key);
           [state, silent, rebuilt] = [undefined, true, true];
           continue;
         }
         if (err instanceof EwsResponseError && err.responseCode === 'ErrorSyncFolderNotFound') {
           o.warn(`${f.name ?? `folder ${f.key.slice(0, 12)}…`} no longer exists (ErrorSyncFolderNotFound); no longer catching up on it`);
           folders = folders.filter((x) => x !== f);
-          await o.store.remove(f.key);
+          await forget(f.key);
           return true;
         }
         throw err;
@@ -329,10 +369,16 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         if (!print(emit, eventOf(c, f), key, c.changeKey, f, printing)) return false;
       }
       if (!(await printed(printing, signal))) return false;
-      await o.store.save(f.key, page.syncState);
+      await saveState(f.key, page.syncState);
       state = page.syncState;
       if (page.includesLast) return true;
     }
+  }
+
+  /** Removes a folder's saved state; when that fails, the next save replaces it (or the server refuses it again). */
+  async function forget(key: string): Promise<void> {
+    unsaved.delete(key);
+    await o.store.remove(key).catch((err: unknown) => o.debug(`catch-up: cannot remove the saved state of ${key}: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /**
@@ -370,7 +416,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     let hierarchyKnown = false;
     if (o.allFolders && o.sync.syncFolderHierarchy) {
       folders = await currentFolders(signal);
-      hierarchyKnown = (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
+      hierarchyKnown = unsaved.has(HIERARCHY_MARKER) || (await o.store.load(HIERARCHY_MARKER)).kind === 'ok';
     }
     for (const f of [...folders]) {
       const from = o.ledger.mark();
@@ -378,12 +424,13 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       if (!(await syncFolder(f, signal, emit, atStart, seen, hierarchyKnown))) return;
       seen.forEach((id) => mentioned.add(id));
       if (!(await reportVanished(o.ledger.liveBefore(from, f.key), seen, f, signal, emit))) return;
-      o.ledger.prune(from, lastSubscription, f.key);
+      // Only a state on disk covers what was printed: until then a restart starts from the older one.
+      if (!unsaved.has(f.key)) o.ledger.prune(from, lastSubscription, f.key);
     }
-    if (o.allFolders) await o.store.save(HIERARCHY_MARKER, 'known');
+    if (o.allFolders) await saveState(HIERARCHY_MARKER, 'known');
     const only = folders.length === 1 ? folders[0] : undefined;
     if (!(await reportVanished(o.ledger.liveBefore(mark), mentioned, only, signal, emit))) return;
-    o.ledger.prune(mark, lastSubscription);
+    if (unsaved.size === 0) o.ledger.prune(mark, lastSubscription);
   }
 
   /**
@@ -417,12 +464,14 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   /**
    * Arms the quiet-period pass; each streamed event pushes it back, but never more than QUIET_MAX_WAIT_MS after the
-   * first unsynced event, so a mailbox that is never quiet still gets its saved state moved forward.
+   * first unsynced event, so a mailbox that is never quiet still gets its saved state moved forward; nor at all once
+   * the ledger is half full (a pass is what empties it), unless a pass failed within QUIET_MAX_WAIT_MS.
    */
   function armQuietPass(emit: Emit): void {
     if (o.quietMs <= 0) return;
     const now = o.clock.now();
-    if (quietTimer && now - unsyncedSince >= QUIET_MAX_WAIT_MS) return;
+    const hurry = o.ledger.pressed && now - lastFailedPass >= QUIET_MAX_WAIT_MS;
+    if (quietTimer && (hurry || now - unsyncedSince >= QUIET_MAX_WAIT_MS)) return;
     if (!quietTimer) unsyncedSince = now;
     quietTimer?.cancel();
     quietTimer = o.clock.setTimer(o.quietMs, () => {
@@ -431,6 +480,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         () => o.debug('catch-up: quiet-period sync done; saved state is current'),
         (err: unknown) => {
           // The next gap or quiet period tries again; a failure here loses nothing.
+          lastFailedPass = o.clock.now();
           if (!closing.signal.aborted) o.debug(`catch-up: quiet-period sync failed: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
@@ -470,21 +520,28 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       // --details: GetItem read the item's ChangeKey, which the notification did not carry; the line shows it.
       // Otherwise it is looked up soon (learnSoon), with the other items of the burst.
       const changeKey = e.details?.changeKey;
-      if (changeKey !== undefined) o.ledger.learn(keys.filter((k) => !k.startsWith('delete:')), changeKey);
-      o.ledger.persist(keys);
-      if (changeKey === undefined && e.event.type !== 'Deleted') learnSoon(e.event.target.id);
-      for (const k of keys) {
-        onTheWay.get(k)?.resolve();
-        onTheWay.delete(k);
+      try {
+        if (changeKey !== undefined) o.ledger.learn(keys.filter((k) => !k.startsWith('delete:')), changeKey);
+        o.ledger.persist(keys);
+      } finally {
+        // Whatever happened to the record, a catch-up waiting for this line must not wait for ever.
+        for (const k of keys) {
+          onTheWay.get(k)?.resolve();
+          onTheWay.delete(k);
+        }
       }
+      if (changeKey === undefined && e.event.type !== 'Deleted') learnSoon(e.event.target.id);
       armQuietPass(emit);
     },
     async close() {
       quietTimer?.cancel();
       learnTimer?.cancel();
+      saveTimer?.cancel();
       closing.abort();
       await Promise.all([running, learning]);
-      o.ledger.close();
+      // One last try for states a full disk refused (a restart would otherwise start from older ones).
+      for (const [key, state] of unsaved) await o.store.save(key, state).catch(() => undefined);
+      await o.ledger.close();
     },
   };
 }

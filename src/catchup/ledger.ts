@@ -23,13 +23,24 @@
 // The ledger is also a file beside the sync states, appended after each print (print first, then record: a kill
 // in between can repeat one line, never lose one), so a restart does not print again what the previous process
 // printed after its last saved state. A line is `origin TAB key [TAB changeKey|- [TAB folder]]`; a later line for
-// the same key replaces an earlier one (a learnt ChangeKey is appended so); a torn last line is ignored.
+// the same key replaces an earlier one (a learnt ChangeKey is appended so); a torn last line is ignored. A prune
+// appends `prune [TAB folder]`, which drops every earlier line of that folder (none: of no folder), followed by the
+// lines of the folder's entries that outlive it; older versions skip such lines. The file is compacted in the
+// background once it is twice what is live (ledger-file.ts), so a record costs O(1) amortised at any size.
+//
+// Bounded by count and by size (MAX_ENTRIES, MAX_BYTES): beyond either, the oldest entries are forgotten (a
+// catch-up or a restart may then print their changes again: README, "Catching up", Limits). Every string kept is
+// a copy of its own, so an entry never keeps alive the envelope its id was read from.
 
-import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { EwsEvent } from '../ews/types.js';
 import type { ItemChange } from '../ews/sync.js';
+import type { WriteHealth } from '../state/health.js';
+import type { Clock } from '../watch/clock.js';
+import { openLedgerFile, type LedgerFile, type LedgerFs } from './ledger-file.js';
+import { CHANGE_KEY, FOLDER, formatLine as line, formatPrune, KEY, ownCopy, parseLine, type Origin } from './ledger-lines.js';
 
-export type Origin = 'stream' | 'catch-up';
+export type { Origin } from './ledger-lines.js';
+export { ownCopy } from './ledger-lines.js';
 
 interface Entry {
   /** Registration order, for dropping what a completed sync covered. */
@@ -45,6 +56,10 @@ interface Entry {
   covered?: boolean;
   /** In the file: a line not yet really printed is not. */
   onDisk?: boolean;
+  /** The length of its line in the file while onDisk, for the live size. */
+  lineBytes: number;
+  /** Roughly what it costs in memory, for MAX_BYTES (folders and subscriptions are shared, not counted). */
+  weight: number;
 }
 
 /** Keys of a stream event; none for folder events (catch-up is about items). */
@@ -71,9 +86,6 @@ export function keyOfChange(c: ItemChange): string {
   const kind = c.kind === 'create' ? 'create' : c.kind === 'delete' ? 'delete' : 'modify';
   return `${kind}:${c.itemId}`;
 }
-
-/** Beyond this many keys the oldest are forgotten (a restart could then repeat them); a pass normally empties it. */
-const MAX_ENTRIES = 50_000;
 
 export interface RecordOptions {
   /** The item's ChangeKey as printed (ignored for delete keys: a Moved event's delete is about the old id). */
@@ -116,83 +128,153 @@ export interface Ledger {
    * catch-up's entries for the subscription still streaming: its late notifications must still be held back.
    */
   prune(before: number, subscription?: string, folder?: string): void;
-  /** Closes the file. */
-  close(): void;
+  /** Past half of either bound: a catch-up pass should not wait any longer (only a pass empties the ledger). */
+  readonly pressed: boolean;
+  /** Resolves when no compaction is running (tests, the bench). */
+  idle(): Promise<void>;
+  /** Closes the file (a compaction in progress gives up; the file it would have replaced stays complete). */
+  close(): Promise<void>;
   readonly size: number;
+  readonly stats: LedgerStats;
 }
 
-/** What fits on a line: no whitespace (it separates the columns), bounded. */
-const CHANGE_KEY = /^\S{1,512}$/;
-const FOLDER = /^\S{1,2048}$/;
-
-function line(key: string, e: Entry): string {
-  const ck = e.changeKey !== undefined && CHANGE_KEY.test(e.changeKey) && e.changeKey !== '-' ? e.changeKey : undefined;
-  const tail = e.folder !== undefined ? `\t${ck ?? '-'}\t${e.folder}` : ck !== undefined ? `\t${ck}` : '';
-  return `${e.origin}\t${key}${tail}\n`;
+export interface LedgerStats {
+  entries: number;
+  /** The bytes MAX_BYTES counts. */
+  memBytes: number;
+  /** Bytes of the file's lines still live. */
+  liveBytes: number;
+  fileBytes: number;
+  compactions: number;
+  /** Lines waiting for a disk that refuses them. */
+  waitingBytes: number;
 }
 
-const LINE = /^(stream|catch-up)\t((?:create|modify|delete):\S{1,2048})(?:\t(\S{1,512}))?(?:\t(\S{1,2048}))?$/;
+/** Beyond this many entries, or this many bytes, the oldest tenth is forgotten; a pass normally empties it. */
+export const MAX_ENTRIES = 100_000;
+export const MAX_BYTES = 24 * 1024 * 1024;
+const ENTRY_OVERHEAD = 80;
+/** A prune writes again at most this many entries that outlive it (a few hundred KB, at once); past it, compacts. */
+const MAX_OUTLIVING = 2_000;
 
-export function createLedger(file?: string): Ledger {
+export interface LedgerOptions {
+  clock?: Clock;
+  health?: WriteHealth;
+  fs?: LedgerFs;
+  maxEntries?: number;
+  maxBytes?: number;
+  /** How long after a failed write to try again. */
+  retryMs?: number;
+  debug?: (line: string) => void;
+}
+
+export function createLedger(file?: string, options: LedgerOptions = {}): Ledger {
+  const maxEntries = options.maxEntries ?? MAX_ENTRIES;
+  const maxBytes = options.maxBytes ?? MAX_BYTES;
   const entries = new Map<string, Entry>();
   let n = 0;
-  /** The file ends in a torn line: the next append starts a new line first. */
-  let torn = false;
-  if (file !== undefined) load(file);
+  let memBytes = 0;
+  let liveBytes = 0;
+  /** Folder keys and subscription ids: few, shared by many entries. */
+  const shared = new Map<string, string>();
+  const share = (s: string): string => {
+    const known = shared.get(s);
+    if (known !== undefined) return known;
+    const own = ownCopy(s);
+    if (shared.size < 10_000) shared.set(own, own);
+    return own;
+  };
 
-  function load(path: string): void {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return;
-    }
-    const lines = text.split('\n');
-    // Only whole lines count: the last one is torn when a kill came mid-append (or empty after the final newline).
-    torn = lines.pop() !== '';
+  function forget(key: string, e: Entry): void {
+    entries.delete(key);
+    memBytes -= e.weight;
+    liveBytes -= e.lineBytes;
+  }
+  function put(key: string, e: Entry): void {
+    const old = entries.get(key);
+    if (old) forget(key, old);
+    entries.set(key, e);
+    memBytes += e.weight;
+  }
+  function written(e: Entry, text: string): void {
+    e.onDisk = true;
+    liveBytes += text.length - e.lineBytes;
+    e.lineBytes = text.length;
+  }
+  function offDisk(e: Entry): void {
+    liveBytes -= e.lineBytes;
+    e.lineBytes = 0;
+    e.onDisk = false;
+  }
+
+  const log: LedgerFile | undefined = file === undefined ? undefined : openLedgerFile(file, options);
+  if (log) load(log.takeLines());
+  bound();
+  // A file of an older version (rewritten at every prune, never compacted) may be mostly dead lines.
+  considerCompaction();
+
+  /** Replays the file: later lines replace earlier ones; a prune line drops the earlier lines of its folder. */
+  function load(lines: readonly string[]): void {
+    const prunes = new Map<string | undefined, number>();
+    const seenAt = new Map<string, number>();
     for (const l of lines) {
-      const m = LINE.exec(l);
-      if (!m) continue;
-      entries.delete(m[2]);
-      const changeKey = m[3] !== undefined && m[3] !== '-' ? m[3] : undefined;
-      entries.set(m[2], { n: n++, origin: m[1] as Origin, ...(changeKey ? { changeKey } : {}), ...(m[4] ? { folder: m[4] } : {}), onDisk: true });
+      const p = parseLine(l);
+      if (p?.kind === 'prune') prunes.set(p.folder, (prunes.get(p.folder) ?? 0) + 1);
+      if (p?.kind !== 'entry') continue;
+      const key = ownCopy(p.key);
+      const changeKey = p.fields.changeKey !== undefined ? ownCopy(p.fields.changeKey) : undefined;
+      const folder = p.fields.folder !== undefined ? share(p.fields.folder) : undefined;
+      put(key, { n: n++, origin: p.fields.origin, changeKey, folder, onDisk: true, lineBytes: l.length + 1, weight: key.length + (changeKey?.length ?? 0) + ENTRY_OVERHEAD });
+      liveBytes += l.length + 1;
+      seenAt.set(key, prunes.get(folder) ?? 0);
+    }
+    for (const [k, e] of entries) if ((seenAt.get(k) ?? 0) < (prunes.get(e.folder) ?? 0)) forget(k, e);
+  }
+
+  /**
+   * The live lines for a compaction, in registration order (the map's order). Only entries registered before it
+   * began: the lines of later ones are appended meanwhile, and the compaction adds those after the snapshot.
+   */
+  function* snapshot(): Iterable<string> {
+    const end = n;
+    for (const [k, e] of entries) {
+      if (e.n >= end) return;
+      if (e.onDisk && !e.covered) yield line(k, e);
     }
   }
-
-  /** One open descriptor for appends: opening the file per printed event would cost more than printing it. */
-  let fd: number | undefined;
-  function append(text: string): void {
-    if (file === undefined || text === '') return;
-    fd ??= openSync(file, 'a', 0o600);
-    writeSync(fd, torn ? `\n${text}` : text);
-    torn = false;
+  function considerCompaction(): void {
+    log?.consider(liveBytes, snapshot);
   }
 
-  function rewrite(): void {
-    if (file === undefined) return;
-    // Covered entries matter only to this process's subscription; a restart has a new one. Lines not yet printed
-    // stay off the disk.
-    const lines = [...entries].filter(([, e]) => e.onDisk && !e.covered).sort((a, b) => a[1].n - b[1].n).map(([k, e]) => line(k, e));
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, lines.join(''), { mode: 0o600 });
-    renameSync(tmp, file);
-    torn = false;
-    // Appends must go to the new file, not the one just replaced.
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
+  /** Over a bound: the oldest tenth goes at once (amortised O(1); the file drops them at its next compaction). */
+  function bound(): void {
+    if (entries.size <= maxEntries && memBytes <= maxBytes) return;
+    let dropped = 0;
+    for (const [k, e] of entries) {
+      if (entries.size <= maxEntries * 0.9 && memBytes <= maxBytes * 0.9) break;
+      forget(k, e);
+      dropped += 1;
+    }
+    options.debug?.(`ledger: over ${maxEntries} entries or ${maxBytes} bytes; forgot the ${dropped} oldest`);
+    considerCompaction();
   }
 
   /** Entries of one folder (undefined: of none), as a prune or a lookup after that folder's sync sees them. */
   const inScope = (e: Entry, folder: string | undefined): boolean => e.folder === folder;
 
   function persist(keys: readonly string[]): void {
-    const lines = keys.flatMap((k) => {
+    // Without a file (--since now) there is nothing to write.
+    if (!log) return;
+    const lines: string[] = [];
+    for (const k of keys) {
       const e = entries.get(k);
-      if (!e) return [];
-      e.onDisk = file !== undefined;
-      return [line(k, e)];
-    });
-    append(lines.join(''));
+      if (!e || e.covered) continue;
+      const text = line(k, e);
+      written(e, text);
+      lines.push(text);
+    }
+    log.append(lines.join(''));
+    considerCompaction();
   }
 
   return {
@@ -203,23 +285,28 @@ export function createLedger(file?: string): Ledger {
     heldBack(keys) {
       const known = keys.map((k) => entries.get(k)).filter((e) => e !== undefined);
       if (known.length === 0 || !known.every((e) => e.origin === 'catch-up')) return false;
-      for (const k of keys) if (k.startsWith('modify:')) entries.delete(k);
+      for (const k of keys) {
+        const e = entries.get(k);
+        if (e && k.startsWith('modify:')) forget(k, e);
+      }
       return true;
     },
-    record(keys, origin, options = {}) {
-      if (keys.length === 0) return;
-      const { changeKey, subscription, persist: write = true } = options;
-      const folder = options.folder !== undefined && FOLDER.test(options.folder) ? options.folder : undefined;
-      for (const k of keys) {
-        entries.delete(k);
-        const ck = changeKey !== undefined && !k.startsWith('delete:') ? changeKey : undefined;
-        entries.set(k, { n: n++, origin, ...(ck !== undefined ? { changeKey: ck } : {}), ...(folder !== undefined ? { folder } : {}), ...(subscription ? { subscription } : {}) });
+    record(keys, origin, o = {}) {
+      const { changeKey, subscription, persist: write = true } = o;
+      const ck = changeKey !== undefined && changeKey !== '-' && CHANGE_KEY.test(changeKey) ? ownCopy(changeKey) : undefined;
+      const folder = o.folder !== undefined && FOLDER.test(o.folder) ? share(o.folder) : undefined;
+      const sub = subscription ? share(subscription) : undefined;
+      const kept: string[] = [];
+      for (const raw of keys) {
+        // An id no server makes (the decoder warns about those): not kept, so at worst printed again.
+        if (!KEY.test(raw)) continue;
+        const k = ownCopy(raw);
+        const c = k.startsWith('delete:') ? undefined : ck;
+        put(k, { n: n++, origin, changeKey: c, folder, subscription: sub, lineBytes: 0, weight: k.length + (c?.length ?? 0) + ENTRY_OVERHEAD });
+        kept.push(k);
       }
-      if (write) persist(keys);
-      if (entries.size > MAX_ENTRIES) {
-        for (const k of [...entries.keys()].slice(0, entries.size - MAX_ENTRIES)) entries.delete(k);
-        rewrite();
-      }
+      if (write) persist(kept);
+      bound();
     },
     persist,
     latestOf(itemId) {
@@ -230,16 +317,25 @@ export function createLedger(file?: string): Ledger {
       return latest && { n: latest.n, ...(latest.changeKey !== undefined ? { changeKey: latest.changeKey } : {}) };
     },
     learn(keys, changeKey, before = Infinity) {
-      const written: string[] = [];
+      if (changeKey === '-' || !CHANGE_KEY.test(changeKey)) return 0;
+      const ck = ownCopy(changeKey);
+      const lines: string[] = [];
       let count = 0;
       for (const k of keys) {
         const e = entries.get(k);
         if (!e || e.covered || e.changeKey !== undefined || e.n >= before || k.startsWith('delete:')) continue;
-        e.changeKey = changeKey;
+        e.changeKey = ck;
+        e.weight += ck.length;
+        memBytes += ck.length;
         count += 1;
-        if (e.onDisk) written.push(line(k, e));
+        if (!e.onDisk) continue;
+        const text = line(k, e);
+        written(e, text);
+        lines.push(text);
       }
-      append(written.join(''));
+      log?.append(lines.join(''));
+      considerCompaction();
+      bound();
       return count;
     },
     liveBefore(mark, folder) {
@@ -253,24 +349,48 @@ export function createLedger(file?: string): Ledger {
     },
     mark: () => n,
     prune(before, subscription, folder) {
-      let dropped = 0;
+      let fromDisk = false;
+      const outliving: string[] = [];
       for (const [k, e] of entries) {
-        if (e.n >= before || !inScope(e, folder)) continue;
-        if (e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription) {
-          e.covered = true;
+        if (!inScope(e, folder)) continue;
+        if (e.n >= before) {
+          if (e.onDisk && !e.covered) outliving.push(k);
           continue;
         }
-        entries.delete(k);
-        dropped += 1;
+        fromDisk ||= e.onDisk === true && !e.covered;
+        if (e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription) {
+          // Off the disk (a restart has another subscription), in memory to hold back the late notification.
+          e.covered = true;
+          offDisk(e);
+          continue;
+        }
+        forget(k, e);
       }
-      if (dropped > 0 || entries.size === 0) rewrite();
+      if (log && fromDisk) {
+        // One line drops the folder's earlier lines; the entries that outlive this prune are written again after it,
+        // unless they are many (a long sync on a busy stream): then a compaction in the background says it all.
+        if (outliving.length > MAX_OUTLIVING) return log.compactSoon(snapshot);
+        const lines = [formatPrune(folder)];
+        for (const k of outliving) {
+          const e = entries.get(k) as Entry;
+          const text = line(k, e);
+          written(e, text);
+          lines.push(text);
+        }
+        log.append(lines.join(''));
+      }
+      considerCompaction();
     },
-    close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+    get pressed() {
+      return entries.size > maxEntries / 2 || memBytes > maxBytes / 2;
     },
+    idle: async () => log?.idle(),
+    close: async () => log?.close(),
     get size() {
       return entries.size;
+    },
+    get stats() {
+      return { entries: entries.size, memBytes, liveBytes, fileBytes: log?.stats.fileBytes ?? 0, compactions: log?.stats.compactions ?? 0, waitingBytes: log?.stats.waitingBytes ?? 0 };
     },
   };
 }

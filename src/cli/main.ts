@@ -15,6 +15,8 @@ import { findMailbox, type FoundMailbox, type IdentityClient } from '../auth/fin
 import { createCatchUp, type CatchUp, type SyncClient, type WatchedFolder } from '../catchup/catchup.js';
 import { createLedger, type Ledger } from '../catchup/ledger.js';
 import { createMemoryStateStore, defaultStateDir, openStateStore, type StateStore } from '../state/index.js';
+import { createWriteHealth, WRITE_RETRY_MS, type WriteHealth } from '../state/health.js';
+import { LEDGER_FILE_NAME } from '../state/paths.js';
 import type { AuthProvider } from '../auth/types.js';
 import { UsageError, describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
@@ -335,7 +337,9 @@ async function openCatchUp(
   settled: (e: WatchedEvent, then: () => void) => void,
   distinguishedNameOf: (folderId: string) => string | undefined,
 ): Promise<CatchUp> {
-  const { store, ledger } = settings.since === 'now' ? inMemory(logger) : await onDisk(conn, settings, logger, env);
+  // EWS_WATCH_STATE_RETRY_MS (not documented; for the tests): how soon a refused write of the state is tried again.
+  const retryMs = Number(env.EWS_WATCH_STATE_RETRY_MS) >= 10 ? Number(env.EWS_WATCH_STATE_RETRY_MS) : WRITE_RETRY_MS;
+  const { store, ledger, health } = settings.since === 'now' ? inMemory(logger) : await onDisk(conn, settings, logger, env, retryMs);
   // --all-folders: the catch-up finds the folders itself (SyncFolderHierarchy), new ones included.
   const folders: WatchedFolder[] =
     settings.folders.kind === 'all'
@@ -361,6 +365,8 @@ async function openCatchUp(
     settled,
     warn: (line) => logger.warn(line),
     debug: (line) => logger.debug(line),
+    ...(health ? { health } : {}),
+    retryMs,
   });
   return {
     ...catchUp,
@@ -383,14 +389,25 @@ function answerTimeoutFrom(env: Env): number {
   return env.EWS_WATCH_ANSWER_TIMEOUT_MS !== undefined && Number.isInteger(n) && n >= 100 ? n : DEFAULT_ANSWER_TIMEOUT_MS;
 }
 
-/** The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them. */
-async function onDisk(conn: MailboxConnection, settings: WatchSettings, logger: Logger, env: Env): Promise<{ store: StateStore; ledger: Ledger }> {
+/**
+ * The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them, with one
+ * voice for their failed writes (a full disk is one warning, and one line when it is over).
+ */
+async function onDisk(conn: MailboxConnection, settings: WatchSettings, logger: Logger, env: Env, retryMs: number): Promise<{ store: StateStore; ledger: Ledger; health: WriteHealth }> {
   // An empty EWS_STATE_DIR means unset, as for every other variable (not "the current directory").
   const root = resolvePath(settings.stateDir ?? (env.EWS_STATE_DIR || defaultStateDir(env as NodeJS.ProcessEnv)));
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
   logger.debug(`state: ${store.dir}`);
-  return { store, ledger: createLedger(join(store.dir, 'printed.ledger')) };
+  const health = createWriteHealth({ dir: store.dir, warn: (line) => logger.warn(line), info: (line) => logger.info(line) });
+  try {
+    const ledger = createLedger(join(store.dir, LEDGER_FILE_NAME), { clock: systemClock, health, retryMs, debug: (line) => logger.debug(line) });
+    return { store, ledger, health };
+  } catch (err) {
+    // printed.ledger is a link, a FIFO, a directory: refused (exit 2), and the lock released first.
+    await store.close();
+    throw err;
+  }
 }
 
 /**
@@ -398,7 +415,7 @@ async function onDisk(conn: MailboxConnection, settings: WatchSettings, logger: 
  * but nothing is read from or written to disk: a one-shot wait beside a long-running watcher of the same mailbox
  * is neither refused by its lock nor moves its saved state past changes that watcher has not printed yet.
  */
-function inMemory(logger: Logger): { store: StateStore; ledger: Ledger } {
+function inMemory(logger: Logger): { store: StateStore; ledger: Ledger; health?: undefined } {
   logger.debug('state: in memory only (--since now): no state directory is read or written');
   return { store: createMemoryStateStore(), ledger: createLedger() };
 }

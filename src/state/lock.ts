@@ -5,11 +5,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { open, readFile, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { hostname } from 'node:os';
 import { describeError } from '../errors.js';
-import { StateError, StateLockedError, type LockOwner } from './errors.js';
+import { StateError, StateFileRefused, StateLockedError, type LockOwner } from './errors.js';
+import { readRegular, readRegularSync } from './files.js';
 
 export const LOCK_FILE_NAME = 'ews-watch.lock';
 /** An unreadable lock younger than this may be one being written right now: treat it as held. */
@@ -73,22 +74,10 @@ function judge(path: string, doc: LockDoc | undefined, ageMs: number): Verdict {
   return { live: pidAlive(doc.pid) && sameProgram(doc.pid, doc.exe), owner };
 }
 
-/** Reads the current lock; undefined when it vanished meanwhile. */
+/** Reads the current lock (never through a link, never blocking on a FIFO); undefined when it vanished meanwhile. */
 async function readLock(path: string): Promise<{ raw: string; ageMs: number } | undefined> {
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      const buf = Buffer.alloc(MAX_LOCK_BYTES);
-      const { bytesRead } = await fh.read(buf, 0, MAX_LOCK_BYTES, 0);
-      return { raw: buf.subarray(0, bytesRead).toString('utf8'), ageMs: Date.now() - st.mtimeMs };
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const r = await readRegular(path, MAX_LOCK_BYTES);
+  return 'missing' in r ? undefined : { raw: r.text, ageMs: Date.now() - r.stats.mtimeMs };
 }
 
 async function tryCreate(path: string, content: string): Promise<boolean> {
@@ -130,7 +119,7 @@ export async function acquireLock(dir: string, mailbox: string): Promise<HeldLoc
       takenOver = r.verdict.owner ?? takenOver;
     }
   } catch (err) {
-    if (err instanceof StateLockedError) throw err;
+    if (err instanceof StateLockedError || err instanceof StateFileRefused) throw err;
     throw new StateError(`cannot lock the state directory ${dir}: ${describeError(err)}`, { cause: err });
   }
   throw new StateError(`cannot lock the state directory ${dir}: it keeps changing; is another ews-watch starting?`);
@@ -140,7 +129,7 @@ function hold(path: string, content: string, takenOver: LockOwner | undefined): 
   heldHere.add(path);
   const releaseSync = (): void => {
     try {
-      if (readFileSync(path, 'utf8') === content) unlinkSync(path);
+      if (readRegularSync(path, MAX_LOCK_BYTES)?.text === content) unlinkSync(path);
     } catch {
       // already gone, or the directory was removed: nothing to release
     }
@@ -155,8 +144,8 @@ function hold(path: string, content: string, takenOver: LockOwner | undefined): 
       released = true;
       process.removeListener('exit', releaseSync);
       heldHere.delete(path);
-      const now = await readFile(path, 'utf8').catch(() => undefined);
-      if (now === content) await unlink(path).catch(() => undefined);
+      const now = await readLock(path).catch(() => undefined);
+      if (now?.raw === content) await unlink(path).catch(() => undefined);
     },
   };
 }

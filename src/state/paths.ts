@@ -36,7 +36,23 @@ export function folderFileName(folderKey: string): string {
   return `${readable || 'folder'}-${hashHex(folderKey, 16)}.json`;
 }
 
-/** Temporary files of interrupted saves start with '.' and end in '.tmp'; see store.ts. */
+/** The printed-changes ledger beside the sync states (src/catchup/ledger.ts). */
+export const LEDGER_FILE_NAME = 'printed.ledger';
+
+/** Whether `name` is one of ours: a folder's state file or the ledger (the lock file is lock.ts's). */
+export function isStateFileName(name: string): boolean {
+  return name === LEDGER_FILE_NAME || /^[A-Za-z0-9_-]{1,32}-[0-9a-f]{16}\.json$/.test(name);
+}
+
+/**
+ * The temporary file a save or a compaction of `name` writes before renaming it over `name`: hidden, with the pid
+ * and 8 random hex digits, created exclusively, so no two writers share one and no link can stand in for it.
+ */
+export function tempFileName(name: string, pid: number, randomHex: string): string {
+  return `.${name}.${pid}.${randomHex}.tmp`;
+}
+
+/** Temporary files of interrupted saves (tempFileName), and the fixed one older versions compacted the ledger into. */
 export function isTempFileName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith('.tmp');
+  return /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name) || name === `${LEDGER_FILE_NAME}.tmp`;
 }

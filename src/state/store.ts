@@ -1,15 +1,17 @@
 // The per-mailbox sync state store: one JSON file per watched folder under root/<mailbox dir>/, written atomically
 // (temp file in the same directory, fsync, rename over, fsync the directory), guarded by a per-mailbox lock.
 // Loading never throws for bad content: it reports 'corrupt' with a reason, and the next save replaces the file.
+// The root may be a symbolic link (state on another disk); the mailbox directory and its files may not, and a
+// state file that is not a regular file is refused when the store opens (files.ts).
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
-import { StateError, type LockOwner } from './errors.js';
+import { StateError, StateFileRefused, type LockOwner } from './errors.js';
+import { checkRegular, CREATE_FLAGS, kindOf, readRegular } from './files.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { folderFileName, isTempFileName, mailboxDirName, normaliseMailbox } from './paths.js';
+import { folderFileName, isStateFileName, isTempFileName, mailboxDirName, normaliseMailbox, tempFileName } from './paths.js';
 import { decodeStateFile, encodeStateFile, MAX_STATE_FILE_BYTES, type FolderState, type LoadResult, type StateIdentity } from './record.js';
 
 export interface StateStore {
@@ -33,8 +35,6 @@ export interface OpenStateStoreOptions {
 }
 
 const MAX_FOLDER_KEY_CHARS = 1024;
-// O_NOFOLLOW: a state file that is a symlink is not ours to read. Absent on Windows.
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
 /** Host names are case-insensitive and the query is not part of the endpoint's identity. */
 export function normaliseServer(server: string): string {
@@ -59,7 +59,8 @@ async function ensurePrivateDir(root: string, dir: string): Promise<void> {
     if (err.code !== 'EEXIST') throw err;
   });
   const st = await lstat(dir);
-  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  // Never through a link: whoever planted it would choose where the state, and the lock, are written.
+  if (!st.isDirectory()) throw new StateFileRefused(dir, kindOf(st) ?? 'a regular file', 'a directory');
   // An existing directory may have been created with looser permissions (another umask, a copy).
   if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
@@ -77,37 +78,40 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Temp files left by a crash mid-save. Called while holding the lock, so no writer is using them. */
-async function removeStaleTemps(dir: string): Promise<void> {
+/**
+ * Temp files left by a kill mid-save are removed (regular files only: a link or a directory with such a name is
+ * not ours), and every state file must be a regular file. Called while holding the lock, so no writer is using them.
+ */
+async function checkEntries(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (isTempFileName(name)) await unlink(join(dir, name)).catch(() => undefined);
+    const path = join(dir, name);
+    if (isTempFileName(name)) {
+      const st = await lstat(path).catch(() => undefined);
+      if (st?.isFile()) await unlink(path).catch(() => undefined);
+    } else if (isStateFileName(name)) {
+      await checkRegular(path);
+    }
   }
 }
 
 async function readBounded(file: string): Promise<{ text: string } | { missing: true } | { problem: string }> {
-  let fh;
+  let r;
   try {
-    fh = await open(file, READ_FLAGS);
+    r = await readRegular(file, MAX_STATE_FILE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { missing: true };
-    if (code === 'ELOOP') return { problem: 'foreign: the state file is a symbolic link' };
+    // Refused at open already; one that appears while running is replaced by the next save instead.
+    if (err instanceof StateFileRefused) return { problem: `not a regular file but ${err.what}` };
     throw err;
   }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { problem: 'foreign: not a regular file' };
-    if (st.size > MAX_STATE_FILE_BYTES) return { problem: `foreign: ${st.size} bytes, over the ${MAX_STATE_FILE_BYTES}-byte bound` };
-    return { text: await fh.readFile('utf8') };
-  } finally {
-    await fh.close();
-  }
+  if ('missing' in r) return r;
+  if (r.stats.size > MAX_STATE_FILE_BYTES) return { problem: `foreign: ${r.stats.size} bytes, over the ${MAX_STATE_FILE_BYTES}-byte bound` };
+  return { text: r.text };
 }
 
 async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, tempFileName(name, process.pid, randomBytes(4).toString('hex')));
   try {
-    const fh = await open(tmp, 'wx', 0o600);
+    const fh = await open(tmp, CREATE_FLAGS, 0o600);
     try {
       await fh.writeFile(content, 'utf8');
       await fh.sync();
@@ -129,13 +133,15 @@ export async function openStateStore(o: OpenStateStoreOptions): Promise<StateSto
   try {
     await ensurePrivateDir(o.root, dir);
   } catch (err) {
+    if (err instanceof StateFileRefused) throw err;
     throw new StateError(`cannot create the state directory ${dir}: ${describeError(err)}`, { cause: err });
   }
   const lock = await acquireLock(dir, id.mailbox);
   try {
-    await removeStaleTemps(dir);
+    await checkEntries(dir);
   } catch (err) {
     await lock.release();
+    if (err instanceof StateFileRefused) throw err;
     throw new StateError(`cannot read the state directory ${dir}: ${describeError(err)}`, { cause: err });
   }
   return createStore(dir, id, lock, now);

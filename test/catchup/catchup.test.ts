@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createCatchUp, LEARN_DELAY_MS, QUIET_MAX_WAIT_MS, type SyncClient, type WatchedFolder } from '../../src/catchup/catchup.js';
-import { createLedger, keyOfChange, keysOfEvent } from '../../src/catchup/ledger.js';
+import { createLedger, keyOfChange, keysOfEvent, type LedgerOptions } from '../../src/catchup/ledger.js';
 import { EwsResponseError } from '../../src/errors.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
@@ -70,7 +70,8 @@ describe('ledger keys', () => {
       const again = createLedger(file);
       assert.equal(again.has('create:A'), false);
       assert.equal(again.heldBack(['create:B']), true, 'the origin survives too');
-      assert.equal(readFileSync(file, 'utf8'), 'catch-up\tcreate:B\n');
+      // Appended, not rewritten: the prune line drops the earlier lines; B, recorded after the mark, comes again.
+      assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\ncatch-up\tcreate:B\nprune\ncatch-up\tcreate:B\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -132,13 +133,16 @@ describe('ledger keys', () => {
       assert.deepEqual([again.has('create:S'), again.has('create:A'), again.has('create:OLD')], [false, true, true], 'a pass prunes only its folders');
       again.prune(again.mark());
       assert.deepEqual([again.has('create:A'), again.has('create:OLD'), again.has('create:OLD2')], [true, false, false]);
-      assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\tCQAAABYAAAAz\tinbox\n');
+      assert.equal(readFileSync(file, 'utf8').split('\n').slice(-3).join('\n'), 'prune\tsentitems\nprune\n', 'a prune line per folder pruned');
+      const third = createLedger(file);
+      assert.deepEqual([third.has('create:A'), third.has('create:S'), third.has('create:OLD'), third.has('create:OLD2')], [true, false, false, false]);
+      assert.equal(third.latestOf('A')?.changeKey, 'CQAAABYAAAAz');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('a line not yet printed stays off the disk, even when a prune rewrites the file; a ChangeKey learnt meanwhile goes with it', () => {
+  it('a line not yet printed stays off the disk, also across prunes; a ChangeKey learnt meanwhile goes with it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
     try {
       const file = join(dir, 'printed.ledger');
@@ -192,14 +196,14 @@ describe('catch-up passes', () => {
   /** The ids the pipeline's folder names resolved (GetFolder). */
   const RESOLVED: Record<string, string> = { 'INBOX-ID': 'inbox', 'SENT-ID': 'sentitems' };
 
-  function setup(sync: SyncClient, backfill = false, quietMs = 0, folders: WatchedFolder[] = [INBOX]) {
+  function setup(sync: SyncClient, backfill = false, quietMs = 0, folders: WatchedFolder[] = [INBOX], ledgerOptions: LedgerOptions = {}) {
     const clock = createFakeClock();
     const printed: WatchedEvent[] = [];
     const emit = (e: WatchedEvent): boolean => (printed.push(e), true);
     const c = createCatchUp({
       sync,
       store,
-      ledger: createLedger(join(store.dir, 'printed.ledger')),
+      ledger: createLedger(join(store.dir, 'printed.ledger'), ledgerOptions),
       folders,
       distinguishedNameOf: (id) => RESOLVED[id],
       mailbox: 'alice@contoso.com',
@@ -545,6 +549,28 @@ describe('catch-up passes', () => {
     assert.equal(startedAt.length >= 1, true, 'a pass started');
     const after = startedAt[0]! - FAKE_EPOCH;
     assert.ok(after >= QUIET_MAX_WAIT_MS && after <= QUIET_MAX_WAIT_MS + 15_000, `the pass started after ${after} ms`);
+  });
+
+  it('a ledger half full does not wait for QUIET_MAX_WAIT_MS: the pass that empties it comes after the next quiet period', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [] }]);
+    // A ledger of 20 entries at most: half full after 11 streamed mails.
+    const { c, clock, emit } = setup(sync, false, 10_000, [INBOX], { maxEntries: 20 });
+    const startedAt: number[] = [];
+    const load = store.load.bind(store);
+    (store as { load: typeof store.load }).load = (key) => (startedAt.push(clock.now()), load(key));
+    let sent = 0;
+    for (let t = 0; t < 360_000 && startedAt.length === 0; t += 5_000) {
+      deliver(c, inInbox(item('Created', `I${t}`)), emit);
+      sent += 1;
+      await clock.advance(5_000);
+      for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
+    }
+    await c.close();
+    assert.equal(startedAt.length >= 1, true, 'a pass started');
+    // The 11th mail (at 50 s) fills half the ledger, and no longer pushes back the pass the 10th armed (45 s + 10 s).
+    assert.equal(startedAt[0]! - FAKE_EPOCH, 55_000);
+    assert.equal(sent, 11);
   });
 
   it('stops mid-page when the watch wants no more, without saving that page', async () => {
