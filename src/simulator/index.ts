@@ -140,7 +140,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         initialHeartbeat: options.initialHeartbeat ?? true,
         ...(steps ? { steps } : {}),
         now: Date.now,
-        deliverNewMail: (mail) => void deliver(mailbox.deliverMail(completeMail(mail))),
+        deliverNewMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),
+        inboxId: () => mailbox.folder('inbox')!.id,
         expire: (expired) => expired.forEach((sid) => registry.remove(sid)),
         record: (entry) => {
           pushBounded(sent, { ...entry, connection: id, at: Date.now() });

@@ -1,6 +1,7 @@
 // Runs a scripted GetStreamingEvents: one StreamStep after another against a host that renders and writes
 // envelopes. Knows the step semantics only; the connection (stream-connection.ts) owns sockets and timers.
 
+import type { FloodStep } from './stream-flood.js';
 import type { EnvelopeStep, SentEnvelope, Split, StreamStep } from './types.js';
 
 /** One envelope ready to write, with what to record about it. */
@@ -25,6 +26,8 @@ export interface ScriptHost {
   stall(): void;
   /** false once the response is over or the script was aborted. */
   active(): boolean;
+  /** Writes a flood of envelopes (stream-flood.ts). */
+  flood(step: FloodStep): Promise<void>;
 }
 
 /** 'continue' when the steps ran out with the response still open: the default behaviour takes over. */
@@ -41,6 +44,9 @@ export async function runStreamScript(steps: readonly StreamStep[], host: Script
       case 'end':
         host.end();
         return 'done';
+      case 'flood':
+        await host.flood(step);
+        break;
       case 'drop':
         host.drop(host.render({ op: step.envelope ?? 'heartbeat' }).at(-1), step.bytes);
         return 'done';

@@ -157,7 +157,10 @@ export interface SentEnvelope {
   events?: SimEvent[];
   /** ResponseCode, for kind 'error'. */
   code?: string;
+  /** What was written; for a 'flood' envelope only its start (padding left out, long ids cut), with `bytes`. */
   xml: string;
+  /** Bytes written, for a 'flood' envelope. */
+  bytes?: number;
 }
 
 /** How an envelope is cut into separate writes: sizes in bytes (the rest goes last), or one byte per write. */
@@ -211,6 +214,14 @@ export type StreamStep =
   | { op: 'stall' }
   /** End the chunked body cleanly without ConnectionStatus Closed. */
   | { op: 'end' }
+  /**
+   * A hostile server's flood (stream-flood.ts): `count` notification envelopes back to back, each write waiting until
+   * the client has read the last. Each is one new mail delivered into the inbox, as newMail, unless `itemIdChars`
+   * asks for a NewMailEvent about an item id that long instead (no such item exists). `padTo` pads each envelope
+   * with whitespace to that many bytes; `changeKeys: 'real'` sends the items' real ChangeKeys (some 40 characters)
+   * instead of Exchange's placeholder.
+   */
+  | { op: 'flood'; count: number; padTo?: number; itemIdChars?: number; changeKeys?: 'placeholder' | 'real' }
   | { op: 'wait'; ms: number };
 
 /** What one ordinary request gets instead of the default behaviour. `delayMs` waits before answering. */
