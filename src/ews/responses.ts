@@ -5,6 +5,7 @@ import { EwsResponseError, ProtocolError } from '../errors.js';
 import type { EwsErrorInfo, EwsId, ServerVersionInfo } from './types.js';
 import { faultResponseCode, isErrorMessage, parseBackOff } from './error-fields.js';
 import { usableChangeKey } from './change-key.js';
+import { detach } from './detach.js';
 import { excerpt } from './excerpt.js';
 import { absurdId, MAX_ID_CHARS, type Absurdity } from './limits.js';
 import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
@@ -90,8 +91,11 @@ export function messageError(message: XmlElement): EwsErrorInfo | undefined {
     responseCode: code || 'ErrorUnknown',
     messageText: childText(message, 'MessageText') ?? '',
     backOffMs: backOffOf(child(message, 'MessageXml')),
-    // An absurd id cannot be ours (Subscribe's is held to MAX_ID_CHARS): left out.
-    subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? []).map((c) => c.text.trim()).filter((id) => id && id.length <= MAX_ID_CHARS),
+    // An absurd id cannot be ours (Subscribe's is held to MAX_ID_CHARS): left out. Trimmed, then copied (childText).
+    subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? [])
+      .map((c) => c.text.trim())
+      .filter((id) => id && id.length <= MAX_ID_CHARS)
+      .map(detach),
     fault: false,
   };
 }
