@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     console.log('soak: skipped (needs /proc to read the CLI process RSS)');
     return;
   }
-  const sim = await startSimulator({});
+  // Room for every mail of the run: past its default 10 000 items the simulator drops the oldest, as a retention
+  // policy would, and each catch-up would then report thousands of them deleted. That is not normal traffic.
+  const sim = await startSimulator({ maxItems: MINUTES * (60_000 / MAIL_EVERY_MS) + 10_000 });
   const stateHome = mkdtempSync(join(tmpdir(), 'ews-watch-soak-'));
   process.on('exit', () => rmSync(stateHome, { recursive: true, force: true }));
   const child = spawn(process.execPath, [bin, '--json', '-q'], {

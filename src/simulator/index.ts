@@ -84,7 +84,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const signal = createChangeSignal();
   const ids = createIdFactory();
-  const mailbox = createMailbox(mailboxAddress, ids);
+  const mailbox = createMailbox(mailboxAddress, ids, Date.now, options.maxItems);
   const lostSubscriptions = options.lostSubscriptions ?? 'exchange';
   const registry = createSubscriptionRegistry(ids, {
     maxQueued: options.maxQueuedEvents ?? 1000,

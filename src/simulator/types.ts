@@ -330,6 +330,11 @@ export interface SimulatorOptions {
   requireAffinity?: boolean;
   /** gzip ordinary responses when the request accepts gzip, as IIS does (default true; never the stream). */
   compress?: boolean;
+  /**
+   * Items the mailbox holds (default 10 000): past it the oldest is removed silently, as a retention policy would,
+   * and a later sync reports it deleted. A soak that delivers more mail and wants none of that raises it.
+   */
+  maxItems?: number;
   /** Events kept per subscription while no connection is open; beyond it ErrorMissedNotificationEvents (default 1000). */
   maxQueuedEvents?: number;
   /**
