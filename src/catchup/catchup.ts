@@ -11,6 +11,7 @@
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemResult } from '../ews/items.js';
+import type { Absurdity } from '../ews/limits.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { EventType, EwsEvent, FolderRef } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
@@ -109,6 +110,13 @@ export const LEARN_DELAY_MS = 1_000;
 
 /** Saved once every folder of an --all-folders watch has its baseline. */
 const HIERARCHY_MARKER = '#folders-known';
+
+/** "skipped 2 changes with an absurd ItemId (up to 3145728 characters)" */
+function describeSkipped(skipped: readonly Absurdity[]): string {
+  const fields = [...new Set(skipped.map((a) => a.field))].join(' or ');
+  const longest = Math.max(...skipped.map((a) => a.length));
+  return `skipped ${skipped.length} change${skipped.length === 1 ? '' : 's'} with an absurd ${fields} (up to ${longest} characters)`;
+}
 
 const EVENT_OF: Record<ItemChange['kind'], EwsEvent['type']> = { create: 'Created', update: 'Modified', delete: 'Deleted', readflag: 'Modified' };
 
@@ -346,6 +354,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
         throw err;
       }
       o.debug(`catch-up: ${f.name ?? 'folder'}: ${page.changes.length} change(s)${page.includesLast ? '' : ', more to come'}${page.changes.length ? `: ${page.changes.map((c) => `${c.kind} …${c.itemId.slice(-8)}`).join(', ')}` : ''}`);
+      if (page.skipped) o.warn(`SyncFolderItems of ${f.name ?? 'a watched folder'}: ${describeSkipped(page.skipped)}`);
       const printing: Printing = { waits: [], pending: 0 };
       for (const c of page.changes) {
         mentioned.add(c.itemId);
@@ -391,6 +400,8 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     let syncState: string | undefined;
     for (let guard = 0; guard < 100; guard += 1) {
       const page = await o.sync.syncFolderHierarchy!({ root: { kind: 'distinguished', name: 'msgfolderroot' }, ...(syncState ? { syncState } : {}) }, signal);
+      // Every pass reads the whole hierarchy again: a warning here would repeat each time.
+      if (page.skipped) o.debug(`catch-up: SyncFolderHierarchy: ${describeSkipped(page.skipped)}`);
       for (const c of page.changes) {
         if (c.kind === 'delete') list.delete(c.folderId);
         else if (!c.folderClass || /^IPF\.(Note|Post)/i.test(c.folderClass)) {

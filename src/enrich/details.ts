@@ -4,6 +4,7 @@
 // anyway. What the server sent is bounded here (recipients, text lengths); cleaning it for a terminal is the output's job.
 
 import { EwsResponseError, TransportError, describeError } from '../errors.js';
+import { detach } from '../ews/detach.js';
 import type { ItemDetails, ItemResult, Mailbox } from '../ews/items.js';
 import type { Clock } from '../watch/clock.js';
 import { createBatcher } from './batcher.js';
@@ -65,7 +66,8 @@ export function retryDelay(err: unknown, attempt: number): number | undefined {
   return undefined;
 }
 
-const bound = (s: string | undefined): string | undefined => (s !== undefined && s.length > MAX_TEXT_CHARS ? `${s.slice(0, MAX_TEXT_CHARS - 1)}…` : s);
+// Cut, then copied: the cut alone would be a view that keeps the whole text alive for as long as the line waits.
+const bound = (s: string | undefined): string | undefined => (s !== undefined && s.length > MAX_TEXT_CHARS ? detach(`${s.slice(0, MAX_TEXT_CHARS - 1)}…`) : s);
 const boundMailbox = (m: Mailbox): Mailbox => ({
   ...(m.name !== undefined ? { name: bound(m.name) } : {}),
   ...(m.address !== undefined ? { address: bound(m.address) } : {}),

@@ -4,6 +4,7 @@
 // With --all-folders any other parent gets its display name, looked up once with GetFolder and cached (bounded).
 
 import { describeError } from '../errors.js';
+import { detach } from '../ews/detach.js';
 import type { EwsEvent, FolderRef } from '../ews/types.js';
 import type { Clock } from '../watch/clock.js';
 import { createBatcher, type Batcher } from './batcher.js';
@@ -71,7 +72,8 @@ export function createFolderNames(o: FolderNamesOptions): FolderNames {
     maxInFlight: 1,
     async run(ids) {
       const results = await o.client.getFolders(ids.map((id): FolderRef => ({ kind: 'id', id })));
-      return results.map((r) => (r.ok ? { name: r.displayName ? r.displayName.slice(0, MAX_NAME_CHARS) : null } : r.responseCode === 'ErrorServerBusy' ? { failed: true } : { name: null }));
+      // Cut, then copied: a cut alone is a view that would keep a long name whole in the cache.
+      return results.map((r) => (r.ok ? { name: r.displayName ? detach(r.displayName.slice(0, MAX_NAME_CHARS)) : null } : r.responseCode === 'ErrorServerBusy' ? { failed: true } : { name: null }));
     },
     failed(err) {
       o.debug(`folder names: GetFolder failed: ${describeError(err)}`);

@@ -83,7 +83,7 @@ export function decodeGetItemResponse(xml: string): ItemResult[] {
     if (error !== undefined) return failed(error);
     // Any item type: Message, CalendarItem, MeetingRequest, Contact, Task, Item, …
     const item = child(message, 'Items')?.children.find((c) => child(c, 'ItemId') !== undefined);
-    const id = ewsIdOf(child(item, 'ItemId'));
+    const id = ewsIdOf(child(item, 'ItemId'), 'GetItem');
     if (item === undefined || id === undefined) throw new ProtocolError('a GetItem response message has no item with an ItemId');
     return { ok: true, itemId: id.id, details: compact({ changeKey: id.changeKey, ...detailsOf(item) }) };
   });
@@ -95,7 +95,7 @@ export function decodeGetFolderResponse(xml: string): FolderResult[] {
     const error = messageError(message);
     if (error !== undefined) return failed(error);
     const el = child(message, 'Folders')?.children.find((c) => child(c, 'FolderId') !== undefined);
-    const f = el === undefined ? undefined : readFolder(el);
+    const f = el === undefined ? undefined : readFolder(el, 'GetFolder');
     if (f === undefined) throw new ProtocolError('a GetFolder response message has no folder with a FolderId');
     return compact({ ok: true, folderId: f.folderId, changeKey: f.changeKey, displayName: f.displayName, parentFolderId: f.parentFolderId });
   });
@@ -110,14 +110,15 @@ export interface FolderFields {
   folderClass?: string;
 }
 
-/** Reads a folder element; undefined when it has no FolderId. Shared with SyncFolderHierarchy (sync.ts). */
-export function readFolder(el: XmlElement): FolderFields | undefined {
-  const id = ewsIdOf(child(el, 'FolderId'));
+/** Reads a folder element; undefined when it has no FolderId; AbsurdValueError for an absurd id. Shared with
+ * SyncFolderHierarchy (sync.ts). */
+export function readFolder(el: XmlElement, operation?: string): FolderFields | undefined {
+  const id = ewsIdOf(child(el, 'FolderId'), operation);
   if (id === undefined) return undefined;
   return compact({
     folderId: id.id,
     changeKey: id.changeKey,
-    parentFolderId: ewsIdOf(child(el, 'ParentFolderId'))?.id,
+    parentFolderId: ewsIdOf(child(el, 'ParentFolderId'), operation)?.id,
     displayName: child(el, 'DisplayName')?.text,
     folderClass: childText(el, 'FolderClass') || undefined,
   });

@@ -5,7 +5,9 @@ import { EwsResponseError, ProtocolError } from '../errors.js';
 import type { EwsErrorInfo, EwsId, ServerVersionInfo } from './types.js';
 import { faultResponseCode, isErrorMessage, parseBackOff } from './error-fields.js';
 import { usableChangeKey } from './change-key.js';
+import { detach } from './detach.js';
 import { excerpt } from './excerpt.js';
+import { absurdId, MAX_ID_CHARS, type Absurdity } from './limits.js';
 import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
 
 /** Ordinary answers are a few KB; anything past this is not an answer we want to hold. */
@@ -17,6 +19,7 @@ export function decodeSubscribeResponse(xml: string): { subscriptionId: string; 
   const message = responseMessage(env, 'Subscribe');
   const subscriptionId = childText(message, 'SubscriptionId');
   if (!subscriptionId) throw new ProtocolError('the Subscribe answer has no SubscriptionId');
+  if (subscriptionId.length > MAX_ID_CHARS) throw new AbsurdValueError({ field: 'SubscriptionId', length: subscriptionId.length }, 'Subscribe');
   const serverVersion = serverVersionOf(env);
   return serverVersion ? { subscriptionId, serverVersion } : { subscriptionId };
 }
@@ -88,7 +91,11 @@ export function messageError(message: XmlElement): EwsErrorInfo | undefined {
     responseCode: code || 'ErrorUnknown',
     messageText: childText(message, 'MessageText') ?? '',
     backOffMs: backOffOf(child(message, 'MessageXml')),
-    subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? []).map((c) => c.text.trim()).filter(Boolean),
+    // An absurd id cannot be ours (Subscribe's is held to MAX_ID_CHARS): left out. Trimmed, then copied (childText).
+    subscriptionIds: (child(message, 'ErrorSubscriptionIds')?.children ?? [])
+      .map((c) => c.text.trim())
+      .filter((id) => id && id.length <= MAX_ID_CHARS)
+      .map(detach),
     fault: false,
   };
 }
@@ -152,12 +159,28 @@ export function xsBoolean(text: string | undefined): boolean | undefined {
   return undefined;
 }
 
-/** Id and ChangeKey of an ItemId/FolderId/ParentFolderId element; undefined when Id is missing or empty. A placeholder ChangeKey (change-key.ts) is left out. */
-export function ewsIdOf(el: XmlElement | undefined): EwsId | undefined {
+/**
+ * Id and ChangeKey of an ItemId/FolderId/ParentFolderId element; undefined when Id is missing or empty. A placeholder
+ * ChangeKey (change-key.ts) is left out. An absurdly long one (limits.ts) throws AbsurdValueError: a sync skips that
+ * change, other answers are refused whole.
+ */
+export function ewsIdOf(el: XmlElement | undefined, operation?: string): EwsId | undefined {
   const id = el?.attrs.Id;
+  const absurd = el === undefined ? undefined : absurdId(el.local, id, el.attrs.ChangeKey);
+  if (absurd !== undefined) throw new AbsurdValueError(absurd, operation);
   if (!id) return undefined;
   const changeKey = usableChangeKey(el.attrs.ChangeKey);
   return changeKey ? { id, changeKey } : { id };
+}
+
+/** An answer carries an id or ChangeKey longer than any real one (limits.ts). */
+export class AbsurdValueError extends ProtocolError {
+  constructor(
+    readonly absurd: Absurdity,
+    operation?: string,
+  ) {
+    super(`the server's ${operation ? `${operation} ` : ''}answer has an absurd ${absurd.field} (${absurd.length} characters)`);
+  }
 }
 
 /** The object without its undefined properties, so that decoded results compare and serialise cleanly. */

@@ -1,10 +1,14 @@
 // Decodes ONE framed GetStreamingEvents envelope into StreamMessages, in document order. Pure: no I/O.
 // Local names only, never prefixes or namespaces: gromox 2.17 sends undeclared m:/t: prefixes and unqualified
 // Notification/ItemId (ews-samples/README.md), so saxes runs without namespaces; nesting tells parts apart.
+// Every string it hands out is a copy (detach.ts), never a view of the envelope; an event with an absurdly long
+// id, ChangeKey or TimeStamp (limits.ts) becomes a 'skipped' message instead.
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { ProtocolError } from '../errors.js';
 import type { EwsEvent, EwsId, StreamMessage } from './types.js';
 import { usableChangeKey } from './change-key.js';
+import { detach } from './detach.js';
+import { absurdId, MAX_ID_CHARS, MAX_TIMESTAMP_CHARS, type Absurdity } from './limits.js';
 import { eventTypeOfElement } from './event-names.js';
 import { faultResponseCode, isErrorMessage, localName, parseBackOff } from './error-fields.js';
 
@@ -43,6 +47,7 @@ interface Notif {
   depth: number;
   first: number; // index in `out` of its first event
   subscriptionId?: string;
+  absurd?: Absurdity;
 }
 interface Fault {
   depth: number;
@@ -52,7 +57,10 @@ interface Fault {
   detailMessage?: string;
   backOff?: string;
 }
-type Ev = Partial<EwsEvent> & Pick<EwsEvent, 'type'> & { depth: number; unread?: string };
+type Ev = Partial<EwsEvent> & Pick<EwsEvent, 'type'> & { depth: number; unread?: string; absurd?: Absurdity };
+
+/** Server text we keep (codes, MessageText, faultstring) is a line or a sentence; past this it is cut. */
+const MAX_TEXT_CHARS = 4096;
 
 export function createStreamEnvelopeParser(): StreamEnvelopeParser {
   let parser = newParser();
@@ -116,17 +124,17 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
       case 'ItemId':
       case 'FolderId':
         e.kind = local === 'ItemId' ? 'item' : 'folder';
-        e.target = idOf(attrs);
+        e.target = idOf(e, local, attrs);
         return;
       case 'ParentFolderId':
-        e.parentFolderId = idOf(attrs);
+        e.parentFolderId = idOf(e, local, attrs);
         return;
       case 'OldItemId':
       case 'OldFolderId':
-        e.oldTarget = idOf(attrs);
+        e.oldTarget = idOf(e, local, attrs);
         return;
       case 'OldParentFolderId':
-        e.oldParentFolderId = idOf(attrs);
+        e.oldParentFolderId = idOf(e, local, attrs);
         return;
     }
   }
@@ -182,16 +190,25 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
   }
 
   function endCapture(): void {
-    const value = text.trim();
+    const trimmed = text.trim();
     const f = field;
     field = F.None;
     text = '';
     parser.off('text');
+    // Ids and TimeStamps are checked whole; other text is cut. Either way a copy: `trimmed` is a view of the envelope.
+    const value = f === F.TimeStamp || f === F.NotifSubId || f === F.ErrorSubId ? '' : detach(trimmed.slice(0, MAX_TEXT_CHARS));
     switch (f) {
-      case F.TimeStamp: ev!.timestamp = value; break;
+      case F.TimeStamp:
+        if (trimmed.length > MAX_TIMESTAMP_CHARS) ev!.absurd ??= { field: 'TimeStamp', length: trimmed.length };
+        else ev!.timestamp = detach(trimmed);
+        break;
       case F.UnreadCount: ev!.unread = value; break;
-      case F.NotifSubId: notif!.subscriptionId = value; break;
-      case F.ErrorSubId: if (value) msg!.ids.push(value); break;
+      case F.NotifSubId:
+        if (trimmed.length > MAX_ID_CHARS) notif!.absurd = { field: 'SubscriptionId', length: trimmed.length };
+        else notif!.subscriptionId = detach(trimmed);
+        break;
+      // An absurd id cannot be ours (Subscribe's answer is held to the same bound): it is left out.
+      case F.ErrorSubId: if (trimmed && trimmed.length <= MAX_ID_CHARS) msg!.ids.push(detach(trimmed)); break;
       case F.ResponseCode: msg!.code = value; break;
       case F.MessageText: msg!.text = value; break;
       case F.ConnectionStatus: msg!.status = value; break;
@@ -205,6 +222,10 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
 
   function endEvent(e: Ev): void {
     ev = undefined;
+    if (e.absurd !== undefined) {
+      out.push({ kind: 'skipped', skipped: { event: e.type, ...e.absurd } });
+      return;
+    }
     if (e.target === undefined || e.kind === undefined) throw new ProtocolError(`a ${e.type} event has no ItemId or FolderId`);
     if (e.timestamp === undefined) throw new ProtocolError(`a ${e.type} event has no TimeStamp`);
     const event: EwsEvent = { type: e.type, subscriptionId: notif?.subscriptionId ?? '', timestamp: e.timestamp, kind: e.kind, target: e.target };
@@ -220,12 +241,21 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
 
   function endNotification(n: Notif): void {
     notif = undefined;
+    if (n.absurd !== undefined) return skipAll(n.first, n.absurd);
     const id = n.subscriptionId;
     if (!id) throw new ProtocolError('a Notification has no SubscriptionId');
     // The schema puts SubscriptionId first, but order is not ours to rely on: fill in events read before it.
     for (let i = n.first; i < out.length; i++) {
       const m = out[i];
       if (m.kind === 'event' && m.event.subscriptionId === '') m.event.subscriptionId = id;
+    }
+  }
+
+  // Events of a Notification whose SubscriptionId is absurd belong to no subscription of ours.
+  function skipAll(first: number, absurd: Absurdity): void {
+    for (let i = first; i < out.length; i++) {
+      const m = out[i];
+      if (m.kind === 'event') out[i] = { kind: 'skipped', skipped: { event: m.event.type, ...absurd } };
     }
   }
 
@@ -285,13 +315,19 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
   };
 }
 
-// An Id/ChangeKey pair; undefined without an Id, which makes the event incomplete. Exchange's notifications carry
-// placeholder ChangeKeys (change-key.ts): those are left out, as if not sent.
-function idOf(attrs: Record<string, string>): EwsId | undefined {
+// An Id/ChangeKey pair, copied out of the envelope; undefined without an Id, which makes the event incomplete.
+// Exchange's notifications carry placeholder ChangeKeys (change-key.ts): those are left out, as if not sent. An
+// absurd one marks the event to be skipped instead.
+function idOf(e: Ev, element: string, attrs: Record<string, string>): EwsId | undefined {
+  const absurd = absurdId(element, attrs.Id, attrs.ChangeKey);
+  if (absurd !== undefined) {
+    e.absurd ??= absurd;
+    return undefined;
+  }
   if (!attrs.Id) return undefined;
-  const id: EwsId = { id: attrs.Id };
+  const id: EwsId = { id: detach(attrs.Id) };
   const changeKey = usableChangeKey(attrs.ChangeKey);
-  if (changeKey !== undefined) id.changeKey = changeKey;
+  if (changeKey !== undefined) id.changeKey = detach(changeKey);
   return id;
 }
 

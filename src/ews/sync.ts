@@ -4,7 +4,8 @@
 import { ProtocolError, UsageError } from '../errors.js';
 import type { EwsId, FolderRef, RequestContext } from './types.js';
 import { envelope, escapeXml, folderIdXml, nonEmpty } from './requests.js';
-import { compact, ewsIdOf, messageError, parseEnvelope, responseMessages, toError, xsBoolean } from './responses.js';
+import { AbsurdValueError, compact, ewsIdOf, messageError, parseEnvelope, responseMessages, toError, xsBoolean } from './responses.js';
+import type { Absurdity } from './limits.js';
 import { additionalProperties, readFolder } from './items.js';
 import { child, childText, type XmlElement } from './xml-tree.js';
 
@@ -31,6 +32,8 @@ export interface SyncItemsPage {
   /** false: more changes wait, call again with syncState (§6.1). */
   includesLast: boolean;
   changes: ItemChange[];
+  /** Changes left out for an absurdly long id or ChangeKey (limits.ts); absent when none were. */
+  skipped?: Absurdity[];
 }
 
 export interface FolderChange {
@@ -46,6 +49,8 @@ export interface SyncHierarchyPage {
   syncState: string;
   includesLast: boolean;
   changes: FolderChange[];
+  /** As for SyncItemsPage. */
+  skipped?: Absurdity[];
 }
 
 /** m:SyncFolderItems, IdOnly (§6: sync says *what*, GetItem says *how*). No syncState: a full sync, every item a Create. */
@@ -74,14 +79,30 @@ export function buildSyncFolderHierarchy(ctx: RequestContext, o: { syncState?: s
 export function decodeSyncFolderItemsResponse(xml: string): SyncItemsPage {
   const message = syncMessage(xml, 'SyncFolderItems');
   const head = pageHead(message, 'SyncFolderItems', 'IncludesLastItemInRange');
-  return { ...head, changes: changesOf(message).flatMap(itemChange) };
+  return { ...head, ...readChanges(changesOf(message), itemChange) };
 }
 
 /** One page of folder changes; errors as decodeSyncFolderItemsResponse. */
 export function decodeSyncFolderHierarchyResponse(xml: string): SyncHierarchyPage {
   const message = syncMessage(xml, 'SyncFolderHierarchy');
   const head = pageHead(message, 'SyncFolderHierarchy', 'IncludesLastFolderInRange');
-  return { ...head, changes: changesOf(message).flatMap(folderChange) };
+  return { ...head, ...readChanges(changesOf(message), folderChange) };
+}
+
+// A change with an absurd id is skipped, not the page: refusing the page would hold the saved state before it for
+// ever, and the change could not be printed anyway.
+function readChanges<T>(elements: XmlElement[], read: (el: XmlElement) => T[]): { changes: T[]; skipped?: Absurdity[] } {
+  const changes: T[] = [];
+  const skipped: Absurdity[] = [];
+  for (const el of elements) {
+    try {
+      changes.push(...read(el));
+    } catch (err) {
+      if (!(err instanceof AbsurdValueError)) throw err;
+      skipped.push(err.absurd);
+    }
+  }
+  return skipped.length > 0 ? { changes, skipped } : { changes };
 }
 
 // An empty SyncState is a caller's bug (a blank state file, say): a full resync must be asked for by omitting it.
@@ -140,13 +161,13 @@ function folderChange(el: XmlElement): FolderChange[] {
   }
   if (el.local !== 'Create' && el.local !== 'Update') return [];
   const folder = el.children.find((c) => child(c, 'FolderId') !== undefined);
-  const fields = folder === undefined ? undefined : readFolder(folder);
+  const fields = folder === undefined ? undefined : readFolder(folder, 'SyncFolderHierarchy');
   if (fields === undefined) throw new ProtocolError(`a ${el.local} change in the sync answer has no folder with a FolderId`);
   return [{ kind: el.local === 'Create' ? 'create' : 'update', ...fields }];
 }
 
 function changeId(el: XmlElement | undefined, kind: string, what = 'ItemId'): EwsId {
-  const id = ewsIdOf(el);
+  const id = ewsIdOf(el, 'sync');
   if (id === undefined) throw new ProtocolError(`a ${kind} change in the sync answer has no ${what}`);
   return id;
 }

@@ -60,7 +60,19 @@ export type StreamMessage =
    * A message that is no error (no error ResponseCode, ResponseClass not Error) but lists subscriptions in
    * ErrorSubscriptionIds: the server no longer serves them. gromox does this for a subscription it lost.
    */
-  | { kind: 'lost'; subscriptionIds: string[] };
+  | { kind: 'lost'; subscriptionIds: string[] }
+  /** An event left out because one of its fields is absurdly long (limits.ts); the rest of the envelope stands. */
+  | { kind: 'skipped'; skipped: SkippedEvent };
+
+/** What a skipped event was, as far as it can be told without keeping its absurd field. */
+export interface SkippedEvent {
+  /** The event's type (NewMail, Created, …). */
+  event: EventType;
+  /** The element (or attribute) that was too long: ItemId, ParentFolderId ChangeKey, SubscriptionId, TimeStamp, … */
+  field: string;
+  /** Its length in characters. */
+  length: number;
+}
 
 /** Which folders a subscription covers. */
 export type FolderSelector =

@@ -1,6 +1,8 @@
 // A minimal element tree for ordinary (non-streaming) EWS responses, which are small and read once.
 // Pure. Like the stream decoder it ignores namespaces and matches local names (see stream-envelope.ts).
+// Attribute values and texts are copies (detach.ts), so what a decoder keeps from the tree never keeps the answer.
 import { SaxesParser } from 'saxes';
+import { detach } from './detach.js';
 import { localName } from './error-fields.js';
 
 export interface XmlElement {
@@ -8,7 +10,7 @@ export interface XmlElement {
   local: string;
   attrs: Record<string, string>;
   children: XmlElement[];
-  /** The element's own text (not its children's), as decoded by saxes. */
+  /** The element's own text (not its children's), as decoded by saxes; a copy, as are the attribute values. */
   text: string;
 }
 
@@ -18,13 +20,17 @@ export function parseXmlTree(xml: string): XmlElement {
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   parser.on('opentag', (tag) => {
-    const el: XmlElement = { local: localName(tag.name), attrs: tag.attributes, children: [], text: '' };
+    const attrs = tag.attributes;
+    for (const name in attrs) attrs[name] = detach(attrs[name]);
+    const el: XmlElement = { local: localName(tag.name), attrs, children: [], text: '' };
     if (stack.length > 0) stack[stack.length - 1].children.push(el);
     else root = el;
     stack.push(el);
   });
   parser.on('closetag', () => {
-    stack.pop();
+    const el = stack.pop();
+    // Pieces of text appended one by one are a chain of views of the answer: one flat copy instead.
+    if (el !== undefined && el.text !== '') el.text = detach(el.text);
   });
   const addText = (t: string): void => {
     if (stack.length > 0) stack[stack.length - 1].text += t;
@@ -53,8 +59,11 @@ export function find(el: XmlElement | undefined, local: string): XmlElement | un
   return undefined;
 }
 
-/** Trimmed text of a child, or undefined when there is no such child. */
+/** Trimmed text of a child, or undefined when there is no such child. Trimmed, a copy again: a view of a text
+ * that is mostly whitespace would keep all of it. */
 export function childText(el: XmlElement | undefined, local: string): string | undefined {
   const c = child(el, local);
-  return c === undefined ? undefined : c.text.trim();
+  if (c === undefined) return undefined;
+  const text = c.text.trim();
+  return text.length === c.text.length ? text : detach(text);
 }

@@ -99,7 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const signal = createChangeSignal();
   const ids = createIdFactory();
-  const mailbox = createMailbox(mailboxAddress, ids);
+  const mailbox = createMailbox(mailboxAddress, ids, Date.now, options.maxItems);
   const lostSubscriptions = options.lostSubscriptions ?? 'exchange';
   const registry = createSubscriptionRegistry(ids, {
     maxQueued: options.maxQueuedEvents ?? 1000,
@@ -158,7 +158,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         initialHeartbeat: options.initialHeartbeat ?? true,
         ...(steps ? { steps } : {}),
         now: Date.now,
-        deliverNewMail: (mail) => void deliver(mailbox.deliverMail(completeMail(mail))),
+        deliverNewMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),
+        inboxId: () => mailbox.folder('inbox')!.id,
         expire: (expired) => expired.forEach((sid) => registry.remove(sid)),
         record: (entry) => {
           pushBounded(sent, { ...entry, connection: id, at: Date.now() });

@@ -21,7 +21,8 @@ import type {
 
 export type { FolderSyncEntry, FolderTombstone, HierarchySyncView } from './mailbox-folders.js';
 
-const MAX_ITEMS = 10_000;
+/** Default bound on the items held; past it the oldest goes (SimulatorOptions.maxItems). */
+export const DEFAULT_MAX_ITEMS = 10_000;
 const MAX_CHANGES = 10_000;
 const MAX_TOMBSTONES = 10_000;
 const IMPORTANCE: readonly Importance[] = ['Low', 'Normal', 'High'];
@@ -102,7 +103,7 @@ function estimateSize(subject: string, recipients: number, hasAttachments: boole
 
 const copyItem = (item: SimItem): SimItem => ({ ...item, from: { ...item.from }, to: item.to.map((p) => ({ ...p })) });
 
-export function createMailbox(address: string, ids: IdFactory, now: () => number = Date.now): Mailbox {
+export function createMailbox(address: string, ids: IdFactory, now: () => number = Date.now, maxItems = DEFAULT_MAX_ITEMS): Mailbox {
   const tree = createFolderTree(ids);
   const items = new Map<string, SimItem>();
   const meta = new Map<string, { createSeq: number; changeSeq: number; readSeq: number }>();
@@ -164,7 +165,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     const created = record({ folderId: item.folderId, kind: 'create', itemId: item.id, changeKey: item.changeKey });
     meta.set(item.id, { createSeq: created, changeSeq: created, readSeq: 0 });
     // Bounded: the oldest item goes, as a hard delete without events, so syncs stay consistent.
-    if (items.size > MAX_ITEMS) removeItem(items.values().next().value as SimItem);
+    if (items.size > maxItems) removeItem(items.values().next().value as SimItem);
   };
   const change = (item: SimItem | undefined, events: SimEvent[]): MailboxChange => (item ? { item: copyItem(item), events } : { events });
   const folderChange = (folder: SimFolder | undefined, events: SimEvent[]): MailboxChange => (folder ? { folder: { ...folder }, events } : { events });

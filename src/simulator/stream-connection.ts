@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { splitBytes } from './http-reply.js';
 import { runStreamScript, type Rendered, type ScriptHost } from './stream-script.js';
+import { runFlood } from './stream-flood.js';
 import {
   buildClosedEnvelope,
   buildGromoxStatusEnvelope,
@@ -14,7 +15,7 @@ import {
 } from './stream-envelopes.js';
 import { errorExtras } from './soap-responses.js';
 import type { StreamHandle, Subscription } from './subscriptions.js';
-import type { EnvelopeStep, Person, SentEnvelope, Split, StreamInfo, StreamStep } from './types.js';
+import type { EnvelopeStep, MailboxChange, Person, SentEnvelope, Split, StreamInfo, StreamStep } from './types.js';
 
 export interface StreamDeps {
   id: number;
@@ -26,7 +27,8 @@ export interface StreamDeps {
   steps?: readonly StreamStep[];
   now(): number;
   /** Deliver a new mail into the mailbox and dispatch its events to every subscription. */
-  deliverNewMail(mail: { subject?: string; from?: Person; to?: Person[] }): void;
+  deliverNewMail(mail: { subject?: string; from?: Person; to?: Person[] }): MailboxChange;
+  inboxId(): string;
   /** Forget subscriptions server-side (a scripted lost subscription). */
   expire(ids: string[]): void;
   record(sent: Omit<SentEnvelope, 'connection' | 'at'>): void;
@@ -101,6 +103,10 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       res.on('drain', done);
       res.on('close', done);
     });
+  /** One write that waits, when the socket's buffer is full, until the client has read it (or the response is over). */
+  const writeDrained = async (piece: Buffer): Promise<void> => {
+    if (open && !res.write(piece)) await drained();
+  };
   const end = (): void => {
     if (!open) return;
     open = false;
@@ -188,7 +194,7 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       // Let the partial chunk reach the socket before it is torn down.
       setImmediate(() => res.destroy());
     },
-    async flood(text, bytes) {
+    async repeat(text, bytes) {
       if (!open || text.length === 0) return;
       deps.record({ kind: 'raw', subscriptionIds: ids(), xml: text });
       const block = Buffer.from(text.repeat(Math.ceil(16_384 / text.length)), 'utf8');
@@ -203,6 +209,16 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
     end,
     stall: () => void (mode = 'stalled'),
     active: () => open && !aborted,
+    flood: (step) =>
+      runFlood(step, {
+        active: () => open && !aborted,
+        deliverNewMail: (subject) => deps.deliverNewMail({ subject }),
+        takeQueued: () => subs.map((s) => ({ subscriptionId: s.id, events: s.queue.splice(0) })),
+        subscriptionId: () => ids()[0] ?? '',
+        inboxId: deps.inboxId,
+        write: writeDrained,
+        record: deps.record,
+      }),
   };
 
   const flushNow = (): boolean => {

@@ -1,6 +1,7 @@
 // Runs a scripted GetStreamingEvents: one StreamStep after another against a host that renders and writes
 // envelopes. Knows the step semantics only; the connection (stream-connection.ts) owns sockets and timers.
 
+import type { FloodStep } from './stream-flood.js';
 import type { EnvelopeStep, SentEnvelope, Split, StreamStep } from './types.js';
 
 /** One envelope ready to write, with what to record about it. */
@@ -22,11 +23,13 @@ export interface ScriptHost {
   /** Write the first `bytes` of the envelope (default half), then destroy the socket. */
   drop(envelope: Rendered | undefined, bytes?: number): void;
   /** Write `text` over and over, as fast as the client reads, until it goes away or `bytes` were written. */
-  flood(text: string, bytes?: number): Promise<void>;
+  repeat(text: string, bytes?: number): Promise<void>;
   end(): void;
   stall(): void;
   /** false once the response is over or the script was aborted. */
   active(): boolean;
+  /** Writes a flood of envelopes (stream-flood.ts). */
+  flood(step: FloodStep): Promise<void>;
 }
 
 /** 'continue' when the steps ran out with the response still open: the default behaviour takes over. */
@@ -43,11 +46,14 @@ export async function runStreamScript(steps: readonly StreamStep[], host: Script
       case 'end':
         host.end();
         return 'done';
+      case 'flood':
+        await host.flood(step);
+        break;
       case 'drop':
         host.drop(host.render({ op: step.envelope ?? 'heartbeat' }).at(-1), step.bytes);
         return 'done';
-      case 'flood':
-        await host.flood(step.text, step.bytes);
+      case 'repeat':
+        await host.repeat(step.text, step.bytes);
         break;
       case 'batch': {
         if (await sendAndMaybeEnd(host, step.steps.flatMap(host.render), step.split, step.pauseMs)) return 'done';

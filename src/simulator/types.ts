@@ -159,7 +159,10 @@ export interface SentEnvelope {
   events?: SimEvent[];
   /** ResponseCode, for kind 'error'. */
   code?: string;
+  /** What was written; for a 'flood' envelope only its start (padding left out, long ids cut), with `bytes`. */
   xml: string;
+  /** Bytes written, for a 'flood' envelope. */
+  bytes?: number;
 }
 
 /** How an envelope is cut into separate writes: sizes in bytes (the rest goes last), or one byte per write. */
@@ -213,11 +216,19 @@ export type StreamStep =
    * `text` written again and again, as fast as the client reads it, until the client goes away or `bytes` were
    * written (then the next step): after a `raw` '<!--', a comment that never ends. Recorded once, as 'raw'.
    */
-  | { op: 'flood'; text: string; bytes?: number }
+  | { op: 'repeat'; text: string; bytes?: number }
   /** Send nothing more and keep the socket open until the client gives up or the simulator closes. */
   | { op: 'stall' }
   /** End the chunked body cleanly without ConnectionStatus Closed. */
   | { op: 'end' }
+  /**
+   * A hostile server's flood (stream-flood.ts): `count` notification envelopes back to back, each write waiting until
+   * the client has read the last. Each is one new mail delivered into the inbox, as newMail, unless `itemIdChars`
+   * asks for a NewMailEvent about an item id that long instead (no such item exists). `padTo` pads each envelope
+   * with whitespace to that many bytes; `changeKeys: 'real'` sends the items' real ChangeKeys (some 40 characters)
+   * instead of Exchange's placeholder.
+   */
+  | { op: 'flood'; count: number; padTo?: number; itemIdChars?: number; changeKeys?: 'placeholder' | 'real' }
   | { op: 'wait'; ms: number };
 
 /** What one ordinary request gets instead of the default behaviour. `delayMs` waits before answering. */
@@ -344,6 +355,11 @@ export interface SimulatorOptions {
   requireAffinity?: boolean;
   /** gzip ordinary responses when the request accepts gzip, as IIS does (default true; never the stream). */
   compress?: boolean;
+  /**
+   * Items the mailbox holds (default 10 000): past it the oldest is removed silently, as a retention policy would,
+   * and a later sync reports it deleted. A soak that delivers more mail and wants none of that raises it.
+   */
+  maxItems?: number;
   /** Events kept per subscription while no connection is open; beyond it ErrorMissedNotificationEvents (default 1000). */
   maxQueuedEvents?: number;
   /**

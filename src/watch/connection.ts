@@ -3,7 +3,7 @@
 // the heartbeat watchdog and by ConnectionTimeout + 60 s (ews-protocol.md §2.4).
 
 import { createStreamDecoder } from '../ews/stream-decoder.js';
-import type { EwsErrorInfo, EwsEvent, StreamMessage } from '../ews/types.js';
+import type { EwsErrorInfo, EwsEvent, SkippedEvent, StreamMessage } from '../ews/types.js';
 import { raceAbort, releaseIterable, releaseIterator } from './abortable.js';
 import type { WatchClient } from './client.js';
 import type { Clock } from './clock.js';
@@ -26,6 +26,8 @@ export interface ConnectionOptions {
   onOpen?(): void;
   /** ConnectionStatus OK arrived. */
   onHeartbeat?(): void;
+  /** The decoder left out an event with an absurdly long id, ChangeKey or TimeStamp (ews/limits.ts). */
+  onSkipped?(skipped: SkippedEvent): void;
 }
 
 export interface ConnectionResult extends ConnectionFacts {
@@ -142,6 +144,8 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
       if (!opts.onEvent(m.event)) enough = true;
     } else if (m.kind === 'heartbeat') {
       opts.onHeartbeat?.();
+    } else if (m.kind === 'skipped') {
+      opts.onSkipped?.(m.skipped);
     } else if (m.kind === 'closed') {
       closed = true;
     } else if (m.kind === 'lost') {

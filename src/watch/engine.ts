@@ -197,6 +197,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
           emit({ type: 'connected', subscriptionId: id });
         },
         onHeartbeat: () => emit({ type: 'heartbeat', at: clock.now() }),
+        onSkipped: (skipped) => emit({ type: 'skipped', ...skipped }),
       },
       signal,
     );

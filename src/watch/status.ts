@@ -1,6 +1,7 @@
 // What the engine reports while it works, for the CLI's spinner and -v log lines. Advisory only: the engine
 // never depends on what a listener does with it.
 
+import type { SkippedEvent } from '../ews/types.js';
 import type { Decision, Outcome } from './policy.js';
 
 export type WatchStatus =
@@ -17,6 +18,8 @@ export type WatchStatus =
   | { type: 'heartbeat'; at: number }
   /** An event was written; `count` is the total so far. */
   | { type: 'event'; count: number }
+  /** An event the decoder left out: one of its fields is absurdly long (ews/limits.ts). Not written, not counted. */
+  | ({ type: 'skipped' } & SkippedEvent)
   /** `attempt`: the number of the attempt that just ended; `streamed` as for connecting, this connection included. */
   | { type: 'disconnected'; outcome: Outcome; decision: Decision; attempt: number; streamed: boolean }
   /** Events may have been missed; the catch-up hook runs now. */

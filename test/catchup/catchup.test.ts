@@ -231,6 +231,19 @@ describe('catch-up passes', () => {
     assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S2');
   });
 
+  it('changes the sync skipped for an absurd id: one warning per page, the rest printed and the state saved past them', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([
+      { syncState: 'S1', includesLast: true, changes: [change('create', 'A')], skipped: [{ field: 'ItemId', length: 3_000_000 }, { field: 'ItemId ChangeKey', length: 2000 }] },
+    ]);
+    const { c, printed, emit } = setup(sync);
+    await c.gap(gap('eof'), new AbortController().signal, emit);
+    assert.deepEqual(printed.map((e) => e.event.target.id), ['A']);
+    assert.deepEqual(warnings, ['SyncFolderItems of inbox: skipped 2 changes with an absurd ItemId or ItemId ChangeKey (up to 3000000 characters)']);
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S1');
+  });
+
   it('--backfill reports the backlog of a first run as catch-up events', async () => {
     const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
     const { c, printed, emit } = setup(sync, true);

@@ -148,7 +148,7 @@ describe('shutting down while a lookup trickles', () => {
 describe('an endless comment between envelopes', () => {
   it('is a protocol error once it passes the envelope bound: the watch reconnects, catches up and goes on', async () => {
     await withSim({}, async (sim) => {
-      sim.script('GetStreamingEvents', [{ op: 'heartbeat' }, { op: 'raw', text: '<!--' }, { op: 'flood', text: ' this comment never ends -' }], [{ op: 'newMail' }, { op: 'stall' }]);
+      sim.script('GetStreamingEvents', [{ op: 'heartbeat' }, { op: 'raw', text: '<!--' }, { op: 'repeat', text: ' this comment never ends -' }], [{ op: 'newMail' }, { op: 'stall' }]);
       const cli = startCli(['--json', '--events', 'NewMail', '--max-events', '1'], { env: envFor(sim) });
       const r = await cli.result(60_000);
       assert.equal(r.code, 0, r.stderr);

@@ -243,3 +243,17 @@ test('shared: the exchangelib ErrorServerBusy fault thrown from decodeGetItemRes
     assert.throws(() => decode(xml), (e: unknown) => e instanceof EwsResponseError && e.responseCode === 'ErrorServerBusy' && e.backOffMs === 297749);
   }
 });
+
+// Issue 10, item 1: an absurd id in an answer to our own ids means a broken server; the answer is refused whole.
+test('decodeGetItemResponse and decodeGetFolderResponse: an absurd ItemId, ChangeKey or FolderId refuses the answer (ProtocolError)', () => {
+  const A = 'A'.repeat(3_000_000);
+  const cases: [() => unknown, RegExp][] = [
+    [() => decodeGetItemResponse(answer('GetItem', ok(MESSAGE.replace(ID1, A)))), /the server's GetItem answer has an absurd ItemId \(3000000 characters\)/],
+    [() => decodeGetItemResponse(answer('GetItem', ok(MEETING.replace('CwAAAB', 'C'.repeat(1025))))), /GetItem answer has an absurd ItemId ChangeKey \(1025 characters\)/],
+    [() => decodeGetFolderResponse(answer('GetFolder', folderOk(`<t:Folder><t:FolderId Id="${A}"/></t:Folder>`))), /GetFolder answer has an absurd FolderId \(3000000 characters\)/],
+    [() => decodeGetFolderResponse(answer('GetFolder', folderOk(`<t:Folder><t:FolderId Id="F"/><t:ParentFolderId Id="${A}"/></t:Folder>`))), /absurd ParentFolderId/],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(fn, (err: unknown) => err instanceof ProtocolError && message.test(err.message) && err.message.length < 200);
+  }
+});

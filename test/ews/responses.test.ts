@@ -58,6 +58,12 @@ test('decodeSubscribeResponse: the SubscriptionId and the server version', () =>
   assert.deepEqual(decodeSubscribeResponse('\ufeff' + SUBSCRIBE_OK.replace(/<s:Header>[^]*<\/s:Header>/, '')), { subscriptionId: SUB });
 });
 
+test('decodeSubscribeResponse: an absurd SubscriptionId (over 1024 characters, limits.ts) is a ProtocolError, not a subscription', () => {
+  const long = 'S'.repeat(1025);
+  assert.throws(() => decodeSubscribeResponse(SUBSCRIBE_OK.replace(SUB, long)), (err: unknown) => err instanceof ProtocolError && /absurd SubscriptionId \(1025 characters\)/.test(err.message));
+  assert.equal(decodeSubscribeResponse(SUBSCRIBE_OK.replace(SUB, long.slice(1))).subscriptionId.length, 1024);
+});
+
 test('decodeSubscribeResponse: an error message throws EwsResponseError with code, text, back-off and ids', () => {
   rejects(
     () =>

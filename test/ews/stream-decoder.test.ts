@@ -251,3 +251,54 @@ test('decoder: an error message keeps its ErrorSubscriptionIds on the error, and
     { kind: 'closed' },
   ]);
 });
+
+// Issue 10, item 1: ids have a sane length (src/ews/limits.ts). An event that breaks it is skipped, not the envelope.
+const huge = (n: number): string => 'A'.repeat(n);
+const newMail = (n: number, item = `item-${n}`, ck = 'CQAAAA==', ts = '2025-01-02T03:04:05Z', parent = 'inbox-1'): string =>
+  `<t:NewMailEvent><t:TimeStamp>${ts}</t:TimeStamp><t:ItemId Id="${item}" ChangeKey="${ck}"/><t:ParentFolderId Id="${parent}"/></t:NewMailEvent>`;
+const kinds = (ms: StreamMessage[]): unknown[] => ms.map((m) => (m.kind === 'event' ? m.event.target.id : m.kind === 'skipped' ? m.skipped : m.kind));
+
+test('decoder limits: an event with an absurd ItemId, ChangeKey, parent id or TimeStamp is skipped; its neighbours and the next envelope are not', () => {
+  const events = newMail(1) + newMail(2, huge(1025)) + newMail(3) + newMail(4, 'item-4', huge(1025)) + newMail(5, 'item-5', 'CQAAAA==', huge(65)) + newMail(6, 'item-6', 'CQAAAA==', '2025-01-02T03:04:05Z', huge(3_000_000));
+  const r = decodeChunks([utf8(notification(events) + HEARTBEAT)]);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(kinds(r.messages), [
+    'item-1',
+    { event: 'NewMail', field: 'ItemId', length: 1025 },
+    'item-3',
+    { event: 'NewMail', field: 'ItemId ChangeKey', length: 1025 },
+    { event: 'NewMail', field: 'TimeStamp', length: 65 },
+    { event: 'NewMail', field: 'ParentFolderId', length: 3_000_000 },
+    'heartbeat',
+  ]);
+});
+
+test('decoder limits: at the bounds themselves (1024-character ids and ChangeKeys, 64-character TimeStamps) events are kept', () => {
+  const id = `I${huge(1023)}`;
+  const ck = `C${huge(1023)}`;
+  const ts = `2025-01-02T03:04:05.${'0'.repeat(43)}Z`;
+  assert.equal(ts.length, 64);
+  const r = decodeChunks([utf8(notification(newMail(1, id, ck, ts, `P${huge(1023)}`), `<t:SubscriptionId>S${huge(1023)}</t:SubscriptionId>`))]);
+  const m = r.messages[0];
+  assert.equal(m?.kind, 'event');
+  if (m?.kind !== 'event') return;
+  assert.deepEqual([m.event.target, m.event.timestamp, m.event.subscriptionId.length], [{ id, changeKey: ck }, ts, 1024]);
+});
+
+test('decoder limits: a Notification with an absurd SubscriptionId has every event skipped, wherever the id stands', () => {
+  const sub = `<t:SubscriptionId>${huge(2000)}</t:SubscriptionId>`;
+  const before = notification(newMail(1) + newMail(2), sub);
+  const after = env(ok(`<m:Notifications><m:Notification>${newMail(3)}${sub}</m:Notification><m:Notification><t:SubscriptionId>sub-1</t:SubscriptionId>${newMail(4)}</m:Notification></m:Notifications>`));
+  const skipped = { event: 'NewMail', field: 'SubscriptionId', length: 2000 };
+  assert.deepEqual(kinds(decodeChunks([utf8(before + after)]).messages), [skipped, skipped, skipped, 'item-4']);
+});
+
+test('decoder limits: an absurd id in ErrorSubscriptionIds is left out (it cannot be ours); long server text is cut', () => {
+  const ids = `<m:ErrorSubscriptionIds><m:SubscriptionId>${huge(5000)}</m:SubscriptionId><m:SubscriptionId>sub-1</m:SubscriptionId></m:ErrorSubscriptionIds>`;
+  const error = `<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>${'gone '.repeat(2000)}</m:MessageText><m:ResponseCode>ErrorSubscriptionNotFound</m:ResponseCode>${ids}</m:GetStreamingEventsResponseMessage>`;
+  const [m] = decodeChunks([utf8(env(error))]).messages;
+  assert.equal(m?.kind, 'error');
+  if (m?.kind !== 'error') return;
+  assert.deepEqual(m.error.subscriptionIds, ['sub-1']);
+  assert.equal(m.error.messageText.length, 4096);
+});

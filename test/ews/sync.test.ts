@@ -328,3 +328,39 @@ test('shared: exchangelib ErrorServerBusy SOAP fault (297749 ms) and ews-rs Erro
   rejects(() => decodeSyncFolderItemsResponse(read('exchangelib-errorserverbusy-fault.xml')), 'ErrorServerBusy', { backOffMs: 297749 });
   rejects(() => decodeSyncFolderHierarchyResponse(read('ews-rs-errorschemavalidation-fault.xml')), 'ErrorSchemaValidation', { message: /^ErrorSchemaValidation: The request failed schema validation: / });
 });
+
+// Issue 10, item 1: the id bounds of src/ews/limits.ts apply to sync answers too.
+test('SyncFolderItems: a change with an absurd ItemId or ChangeKey is skipped and counted; the page and its other changes stand', () => {
+  const A = (n: number): string => 'A'.repeat(n);
+  const changes =
+    `<t:Create><t:Message><t:ItemId Id="${A(3_000_000)}" ChangeKey="CQAAABYAAAB"/></t:Message></t:Create>` +
+    '<t:Create><t:Message><t:ItemId Id="item-2" ChangeKey="CQAAABYAAAB"/></t:Message></t:Create>' +
+    `<t:ReadFlagChange><t:ItemId Id="item-3" ChangeKey="${A(1025)}"/><t:IsRead>true</t:IsRead></t:ReadFlagChange>` +
+    `<t:Delete><t:ItemId Id="${A(1025)}"/></t:Delete>`;
+  const xml = answer('SyncFolderItems', `<m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:SyncState>S2</m:SyncState><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange><m:Changes>${changes}</m:Changes></m:SyncFolderItemsResponseMessage>`);
+  assert.deepEqual(decodeSyncFolderItemsResponse(xml), {
+    syncState: 'S2',
+    includesLast: true,
+    changes: [{ kind: 'create', itemId: 'item-2', changeKey: 'CQAAABYAAAB', itemClass: 'Message' }],
+    skipped: [
+      { field: 'ItemId', length: 3_000_000 },
+      { field: 'ItemId ChangeKey', length: 1025 },
+      { field: 'ItemId', length: 1025 },
+    ],
+  });
+});
+
+test('SyncFolderHierarchy: a folder with an absurd FolderId or parent id is skipped and counted', () => {
+  const A = 'A'.repeat(1025);
+  const changes =
+    `<t:Create><t:Folder><t:FolderId Id="${A}"/><t:DisplayName>Bad</t:DisplayName></t:Folder></t:Create>` +
+    `<t:Update><t:Folder><t:FolderId Id="f-2"/><t:ParentFolderId Id="${A}"/><t:DisplayName>Bad parent</t:DisplayName></t:Folder></t:Update>` +
+    '<t:Create><t:Folder><t:FolderId Id="f-3"/><t:DisplayName>Good</t:DisplayName></t:Folder></t:Create>';
+  const xml = answer('SyncFolderHierarchy', `<m:SyncFolderHierarchyResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:SyncState>H2</m:SyncState><m:IncludesLastFolderInRange>true</m:IncludesLastFolderInRange><m:Changes>${changes}</m:Changes></m:SyncFolderHierarchyResponseMessage>`);
+  const page = decodeSyncFolderHierarchyResponse(xml);
+  assert.deepEqual(page.changes, [{ kind: 'create', folderId: 'f-3', displayName: 'Good' }]);
+  assert.deepEqual(page.skipped, [
+    { field: 'FolderId', length: 1025 },
+    { field: 'ParentFolderId', length: 1025 },
+  ]);
+});

@@ -76,7 +76,7 @@ describe('simulator: hostile answers', () => {
 
   test('flood: text written again and again until the client goes, recorded once', async () => {
     const sub = await subscribe(sim);
-    sim.script('GetStreamingEvents', [{ op: 'raw', text: '<!--' }, { op: 'flood', text: ' not a heartbeat -' }]);
+    sim.script('GetStreamingEvents', [{ op: 'raw', text: '<!--' }, { op: 'repeat', text: ' not a heartbeat -' }]);
     const stream = rawPost(sim, gseBody([sub.id]), { Cookie: sub.cookie });
     await stream.until((t) => t.length > 1_000_000, 10_000);
     stream.destroy();
@@ -88,7 +88,7 @@ describe('simulator: hostile answers', () => {
 
   test('flood with bytes: stops after that many, then the next step', async () => {
     const sub = await subscribe(sim);
-    sim.script('GetStreamingEvents', [{ op: 'flood', text: ' ', bytes: 100_000 }, { op: 'end' }]);
+    sim.script('GetStreamingEvents', [{ op: 'repeat', text: ' ', bytes: 100_000 }, { op: 'end' }]);
     const stream = rawPost(sim, gseBody([sub.id]), { Cookie: sub.cookie });
     assert.deepEqual(await stream.done, { ended: true });
     assert.equal(stream.text(), ' '.repeat(100_000));

@@ -33,6 +33,16 @@ describe('simulator mailbox', () => {
     assert.equal(mailbox.folder(id('drafts'))!.distinguished, 'drafts');
   });
 
+  test('maxItems: past the bound the oldest item goes silently, and a later sync holds it as deleted', () => {
+    const mailbox = createMailbox('alice@contoso.com', createIdFactory(), () => Date.UTC(2024, 4, 1), 3);
+    const ids = [1, 2, 3, 4].map((n) => mailbox.deliverMail({ subject: `m${n}`, from: SENDER }).item!.id);
+    assert.deepEqual(mailbox.items('inbox').map((i) => i.subject), ['m2', 'm3', 'm4']);
+    assert.deepEqual(mailbox.changes().slice(-2).map((c) => [c.kind, c.itemId]), [['create', ids[3]], ['delete', ids[0]]]);
+    const roomy = createMailbox('alice@contoso.com', createIdFactory(), () => Date.UTC(2024, 4, 1), 20_000);
+    for (let n = 0; n < 10_001; n++) roomy.deliverMail({ subject: `m${n}`, from: SENDER });
+    assert.equal(roomy.items('inbox').length, 10_001, 'above the default bound when asked');
+  });
+
   test('deliverMail: Created + NewMail on the item, Modified on the inbox with the new UnreadCount', () => {
     const { mailbox, id } = fixture();
     const first = mailbox.deliverMail({ subject: 'Grüße 🎉', from: SENDER });

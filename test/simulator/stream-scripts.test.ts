@@ -144,6 +144,42 @@ describe('simulator stream scripts', () => {
     assert.ok(firstSent.at - request.at >= 25, 'the wait step delayed the first write');
   });
 
+  test('flood, padded: new mails, each envelope padded with whitespace to exactly padTo bytes, real ChangeKeys; sent keeps no padding', async () => {
+    const inboxBefore = sim.items('inbox').length;
+    const sentBefore = sim.sent.length;
+    sim.script('GetStreamingEvents', [{ op: 'flood', count: 3, padTo: 200_000, changeKeys: 'real' }, { op: 'closed' }]);
+    const stream = open();
+    assert.deepEqual(await stream.done, { ended: true });
+    const envelopes = splitEnvelopes(stream.text());
+    assert.equal(envelopes.length, 4);
+    const items = sim.items('inbox').slice(inboxBefore);
+    assert.deepEqual(items.map((i) => i.subject), ['flood 1', 'flood 2', 'flood 3']);
+    envelopes.slice(0, 3).forEach((xml, n) => {
+      assert.equal(Buffer.byteLength(xml), 200_000);
+      const item = elementsOf(xml).filter((e) => e.local === 'ItemId');
+      assert.deepEqual(item.map((e) => [e.attrs.Id, e.attrs.ChangeKey]), [[items[n]!.id, items[n]!.changeKey], [items[n]!.id, items[n]!.changeKey]], 'Created and NewMail');
+      assert.equal(items[n]!.changeKey.length, 40);
+    });
+    const floods = sim.sent.slice(sentBefore).filter((e) => e.bytes !== undefined);
+    assert.deepEqual(floods.map((e) => [e.kind, e.bytes, e.events?.length]), [['notification', 200_000, 3], ['notification', 200_000, 3], ['notification', 200_000, 3]]);
+    assert.ok(floods.every((e) => e.xml.length < 5000), 'the padding is not kept');
+  });
+
+  test('flood, absurd ids: NewMailEvents about ItemIds of itemIdChars characters, no mail delivered; sent keeps 4 KiB of each', async () => {
+    const inboxBefore = sim.items('inbox').length;
+    sim.script('GetStreamingEvents', [{ op: 'flood', count: 2, itemIdChars: 100_000 }, { op: 'closed' }]);
+    const stream = open();
+    assert.deepEqual(await stream.done, { ended: true });
+    const envelopes = splitEnvelopes(stream.text());
+    assert.equal(envelopes.length, 3);
+    const ids = envelopes.slice(0, 2).map((xml) => elementsOf(xml).find((e) => e.local === 'ItemId')!.attrs.Id!);
+    assert.deepEqual(ids.map((id) => id.length), [100_000, 100_000]);
+    assert.notEqual(ids[0], ids[1]);
+    assert.equal(sim.items('inbox').length, inboxBefore);
+    const floods = sim.sent.filter((e) => e.bytes !== undefined).slice(-2);
+    assert.ok(floods.every((e) => e.xml.length === 4097 && e.events === undefined && e.bytes! > 100_000));
+  });
+
   test('close() ends a stalled stream promptly', async () => {
     const local = await startSimulator();
     const s = await subscribe(local);

@@ -549,3 +549,18 @@ test('engine: a catch-up throttled with BackOffMilliseconds 0 is retried with th
   assert.deepEqual(s.clock.sleeps, [1000, 2000, 4000, 8000]);
   assert.deepEqual(s.openTimes(), [15_000]);
 });
+
+test('engine: an event with an absurd ItemId is skipped with a status; the events around it are written and the stream goes on', async () => {
+  const absurd = notification('sub-1', [1, 2, 3]).replace('Id="item-2"', `Id="${'A'.repeat(3_000_000)}"`);
+  const s = setup({ streams: [{ steps: [absurd, heartbeat(), notification('sub-1', [4]), closed()] }] });
+  const result = await s.run();
+  assert.deepEqual(ids(s), ['item-1', 'item-3', 'item-4']);
+  assert.deepEqual(result, { reason: 'stopped', eventsWritten: 3 });
+  assert.deepEqual(
+    s.statuses.filter((st) => st.type === 'skipped'),
+    [{ type: 'skipped', event: 'NewMail', field: 'ItemId', length: 3_000_000 }],
+  );
+  const outcomes = s.statuses.flatMap((st) => (st.type === 'disconnected' ? [st.outcome.kind] : []));
+  assert.deepEqual(outcomes, ['closed'], 'one connection, ended by the server as usual');
+  assert.deepEqual(s.gaps, []);
+});
