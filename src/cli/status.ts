@@ -1,12 +1,11 @@
 // Turns the engine's status reports into the spinner's text and stderr lines. A normal reconnect (Closed) is
 // silent unless -v; every unexpected disconnect gets one warning line that says what happened and what comes
 // next, so a user running ews-watch for days can see why it reconnected. Server text is stripped of controls.
-// Events the decoder skipped (absurdly long ids) are folded: one line at once, then one per minute at most.
+// Events the decoder skipped (absurdly long ids) get a warning each; the logger folds a storm of them.
 
 import { stripControl } from '../output/sanitize.js';
 import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
-import type { SkippedEvent } from '../ews/types.js';
 import type { Outcome } from '../watch/policy.js';
 import type { WatchStatus } from '../watch/status.js';
 
@@ -29,7 +28,6 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
     const count = events ? ` · ${events} event${events === 1 ? '' : 's'}` : '';
     o.status.set(lastHeartbeat === undefined ? `${watching}${count}` : `${watching}${count} · heartbeat {ago}`, lastHeartbeat);
   };
-  const skipped = createSkipFolder(o);
   return (s) => {
     switch (s.type) {
       case 'subscribing': {
@@ -61,9 +59,9 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         events = s.count;
         return idle();
       case 'skipped':
-        return skipped.add(s);
+        // A server that sends one absurd event sends thousands: the logger folds alike warnings (src/term/repeats.ts).
+        return o.logger.warn(`skipped a ${s.event} event with an absurd ${s.field} (${s.length} characters)`);
       case 'disconnected':
-        skipped.flush();
         return reportDisconnect(o, s);
       case 'gap':
         o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${untrusted(s.reason)}`);
@@ -72,7 +70,6 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         o.status.set(`waiting ${formatDelay(s.delayMs)} before attempt ${s.attempt} (${untrusted(s.reason)})`);
         return;
       case 'unsubscribing':
-        skipped.flush();
         o.status.set('unsubscribing');
         return o.logger.debug(`unsubscribing ${s.subscriptionId}`);
       case 'unsubscribed':
@@ -80,37 +77,6 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         if (s.ok) return o.logger.debug('unsubscribed');
         return o.logger.warn(`could not unsubscribe (${stripControl(s.message ?? 'no answer')}); the server will expire the subscription`);
     }
-  };
-}
-
-/** A server that sends one absurd event sends thousands: at most one line per SKIP_FOLD_MS, and the rest at the end. */
-export const SKIP_FOLD_MS = 60_000;
-
-function createSkipFolder(o: StatusReporterOptions): { add(s: SkippedEvent): void; flush(): void } {
-  let lastLine: number | undefined;
-  let count = 0;
-  let longest = 0;
-  const fields = new Set<string>();
-  const flush = (): void => {
-    if (count === 0) return;
-    const what = [...fields].join(' or ');
-    o.logger.warn(`skipped ${count} more event${count === 1 ? '' : 's'} with an absurd ${what} (up to ${longest} characters)`);
-    [count, longest, lastLine] = [0, 0, o.now()];
-    fields.clear();
-  };
-  return {
-    add(s) {
-      if (lastLine === undefined || (count === 0 && o.now() - lastLine >= SKIP_FOLD_MS)) {
-        o.logger.warn(`skipped a ${s.event} event with an absurd ${s.field} (${s.length} characters)`);
-        lastLine = o.now();
-        return;
-      }
-      count += 1;
-      longest = Math.max(longest, s.length);
-      fields.add(s.field);
-      if (o.now() - lastLine >= SKIP_FOLD_MS) flush();
-    },
-    flush,
   };
 }
 
