@@ -8,6 +8,7 @@ import { usableChangeKey } from './change-key.js';
 import { detach } from './detach.js';
 import { excerpt } from './excerpt.js';
 import { absurdId, MAX_ID_CHARS, type Absurdity } from './limits.js';
+import { repairCharRefs } from './char-refs.js';
 import { child, childText, find, parseXmlTree, type XmlElement } from './xml-tree.js';
 
 /** Ordinary answers are a few KB; anything past this is not an answer we want to hold. */
@@ -51,7 +52,14 @@ export function parseEnvelope(xml: string): XmlElement {
   try {
     root = parseXmlTree(text);
   } catch (err) {
-    throw new ProtocolError(`the server's answer is not well-formed XML: ${excerpt(text.trimStart())}`, { cause: err });
+    // Exchange's references to characters XML forbids (char-refs.ts): once more without them, only when there were any.
+    const repaired = repairCharRefs(text);
+    try {
+      if (repaired === text) throw err;
+      root = parseXmlTree(repaired);
+    } catch (again) {
+      throw new ProtocolError(`the server's answer is not well-formed XML: ${excerpt(text.trimStart())}`, { cause: again });
+    }
   }
   if (root.local !== 'Envelope') throw new ProtocolError(`the server's answer is not a SOAP envelope: ${excerpt(text.trimStart())}`);
   return root;

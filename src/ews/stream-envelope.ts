@@ -7,6 +7,7 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { ProtocolError } from '../errors.js';
 import type { EwsEvent, EwsId, StreamMessage } from './types.js';
 import { usableChangeKey } from './change-key.js';
+import { repairCharRefs } from './char-refs.js';
 import { detach } from './detach.js';
 import { absurdId, MAX_ID_CHARS, MAX_TIMESTAMP_CHARS, type Absurdity } from './limits.js';
 import { eventTypeOfElement } from './event-names.js';
@@ -289,6 +290,21 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
     out.push({ kind: 'error', error: { responseCode, messageText, ...(backOffMs === undefined ? {} : { backOffMs }), subscriptionIds: [], fault: true } });
   }
 
+  /** One envelope through the parser; a throw leaves it fresh for the next. */
+  function run(xml: string): StreamMessage[] {
+    reset();
+    try {
+      parser.write(xml).close();
+    } catch (err) {
+      parser = newParser(); // saxes is in an unknown state after a throw
+      reset();
+      throw err;
+    }
+    const result = out;
+    out = [];
+    return result;
+  }
+
   function reset(): void {
     out = [];
     stack.length = 0;
@@ -299,18 +315,20 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
 
   return {
     parse(xml: string): StreamMessage[] {
-      reset();
       try {
-        parser.write(xml).close();
+        return run(xml);
       } catch (err) {
-        parser = newParser(); // saxes is in an unknown state after a throw
-        reset();
         if (err instanceof ProtocolError) throw err;
-        throw new ProtocolError(`the server sent malformed XML in the event stream (${describe(err)})`, { cause: err });
+        // Exchange's references to characters XML forbids (char-refs.ts): once more without them, only when there were any.
+        const repaired = repairCharRefs(xml);
+        try {
+          if (repaired === xml) throw err;
+          return run(repaired);
+        } catch (again) {
+          if (again instanceof ProtocolError) throw again;
+          throw new ProtocolError(`the server sent malformed XML in the event stream (${describe(again)})`, { cause: again });
+        }
       }
-      const result = out;
-      out = [];
-      return result;
     },
   };
 }

@@ -6,11 +6,18 @@ import type { ResponseShape } from './mailbox-request-decoder.js';
 import type { Person, SimFolder, SimItem } from './types.js';
 import { escapeAttr, escapeText } from './xml-text.js';
 
-/** Characters XML 1.0 cannot carry at all (controls, lone surrogates, U+FFFE/F) are dropped; CR survives as &#xD;. */
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Characters XML 1.0 cannot carry at all: lone surrogates and U+FFFE/F are dropped. */
+const NOT_XML = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** C0 controls other than tab and line feed; CR survives as &#xD;. */
+const CONTROL = /[\u0000-\u0008\u000B-\u001F]/g;
 
+/**
+ * Text content as Exchange writes it: a C0 control (a U+001A in a subject, even U+0000) goes out as a character
+ * reference such as `&#x1A;`, although XML 1.0 forbids it (OfficeDev/ews-java-api #233 shows one in a Subject),
+ * so clients must cope with answers that a conforming parser refuses.
+ */
 export function xmlText(value: string): string {
-  return escapeText(value.replace(NOT_XML, '')).replace(/\r/g, '&#xD;');
+  return escapeText(value.replace(NOT_XML, '')).replace(CONTROL, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
 
 const el = (name: string, value: string | number | boolean): string => `<t:${name}>${xmlText(String(value))}</t:${name}>`;

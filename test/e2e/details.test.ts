@@ -106,6 +106,18 @@ describe('--details, end to end', { concurrency: 2 }, () => {
     });
   });
 
+  it('a subject with a control character Exchange sends as &#x1A; (XML 1.0 forbids it) is printed with U+FFFD, not lost to a parse error', async () => {
+    await withSim({}, async (sim) => {
+      sim.script('GetStreamingEvents', [{ op: 'newMail', subject: 'CASEBR\u001aS CAIXA \u0000ok', from: { name: 'Caixa\u0007', address: 'caixa@example.com' } }, { op: 'stall' }]);
+      const r = await runCli(['--json', '--details', '--events', 'NewMail', '--max-events', '1'], { env: envFor(sim) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(requestsOf(sim, 'GetItem').length >= 1);
+      const [line] = parseLines(r.stdout);
+      assert.deepEqual([line?.subject, line?.from, line?.detailsError], ['CASEBR\ufffdS CAIXA \ufffdok', { name: 'Caixa\ufffd', address: 'caixa@example.com' }, undefined]);
+      assert.equal(r.stderr, '');
+    });
+  });
+
   it('a failing GetItem (HTTP 500 three times) does not lose the event: it is printed with the reason', async () => {
     await withSim({}, async (sim) => {
       for (let i = 0; i < 3; i += 1) sim.script('GetItem', { status: 500, body: 'internal error' });

@@ -90,13 +90,21 @@ describe('GetItem', () => {
     assert.equal(all.InternetMessageId, mail.internetMessageId);
   });
 
-  test('subjects with XML-special, non-ASCII and control characters come back intact (controls dropped)', async () => {
-    const subject = 'Grüße <b>&amp; "quoted" \'x\' ]]> 会議 🎉\u0007\r\nnext';
+  test('subjects with XML-special and non-ASCII characters come back intact', async () => {
+    const subject = 'Grüße <b>&amp; "quoted" \'x\' ]]> 会議 🎉\r\nnext';
     const mail = sim.deliverMail({ subject, from: { name: 'A & B <co>', address: 'ab@contoso.com' } }).item!;
     const answer = await call(sim, getItemBody([mail.id], ['item:Subject', 'message:From']));
-    assert.equal(only(answer).props.Subject, 'Grüße <b>&amp; "quoted" \'x\' ]]> 会議 🎉\r\nnext');
+    assert.equal(only(answer).props.Subject, subject);
     assert.equal(only(answer).props['From/Mailbox/Name'], 'A & B <co>');
     assert.ok(answer.body.includes('Grüße &lt;b&gt;&amp;amp; "quoted" \'x\' ]]&gt; 会議 🎉&#xD;\nnext'));
+  });
+
+  test('a C0 control in a subject goes out as a character reference XML 1.0 forbids (&#x1A;, &#x0;), as Exchange writes it', async () => {
+    const mail = sim.deliverMail({ subject: 'CASEBR\u001aS CAIXA \u0000\u0007end', from: { name: 'Bell\u0007', address: 'ab@contoso.com' } }).item!;
+    const answer = await post(sim, getItemBody([mail.id], ['item:Subject', 'message:From']));
+    assert.equal(answer.status, 200);
+    assert.ok(answer.body.includes('<t:Subject>CASEBR&#x1A;S CAIXA &#x0;&#x7;end</t:Subject>'), answer.body);
+    assert.ok(answer.body.includes('<t:Name>Bell&#x7;</t:Name>'), answer.body);
   });
 
   test('item classes: meeting messages are MessageType elements; other classes are t:Item without message properties', async () => {
