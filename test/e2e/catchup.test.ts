@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startCli, type CliRun } from '../support/cli.js';
+import { literal, startCli, type CliRun } from '../support/cli.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 const stateHome = (): string => mkdtempSync(join(tmpdir(), 'ews-watch-catchup-'));
@@ -101,7 +101,7 @@ describe('catching up, end to end', { concurrency: 2 }, () => {
       await sim.waitFor(() => sim.connections().length > 0);
       const a = sim.deliverMail({ subject: 'read while down' }).item!;
       await first.lines(2);
-      await first.stderrMatch(new RegExp(`…${a.id.slice(-8)} printed by the stream: ChangeKey \\S+ learnt \\(from GetItem\\)`));
+      await first.stderrMatch(new RegExp(`…${literal(a.id.slice(-8))} printed by the stream: ChangeKey \\S+ learnt \\(from GetItem\\)`));
       const lookups = requestsOf(sim, 'GetItem');
       assert.equal(lookups.length, 1, 'one GetItem for the mail');
       assert.match(lookups[0]!.body, /<t:BaseShape>IdOnly<\/t:BaseShape><\/m:ItemShape>/, 'the ids and ChangeKeys alone');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { folderFileName, mailboxDirName } from '../../src/state/paths.js';
 import type { Simulator } from '../../src/simulator/types.js';
-import { startCli, type CliRun } from '../support/cli.js';
+import { literal as esc, startCli, type CliRun } from '../support/cli.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 /** A state home and the mailbox's directory in it, created as ews-watch would name it. */
@@ -40,7 +40,6 @@ async function expectRefusal(sim: Simulator, home: string, line: RegExp): Promis
   assert.equal(requestsOf(sim, 'Subscribe').length, 0, 'refused before subscribing');
 }
 
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('a hostile state directory, end to end', { concurrency: 2 }, () => {
   it('printed.ledger as a symbolic link to another file: refused (exit 2, one line); the file it points to is untouched', async () => {

@@ -119,3 +119,6 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; s
 export async function runCli(args: string[], opts: Parameters<typeof startCli>[1] = {}): Promise<CliResult> {
   return startCli(args, opts).result();
 }
+
+/** `s` as a regular expression that matches exactly it: ids carry `+`, `/` and `=`, paths carry dots. */
+export const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
