@@ -55,4 +55,16 @@ describe("the README's quick start", () => {
     // The first demo mail comes after about a second; a rebuild (as npx does) would take far longer.
     assert.ok(seconds < 15, `took ${seconds} s`);
   });
+
+  it('the published package holds the program and its notes, not the tests or the benchmarks', async () => {
+    // --ignore-scripts: `prepare` would build again; the list depends only on package.json's "files" and the tree.
+    const child = track(spawn('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }), { label: 'npm pack' });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    assert.ok(files.includes('bin/ews-watch.js') && files.includes('dist/src/cli/main.js') && files.includes('dist/src/simulator/index.js'), 'the CLI and the demo');
+    assert.deepEqual(files.filter((f) => /^dist\/(test|bench|conformance)\//.test(f)), []);
+  });
 });
