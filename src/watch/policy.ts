@@ -187,7 +187,8 @@ function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean, stre
       // We ended it (shutdown or --max-events); the engine knows why and finishes.
       return { kind: 'stop', reason: 'aborted' };
     case 'auth-error':
-      // [contract] 401/403: exit 4 "after one token refresh where one applies" (the refresh is a later issue).
+      // 401/403 exit 4 (README, Exit status). By the time one reaches here the client has already tried one token
+      // refresh where the sign-in can refresh (OAuth, src/transport/ews-client.ts), so it is final.
       return { kind: 'fail', reason: 'auth-error', error: authFailure(outcome) };
     case 'protocol-error':
       // Bytes that are not a well-formed EWS stream: a broken proxy or a truncated envelope. Another connection
