@@ -69,8 +69,8 @@ async function run(passes: boolean): Promise<Figures> {
     if (passes && i % PASS_EVERY === PASS_EVERY - 500) syncStart = ledger.mark();
     if (passes && i % PASS_EVERY === PASS_EVERY - PER_TURN) {
       // What the pass does after its sync: look up the printed items the sync did not mention, then prune.
-      timed(() => ledger.liveBefore(syncStart, 'inbox'));
-      timed(() => ledger.prune(syncStart, 'SUB', 'inbox'));
+      timed(() => ledger.liveBefore(syncStart, { folder: 'inbox' }));
+      timed(() => ledger.prune(syncStart, { folder: 'inbox', streaming: 'SUB' }));
     }
     longestTurn = Math.max(longestTurn, performance.now() - t);
     await turn();

@@ -1,4 +1,4 @@
-// Catching up after every gap (ews-protocol.md §6): streaming cannot resume, so after a start from saved state, a
+// Catching up after every gap (protocol-notes.md §6): streaming cannot resume, so after a start from saved state, a
 // connection that ended without Closed, a stall, a resubscription or ErrorMissedNotificationEvents, the engine
 // calls gap() once the (new) subscription exists, and each watched folder is synchronised from its saved
 // SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events:
@@ -229,7 +229,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
 
   /** Records the ChangeKey an answer asked for after `asked` gave for an item the stream printed without one. */
   function learnFor(itemId: string, changeKey: string, asked: number, from: string): void {
-    if (o.ledger.learn([`create:${itemId}`, `modify:${itemId}`], changeKey, asked) > 0) {
+    if (o.ledger.learn([`create:${itemId}`, `modify:${itemId}`], changeKey, { registeredBefore: asked }) > 0) {
       const shown = /^[\w+/=-]{1,100}$/.test(changeKey) ? changeKey : '(not shown)';
       o.debug(`catch-up: …${itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt (from ${from})`);
     }
@@ -434,14 +434,14 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       const seen = new Set<string>();
       if (!(await syncFolder(f, signal, emit, atStart, seen, hierarchyKnown))) return;
       seen.forEach((id) => mentioned.add(id));
-      if (!(await reportVanished(o.ledger.liveBefore(from, f.key), seen, f, signal, emit))) return;
+      if (!(await reportVanished(o.ledger.liveBefore(from, { folder: f.key }), seen, f, signal, emit))) return;
       // Only a state on disk covers what was printed: until then a restart starts from the older one.
-      if (!unsaved.has(f.key)) o.ledger.prune(from, lastSubscription, f.key);
+      if (!unsaved.has(f.key)) o.ledger.prune(from, { folder: f.key, streaming: lastSubscription });
     }
     if (o.allFolders) await saveState(HIERARCHY_MARKER, 'known');
     const only = folders.length === 1 ? folders[0] : undefined;
     if (!(await reportVanished(o.ledger.liveBefore(mark), mentioned, only, signal, emit))) return;
-    if (unsaved.size === 0) o.ledger.prune(mark, lastSubscription);
+    if (unsaved.size === 0) o.ledger.prune(mark, { streaming: lastSubscription });
   }
 
   /**

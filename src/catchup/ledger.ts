@@ -11,7 +11,7 @@
 //
 // ChangeKeys are a hint in one direction only: when a sync reports an item whose change was printed with a known
 // ChangeKey, and reports another, the item changed since (a sync folds a later read or edit into the Create it
-// reports) and a Modified is printed. Notifications carry no usable ChangeKey (ews-protocol.md §2.3: a 4-byte
+// reports) and a Modified is printed. Notifications carry no usable ChangeKey (protocol-notes.md §3: a 4-byte
 // placeholder, which the decoder leaves out), so a streamed change is registered without one and it is learnt
 // later, silently: from a GetItem of the ids alone about a second after the line (catchup.ts, learnSoon), from GetItem
 // with --details (what that line printed), or else from the first sync page asked for after the entry was
@@ -98,6 +98,27 @@ export interface RecordOptions {
   persist?: boolean;
 }
 
+export interface LearnOptions {
+  /**
+   * Only entries registered before this mark: the request whose answer gave the ChangeKey was sent then, so the
+   * server had seen their changes (a later entry may be newer than the answer). Default: every entry.
+   */
+  registeredBefore?: number;
+}
+
+export interface FolderScope {
+  /** The entries of this watched folder; absent: the entries that belong to no known folder. */
+  folder?: string;
+}
+
+export interface PruneOptions extends FolderScope {
+  /**
+   * The subscription still streaming: a catch-up's entries for it stay, covered, only to hold back its late
+   * notifications of what the catch-up printed.
+   */
+  streaming?: string;
+}
+
 export interface Ledger {
   /** Has this change been printed since the saved state of its folder last moved past it? */
   has(key: string): boolean;
@@ -112,22 +133,16 @@ export interface Ledger {
   /** The item's latest printed create or modify: when it was registered and the ChangeKey known for it. */
   latestOf(itemId: string): { n: number; changeKey?: string } | undefined;
   /**
-   * Records a ChangeKey for those of `keys` registered before `before` that have none (on disk at once for lines
-   * printed already, with their line otherwise). Returns how many learnt it.
+   * Records a ChangeKey for those of `keys` that have none (on disk at once for lines printed already, with their
+   * line otherwise). Returns how many learnt it.
    */
-  learn(keys: readonly string[], changeKey: string, before?: number): number;
-  /**
-   * Items of `folder` (undefined: of no known folder) whose create or modify was recorded before `mark` and whose
-   * delete was not: printed, maybe gone since.
-   */
-  liveBefore(mark: number, folder?: string): string[];
+  learn(keys: readonly string[], changeKey: string, options?: LearnOptions): number;
+  /** Items whose create or modify was recorded before `mark` and whose delete was not: printed, maybe gone since. */
+  liveBefore(mark: number, options?: FolderScope): string[];
   /** A marker to hand to prune() and liveBefore() once the sync that begins now has completed. */
   mark(): number;
-  /**
-   * Forgets the entries of `folder` (undefined: those of no known folder) recorded before `before`, except a
-   * catch-up's entries for the subscription still streaming: its late notifications must still be held back.
-   */
-  prune(before: number, subscription?: string, folder?: string): void;
+  /** Forgets the entries recorded before `before`: a saved state now covers them. */
+  prune(before: number, options?: PruneOptions): void;
   /** Past half of either bound: a catch-up pass should not wait any longer (only a pass empties the ledger). */
   readonly pressed: boolean;
   /** Resolves when no compaction is running (tests, the bench). */
@@ -316,7 +331,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       const latest = a && b ? (a.n > b.n ? a : b) : (a ?? b);
       return latest && { n: latest.n, ...(latest.changeKey !== undefined ? { changeKey: latest.changeKey } : {}) };
     },
-    learn(keys, changeKey, before = Infinity) {
+    learn(keys, changeKey, { registeredBefore: before = Infinity } = {}) {
       if (changeKey === '-' || !CHANGE_KEY.test(changeKey)) return 0;
       const ck = ownCopy(changeKey);
       const lines: string[] = [];
@@ -338,7 +353,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       bound();
       return count;
     },
-    liveBefore(mark, folder) {
+    liveBefore(mark, { folder } = {}) {
       const ids = new Set<string>();
       for (const [k, e] of entries) {
         if (e.n >= mark || e.covered || k.startsWith('delete:') || !inScope(e, folder)) continue;
@@ -348,7 +363,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       return [...ids];
     },
     mark: () => n,
-    prune(before, subscription, folder) {
+    prune(before, { folder, streaming: subscription } = {}) {
       let fromDisk = false;
       const outliving: string[] = [];
       for (const [k, e] of entries) {

@@ -81,13 +81,13 @@ describe('ledger keys', () => {
     const l = createLedger();
     l.record(['create:A'], 'catch-up', { changeKey: 'ck1', subscription: 'SUB1' });
     l.record(['delete:A'], 'stream');
-    l.prune(l.mark(), 'SUB1');
+    l.prune(l.mark(), { streaming: 'SUB1' });
     assert.equal(l.has('create:A'), false, 'the saved state covers it');
     assert.equal(l.has('delete:A'), false);
     assert.deepEqual(l.liveBefore(l.mark()), [], 'not looked up again as vanished');
     assert.equal(l.latestOf('A'), undefined);
     assert.equal(l.heldBack(['create:A']), true, "the stream's late Created is still held back");
-    l.prune(l.mark(), 'SUB2');
+    l.prune(l.mark(), { streaming: 'SUB2' });
     assert.equal(l.heldBack(['create:A']), false, 'a new subscription cannot bring it late');
   });
 
@@ -120,16 +120,16 @@ describe('ledger keys', () => {
       assert.equal(l.learn(['create:A'], 'CQAAABYAAAA0'), 0, 'a known ChangeKey is not replaced');
       const asked = l.mark();
       l.record(['modify:A'], 'stream', { folder: 'inbox', persist: false });
-      assert.equal(l.learn(['modify:A'], 'CQAAABYAAAA0', asked), 0, 'not for what was registered after the sync was asked');
+      assert.equal(l.learn(['modify:A'], 'CQAAABYAAAA0', { registeredBefore: asked }), 0, 'not for what was registered after the sync was asked');
       assert.equal(
         readFileSync(file, 'utf8'),
         'stream\tcreate:OLD\ncatch-up\tcreate:OLD2\tCQAAABYAAAAx\nstream\tcreate:A\t-\tinbox\nstream\tcreate:S\tCQAAABYAAAAy\tsentitems\nstream\tcreate:A\tCQAAABYAAAAz\tinbox\n',
       );
       const again = createLedger(file);
       assert.equal(again.latestOf('A')?.changeKey, 'CQAAABYAAAAz', 'the learnt ChangeKey survives a restart');
-      assert.deepEqual(again.liveBefore(again.mark(), 'inbox'), ['A']);
+      assert.deepEqual(again.liveBefore(again.mark(), { folder: 'inbox' }), ['A']);
       assert.deepEqual(again.liveBefore(again.mark()).sort(), ['OLD', 'OLD2'], 'no folder: looked up after any complete pass');
-      again.prune(again.mark(), undefined, 'sentitems');
+      again.prune(again.mark(), { folder: 'sentitems' });
       assert.deepEqual([again.has('create:S'), again.has('create:A'), again.has('create:OLD')], [false, true, true], 'a pass prunes only its folders');
       again.prune(again.mark());
       assert.deepEqual([again.has('create:A'), again.has('create:OLD'), again.has('create:OLD2')], [true, false, false]);
@@ -150,7 +150,7 @@ describe('ledger keys', () => {
       l.record(['create:A'], 'stream', { folder: 'inbox' });
       l.record(['create:B'], 'stream', { folder: 'inbox', persist: false });
       l.record(['create:C'], 'stream', { persist: false });
-      l.prune(l.mark(), undefined, 'elsewhere');
+      l.prune(l.mark(), { folder: 'elsewhere' });
       l.prune(l.mark());
       assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\t-\tinbox\n');
       assert.equal(l.learn(['create:B'], 'CQAAABYAAAA1'), 1);

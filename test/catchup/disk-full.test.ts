@@ -127,10 +127,10 @@ describe('catching up on a full disk', () => {
       heldBack: (k) => real.heldBack(k),
       record: (k, o, opts) => real.record(k, o, opts),
       latestOf: (id) => real.latestOf(id),
-      learn: (k, ck, b) => real.learn(k, ck, b),
-      liveBefore: (m, f) => real.liveBefore(m, f),
+      learn: (k, ck, opts) => real.learn(k, ck, opts),
+      liveBefore: (m, opts) => real.liveBefore(m, opts),
       mark: () => real.mark(),
-      prune: (b, s, f) => real.prune(b, s, f),
+      prune: (b, opts) => real.prune(b, opts),
       persist: () => {
         throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
       },

@@ -82,7 +82,7 @@ describe('the ledger at scale', () => {
       // A pass every 20,000 records: 1,000 more arrive while its sync runs; then what was registered before the
       // sync began is covered by the saved state, and the rest outlives the prune.
       if (i % 20_000 === 18_999) syncStart = l.mark();
-      if (i % 20_000 === 19_999) l.prune(syncStart, 'SUB', 'inbox');
+      if (i % 20_000 === 19_999) l.prune(syncStart, { folder: 'inbox', streaming: 'SUB' });
       if (i % 1_000 === 999) {
         // The event loop turns: a compaction in the background goes on.
         await new Promise((r) => setImmediate(r));
@@ -158,10 +158,10 @@ describe('the ledger at scale', () => {
     const sentMark = l.mark();
     record(12_000, 12_010, 'sentitems');
     // Dropping the inbox makes the file worth compacting: the compaction starts and takes a few turns.
-    l.prune(l.mark(), undefined, 'inbox');
+    l.prune(l.mark(), { folder: 'inbox' });
     assert.equal(l.stats.compactions, 0);
     // Meanwhile Sent Items is pruned too (its snapshot may already hold those lines): a prune line, replayed after.
-    l.prune(sentMark, undefined, 'sentitems');
+    l.prune(sentMark, { folder: 'sentitems' });
     await l.idle();
     assert.ok(l.stats.compactions >= 1);
     const afterBoth = createLedger(file);
@@ -172,7 +172,7 @@ describe('the ledger at scale', () => {
     const syncStart = l.mark();
     record(20_000, 25_000, 'inbox');
     const compactions = l.stats.compactions;
-    l.prune(syncStart, undefined, 'inbox');
+    l.prune(syncStart, { folder: 'inbox' });
     await l.idle();
     assert.ok(l.stats.compactions > compactions);
     assert.equal(l.stats.fileBytes, l.stats.liveBytes, 'nothing but what is live');
@@ -245,7 +245,7 @@ describe('a disk that refuses the ledger', () => {
     fs.full = true;
     for (const id of ['B', 'C', 'D']) l.record([`create:${id}`], 'stream', { folder: 'inbox' });
     l.learn(['create:B'], 'CQAAABYAAAAb');
-    l.prune(l.mark(), undefined, 'elsewhere');
+    l.prune(l.mark(), { folder: 'elsewhere' });
     assert.deepEqual(lines, [`warning: cannot write the sync state in ${dir}: no space left on device; events keep printing, the state catches up when it can`]);
     assert.equal(l.has('create:C'), true, 'memory is the truth meanwhile');
     fs.full = false;
@@ -301,7 +301,7 @@ describe('a disk that refuses the ledger', () => {
     // A full disk just as a prune makes the file worth compacting; the prune line itself still goes in.
     const write = fs.write;
     fs.write = async () => Promise.reject(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }));
-    l.prune(mark, undefined, 'inbox');
+    l.prune(mark, { folder: 'inbox' });
     await l.idle();
     assert.equal(lines.length, 1);
     assert.equal(l.stats.compactions, 0);
