@@ -1,24 +1,22 @@
-// Once, not twice: which changes have been printed since the saved sync states last moved past them.
+// Which changes have been printed since the saved sync states last moved past them: the memory that the rule of
+// dedup.ts (once, not twice) reads, in memory and in a file beside the sync states.
 //
 // A change is identified by its kind and item id: `create:<id>`, `modify:<id>` (an update or a read-flag change),
 // `delete:<id>`. ChangeKeys are not part of the identity. Each entry belongs to the watched folder whose sync found
 // it, or whose id the stream event names as its parent (for a Moved event's delete: the old parent); an entry
 // without a folder (a line of an older version, a parent that is no watched folder) belongs to any.
-// A stream event registers its keys when it is admitted (on disk once it is printed); a sync change whose key is
-// registered is not printed again. A catch-up registers its keys too, so the stream's late notification of the
-// same change is held back. After a complete sync of a folder, the folder's keys registered before that sync began
-// are dropped: its saved state now covers them (keys without a folder wait for a complete pass over every folder).
+// A stream event registers its keys when it is admitted (on disk once it is printed); a catch-up registers its keys
+// too, so the stream's late notification of the same change is held back. After a complete sync of a folder, the
+// folder's keys registered before that sync began are dropped: its saved state now covers them (keys without a
+// folder wait for a complete pass over every folder).
 //
-// ChangeKeys are a hint in one direction only: when a sync reports an item whose change was printed with a known
-// ChangeKey, and reports another, the item changed since (a sync folds a later read or edit into the Create it
-// reports) and a Modified is printed. Notifications carry no usable ChangeKey (protocol-notes.md §3: a 4-byte
-// placeholder, which the decoder leaves out), so a streamed change is registered without one and it is learnt
-// later, silently: from a GetItem of the ids alone about a second after the line (catchup.ts, learnSoon), from GetItem
-// with --details (what that line printed), or else from the first sync page asked for after the entry was
-// registered (it reports the item as it is then). A change made while the stream was not reporting,
-// after the stream printed an earlier change of the item and before its ChangeKey was learnt, cannot be told from
-// the printed one and is not printed (README, Limits). An entry registered while a page was on its way is not
-// compared with that page, which may predate it. A placeholder never causes a Modified.
+// Each entry keeps the item's ChangeKey as printed, when known. Notifications carry no usable ChangeKey
+// (protocol-notes.md §3: a 4-byte placeholder, which the decoder leaves out), so a streamed change is registered
+// without one and it is learnt later, silently (learn()): from a GetItem of the ids alone about a second after the
+// line (change-keys.ts), from GetItem with --details (what that line printed), or else from the first sync page
+// asked for after the entry was registered. What is made of them is dedup.ts's rule; a change made while the
+// stream was not reporting, after the stream printed an earlier change of the item and before its ChangeKey was
+// learnt, cannot be told from the printed one and is not printed (README, Limits).
 //
 // The ledger is also a file beside the sync states, appended after each print (print first, then record: a kill
 // in between can repeat one line, never lose one), so a restart does not print again what the previous process
@@ -36,6 +34,7 @@ import type { EwsEvent } from '../ews/types.js';
 import type { ItemChange } from '../ews/sync.js';
 import type { WriteHealth } from '../state/health.js';
 import type { Clock } from '../watch/clock.js';
+import { repeatsCatchUp } from './dedup.js';
 import { openLedgerFile, type LedgerFile, type LedgerFs } from './ledger-file.js';
 import { CHANGE_KEY, FOLDER, formatLine as line, formatPrune, KEY, ownCopy, parseLine, type Origin } from './ledger-lines.js';
 
@@ -298,8 +297,8 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       return e !== undefined && !e.covered;
     },
     heldBack(keys) {
-      const known = keys.map((k) => entries.get(k)).filter((e) => e !== undefined);
-      if (known.length === 0 || !known.every((e) => e.origin === 'catch-up')) return false;
+      if (!repeatsCatchUp(keys.map((k) => entries.get(k)?.origin))) return false;
+      // A modify is held back once: a second modification is news.
       for (const k of keys) {
         const e = entries.get(k);
         if (e && k.startsWith('modify:')) forget(k, e);

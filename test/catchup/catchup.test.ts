@@ -1,5 +1,5 @@
-// The dedup rule (src/catchup/ledger.ts) and the catch-up passes (src/catchup/catchup.ts) against a scripted
-// SyncFolderItems and a real state store in a temp directory; time is a fake clock.
+// The dedup rule (src/catchup/ledger.ts, dedup.ts) and the catch-up passes (src/catchup/catchup.ts and the files it
+// wires) against a scripted SyncFolderItems and a real state store in a temp directory; time is a fake clock.
 
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,0 +1,118 @@
+// The catch-up's lines on their way out: each is in the ledger before it is emitted and on disk once it is out
+// (print first, then record: a kill in between can repeat a line, never lose one). A page's state may be saved only
+// once its own lines are out, and the stream's lines of the changes it skipped as printed already.
+
+import type { ItemChange } from '../ews/sync.js';
+import type { EventType } from '../ews/types.js';
+import type { WatchedEvent } from '../output/types.js';
+import type { Clock } from '../watch/clock.js';
+import type { Emit } from '../watch/engine.js';
+import { raceAbort } from '../watch/abortable.js';
+import { catchUpEvent, wantedBy } from './events.js';
+import { keyOfChange, type Ledger } from './ledger.js';
+import type { WatchedFolder } from './types.js';
+
+export interface PrintingOptions {
+  ledger: Ledger;
+  mailbox: string;
+  clock: Clock;
+  /** --events: which catch-up events to print (default: all). */
+  events?: readonly EventType[];
+  /** The subscription streaming now. */
+  subscription(): string;
+  /** Calls `then` once an emitted event was really printed (or left out by a filter); default: at once. */
+  settled?: (e: WatchedEvent, then: () => void) => void;
+}
+
+/** The lines of one sync page (or one lookup of vanished items). */
+export interface PageLines {
+  /** Emits the change `c`, found in folder `f` when one is known; false when the watch wants no more. */
+  print(c: ItemChange, f: WatchedFolder | undefined): boolean;
+  /** The stream's line for `key`, admitted but not out yet, is waited for too. Returns whether there is one. */
+  awaitStream(key: string): boolean;
+  /** Resolves true once every line waited for is out; false when `signal` aborts first. */
+  out(signal: AbortSignal): Promise<boolean>;
+}
+
+export interface Printing {
+  page(emit: Emit): PageLines;
+  /** A stream event's keys were admitted: a catch-up skipping them now must wait for their line. */
+  streamAdmitted(keys: readonly string[]): void;
+  /** Their line is out, or recording it failed: nobody may wait for it any longer. */
+  streamOut(keys: readonly string[]): void;
+}
+
+/** The lines of a page not yet out. */
+interface Waiting {
+  waits: Promise<void>[];
+  /** Lines emitted (or awaited) but not yet out. */
+  pending: number;
+}
+
+export function createPrinting(o: PrintingOptions): Printing {
+  /**
+   * Stream events admitted but not yet printed (with --details they wait for their GetItem). A catch-up that skips
+   * such a change must not save a state past it before it is out: a kill in between would lose it.
+   */
+  const onTheWay = new Map<string, { done: Promise<void>; resolve: () => void }>();
+
+  /** Emits one catch-up line, recorded in memory first and on disk once it is out. */
+  function print(emit: Emit, waiting: Waiting, c: ItemChange, f: WatchedFolder | undefined): boolean {
+    const ev = catchUpEvent(c, { mailbox: o.mailbox, subscription: o.subscription(), now: o.clock.now(), folder: f });
+    if (!wantedBy(o.events, ev.event.type)) return true;
+    const key = keyOfChange(c);
+    // In memory before it goes out (for the stream's late notification); on disk the moment it is out, in the same
+    // turn as the write when nothing holds it up, so that a kill between the two is as unlikely as it can be.
+    o.ledger.record([key], 'catch-up', { changeKey: c.changeKey, subscription: o.subscription(), ...(f ? { folder: f.key } : {}), persist: false });
+    if (!emit(ev)) return false;
+    let out!: () => void;
+    waiting.pending += 1;
+    waiting.waits.push(new Promise<void>((resolve) => (out = resolve)));
+    const persist = (): void => {
+      try {
+        o.ledger.persist([key]);
+      } finally {
+        waiting.pending -= 1;
+        out();
+      }
+    };
+    if (o.settled) o.settled(ev, persist);
+    else persist();
+    return true;
+  }
+
+  function page(emit: Emit): PageLines {
+    const waiting: Waiting = { waits: [], pending: 0 };
+    return {
+      print: (c, f) => print(emit, waiting, c, f),
+      awaitStream(key) {
+        const streamed = onTheWay.get(key);
+        if (!streamed) return false;
+        waiting.pending += 1;
+        waiting.waits.push(streamed.done.then(() => void (waiting.pending -= 1)));
+        return true;
+      },
+      async out(signal) {
+        if (waiting.pending === 0) return true;
+        return !(await raceAbort(Promise.all(waiting.waits), signal)).aborted;
+      },
+    };
+  }
+
+  return {
+    page,
+    streamAdmitted(keys) {
+      for (const k of keys) {
+        let resolve!: () => void;
+        const done = new Promise<void>((r) => (resolve = r));
+        onTheWay.set(k, { done, resolve });
+      }
+    },
+    streamOut(keys) {
+      for (const k of keys) {
+        onTheWay.get(k)?.resolve();
+        onTheWay.delete(k);
+      }
+    },
+  };
+}
