@@ -9,6 +9,7 @@ import { TransportError, UsageError } from '../errors.js';
 import { createChangeSignal } from './change-signal.js';
 import { createAuthGate, type AuthConfig } from './auth.js';
 import { seedDemo, startDemo } from './demo.js';
+import { createFrontDoor } from './front-door.js';
 import { createIdFactory } from './ids.js';
 import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
@@ -226,8 +227,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     delay: (ms) => delays.wait(ms),
   });
+  const frontDoor = options.proxy && createFrontDoor({ proxy: options.proxy, minuteMs: ctx.minuteMs, log });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     res.on('close', signal.notify);
+    frontDoor?.(req, res);
     handler(req, res);
   };
   const server = options.tls ? createHttpsServer({ noDelay: true, key: options.tls.key, cert: options.tls.cert }, serve) : createServer({ noDelay: true }, serve);
