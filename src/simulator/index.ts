@@ -148,6 +148,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       directory: [ownerEntry(mailboxAddress, credentials.user), ...(options.directory ?? []).map((p) => ({ ...p, account: p.address.split('@')[0]! }))],
     },
     log,
+    deliver(change, itemEvent) {
+      deliver(itemEvent ? asServerReports(change, itemEvent) : change);
+    },
     openStream(res, subs, timeoutMs, steps) {
       const id = nextConnection++;
       const connection = createStreamConnection({
@@ -279,10 +282,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     copyItem: (itemId, folder) => deliver(mailbox.copyItem(itemId, folder)),
     deleteItem: (itemId, opts) => deliver(asServerReports(mailbox.deleteItem(itemId, opts), 'MovedEvent')),
     modifyItem: (itemId, changes) => deliver(mailbox.modifyItem(itemId, changes)),
+    saveDraft: (folder, draft) => deliver(mailbox.saveDraft(folder, draft)),
     createFolder: (name, parent) => deliver(mailbox.createFolder(name, parent)),
     renameFolder: (folder, name) => deliver(mailbox.renameFolder(folder, name)),
     deleteFolder: (folder) => deliver(mailbox.deleteFolder(folder)),
     items: (folder) => mailbox.items(folder),
+    item: (id) => mailbox.item(id),
     folders: () => mailbox.folders(),
     folder: (nameOrId) => mailbox.folder(nameOrId),
     changes: () => mailbox.changes(),

@@ -15,7 +15,15 @@ export type SimOperation =
   | 'GetItem'
   | 'GetFolder'
   | 'ConvertId'
-  | 'ResolveNames';
+  | 'ResolveNames'
+  | 'CreateFolder'
+  | 'DeleteFolder'
+  | 'FindFolder'
+  | 'CreateItem'
+  | 'UpdateItem'
+  | 'MoveItem'
+  | 'CopyItem'
+  | 'DeleteItem';
 
 /** The seven subscribable EWS event element names. */
 export type SimEventType =
@@ -71,8 +79,17 @@ export interface MailInput {
   itemClass?: string;
 }
 
+/** A follow-up flag's status (t:FlagStatusType); no flag at all is NotFlagged. */
+export type FlagStatus = 'NotFlagged' | 'Flagged' | 'Complete';
+
 /** What modifyItem may change; the read flag has its own operation (markRead), as in Exchange's sync. */
-export type ItemUpdate = Partial<Pick<MailInput, 'subject' | 'from' | 'to' | 'importance' | 'hasAttachments' | 'size'>>;
+export type ItemUpdate = Partial<Pick<MailInput, 'subject' | 'from' | 'to' | 'importance' | 'hasAttachments' | 'size'>> & { flag?: FlagStatus };
+
+/** A message saved, not sent (CreateItem with MessageDisposition="SaveOnly"). */
+export interface DraftInput {
+  subject: string;
+  body?: string;
+}
 
 export interface SimItem {
   id: string;
@@ -89,6 +106,10 @@ export interface SimItem {
   importance: Importance;
   size: number;
   itemClass: string;
+  /** A saved, unsent message (CreateItem SaveOnly): IsDraft true, no NewMail. */
+  isDraft?: boolean;
+  /** Absent: NotFlagged. */
+  flag?: FlagStatus;
 }
 
 export interface SimFolder {
@@ -442,8 +463,10 @@ export interface Simulator {
   /** `folder`: a distinguished name, a FolderId or a display name. The item gets a new id. */
   moveItem(itemId: string, folder: string): MailboxChange;
   copyItem(itemId: string, folder: string): MailboxChange;
-  /** Soft delete = move to Deleted Items; hard (or already there) = DeletedEvent. */
-  deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  /** Default: move to Deleted Items; hard (or already there) = DeletedEvent; soft = into Recoverable Items (MovedEvent). */
+  deleteItem(itemId: string, options?: { hard?: boolean; soft?: boolean }): MailboxChange;
+  /** A draft saved in `folder` (as CreateItem SaveOnly does): CreatedEvent + the folder's ModifiedEvent, no NewMail. */
+  saveDraft(folder: string, draft: DraftInput): MailboxChange;
   /** Change properties other than the read flag: new ChangeKey, item ModifiedEvent, an Update in later syncs. */
   modifyItem(itemId: string, changes: ItemUpdate): MailboxChange;
   /** A new folder under `parent` (default msgfolderroot): folder CreatedEvent + parent ModifiedEvent. */
@@ -453,6 +476,8 @@ export interface Simulator {
   /** Hard-delete a non-default folder with its subfolders and items: DeletedEvent per folder + parent ModifiedEvent. */
   deleteFolder(folder: string): MailboxChange;
   items(folder?: string): SimItem[];
+  /** The live item with this id, or undefined. */
+  item(id: string): SimItem | undefined;
   folders(): SimFolder[];
   /** Resolves a distinguished name, FolderId or display name to a folder. */
   folder(nameOrId: string): SimFolder | undefined;
