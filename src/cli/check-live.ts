@@ -9,8 +9,9 @@ import type { MailboxWriter } from '../ews/writes.js';
 import { cleanLines } from '../output/sanitize.js';
 import type { WatchClient } from '../watch/client.js';
 import type { Clock } from '../watch/clock.js';
-import { analyzeLiveRun, formatMs, type LiveEnd, type LiveFinding, type LiveTimeline } from './check-live-analysis.js';
+import { analyzeLiveRun, type LiveEnd, type LiveFinding, type LiveTimeline } from './check-live-analysis.js';
 import { createNotes, watchStream, type StreamNotes } from './check-live-stream.js';
+import { cleanUp, creating, interruptible, Interrupted, type Scratch } from './check-live-scratch.js';
 import { describeVersion, failed, printConfiguration, type CheckOptions } from './check.js';
 import { EXIT } from './exit-codes.js';
 
@@ -19,8 +20,6 @@ const ROOT: FolderRef = { kind: 'distinguished', name: 'msgfolderroot' };
 export const SCRATCH_PATTERN = /^ews-watch check \d{4}-\d{2}-\d{2} \d{2}:\d{2} #[0-9a-f]{4}$/;
 /** [ews] exchangelib bounds a stream by ConnectionTimeout + 60 s to always see its Closed (ews-protocol.md §2.4). */
 export const GRACE_MS = 60_000;
-/** The most the clean-up may take, all its calls together: a stuck server must not hold a stopping user. */
-export const CLEANUP_MS = 20_000;
 
 const DRAFT = {
   subject: 'ews-watch check --live: a draft to time its notification',
@@ -49,19 +48,6 @@ export interface LiveCheckOptions extends Pick<CheckOptions, 'write' | 'redact' 
   /** What may be left in the mailbox should the process die now (undefined: nothing), for a forced exit's note. */
   onLeft?(note: string | undefined): void;
 }
-
-/** What this run created, as it learns of it; the clean-up removes exactly this. */
-interface Scratch {
-  name: string;
-  mailbox: string;
-  folder?: string;
-  draft?: string;
-  subscription?: { client: WatchClient; id: string };
-  /** Creating calls still in flight: the clean-up waits for them to learn what they made. */
-  pending: Set<Promise<unknown>>;
-}
-
-class Interrupted extends Error {}
 
 export async function runLiveCheck(o: LiveCheckOptions): Promise<number> {
   const w = (line: string): void => o.write(`${cleanLines(o.redact ? o.redact(line) : line)}\n`);
@@ -141,42 +127,6 @@ export function planLines(scratch: Pick<Scratch, 'name' | 'mailbox'>, leftovers:
   return lines;
 }
 
-/** The mailbox as a forced exit now would leave it, in one line; undefined when nothing is left. */
-export function leftNote(s: Pick<Scratch, 'name' | 'mailbox' | 'folder' | 'pending'>): string | undefined {
-  if (s.folder === undefined && s.pending.size === 0) return undefined;
-  return `ews-watch: stopped before cleaning up: the folder "${s.name}" may be left in ${s.mailbox}'s mailbox; \`ews-watch check --live\` offers to delete it next time, or delete it in Outlook\n`;
-}
-
-/** Settles with the promise, or throws Interrupted the moment `signal` aborts (the promise runs on). */
-async function interruptible<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) throw new Interrupted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Interrupted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** A creating call: its result goes into `scratch` as soon as it comes, whether or not anyone still waits for it. */
-function creating<T>(o: LiveCheckOptions, scratch: Scratch, call: Promise<T>, keep: (value: T) => void): Promise<T> {
-  const tracked = call.then((value) => {
-    keep(value);
-    o.onLeft?.(leftNote(scratch));
-    return value;
-  });
-  const settled = tracked.then(
-    () => undefined,
-    () => undefined,
-  );
-  scratch.pending.add(settled);
-  o.onLeft?.(leftNote(scratch));
-  void settled.then(() => {
-    scratch.pending.delete(settled);
-    o.onLeft?.(leftNote(scratch));
-  });
-  return interruptible(tracked, o.signal);
-}
-
 async function removeLeftovers(o: LiveCheckOptions, w: (line: string) => void, leftovers: ReadonlyArray<{ id: string; displayName: string }>, signal: AbortSignal): Promise<number> {
   let code: number = EXIT.ok;
   for (const f of leftovers) {
@@ -211,7 +161,7 @@ async function measure(o: LiveCheckOptions, w: (line: string) => void, scratch: 
   return observe(o, w, scratch, client, id, signal);
 }
 
-/** Opens the stream, saves the draft once it is open, and watches until Closed, a cut or the bound. */
+/** Opens the stream; a failure to is one FAIL line. Bounded by ConnectionTimeout + 60 s (§2.4); SIGINT ends it. */
 async function observe(o: LiveCheckOptions, w: (line: string) => void, scratch: Scratch, client: WatchClient, subscriptionId: string, signal: AbortSignal): Promise<number> {
   const stream = new AbortController();
   const stopStream = (): void => stream.abort();
@@ -227,29 +177,42 @@ async function observe(o: LiveCheckOptions, w: (line: string) => void, scratch: 
       if (err instanceof Interrupted) throw err;
       return failed(w, 'opening the stream (GetStreamingEvents)', 'GetStreamingEvents', err);
     }
-    const openedAt = o.clock.now();
-    const notes = createNotes();
-    let savedAt: number | undefined;
-    let saveError: unknown;
-    const saving = creating(o, scratch, o.writer.createDraft(scratch.folder!, DRAFT, signal), (id: EwsId) => ((scratch.draft = id.id), (savedAt = o.clock.now()))).then(
-      () => w(`ok    created the folder, subscribed to it, opened a stream (ConnectionTimeout ${o.minutes} min) and saved a draft in it`),
-      (err: unknown) => {
-        if (!(err instanceof Interrupted)) saveError = err;
-        stream.abort();
-      },
-    );
-    o.progress("waiting for the draft's event: {ago}", openedAt);
-    const end = await watchStream(body, notes, { subscriptionId, now: () => o.clock.now(), onArrival: progressOf(o) }, stream.signal);
-    await saving;
-    if (o.signal.aborted) throw new Interrupted();
-    if (saveError !== undefined) return failed(w, 'saving a draft in the scratch folder', 'CreateItem', saveError);
-    const timeline = timelineOf(o, notes, openedAt, savedAt, scratch.draft, end ?? (bounded ? { how: 'bound', at: o.clock.now() } : { how: 'cut', at: o.clock.now() }));
-    return report(w, analyzeLiveRun(timeline));
+    return await saveAndWatch(o, w, scratch, { body, subscriptionId, stream, bounded: () => bounded }, signal);
   } finally {
     bound.cancel();
     o.signal.removeEventListener('abort', stopStream);
     stream.abort();
   }
+}
+
+interface OpenStream {
+  body: AsyncIterable<Uint8Array>;
+  subscriptionId: string;
+  /** Aborting it ends the reading (the bound, an interrupt, a draft that could not be saved). */
+  stream: AbortController;
+  bounded(): boolean;
+}
+
+/** Saves the draft now that the stream is open, reads the stream to its end, and reports what it saw. */
+async function saveAndWatch(o: LiveCheckOptions, w: (line: string) => void, scratch: Scratch, s: OpenStream, signal: AbortSignal): Promise<number> {
+  const openedAt = o.clock.now();
+  const notes = createNotes();
+  let savedAt: number | undefined;
+  let saveError: unknown;
+  const saving = creating(o, scratch, o.writer.createDraft(scratch.folder!, DRAFT, signal), (id: EwsId) => ((scratch.draft = id.id), (savedAt = o.clock.now()))).then(
+    () => w(`ok    created the folder, subscribed to it, opened a stream (ConnectionTimeout ${o.minutes} min) and saved a draft in it`),
+    (err: unknown) => {
+      if (!(err instanceof Interrupted)) saveError = err;
+      s.stream.abort();
+    },
+  );
+  o.progress("waiting for the draft's event: {ago}", openedAt);
+  const end = await watchStream(s.body, notes, { subscriptionId: s.subscriptionId, now: () => o.clock.now(), onArrival: progressOf(o) }, s.stream.signal);
+  await saving;
+  if (o.signal.aborted) throw new Interrupted();
+  if (saveError !== undefined) return failed(w, 'saving a draft in the scratch folder', 'CreateItem', saveError);
+  const ended: LiveEnd = end ?? { how: s.bounded() ? 'bound' : 'cut', at: o.clock.now() };
+  return report(w, analyzeLiveRun(timelineOf(o, notes, openedAt, savedAt, scratch.draft, ended)));
 }
 
 /** Once the draft's event came, the status line counts the silence since the last byte. */
@@ -279,81 +242,6 @@ function timelineOf(o: LiveCheckOptions, notes: StreamNotes, openedAt: number, s
 function report(w: (line: string) => void, findings: readonly LiveFinding[]): number {
   for (const f of findings) w(`${f.status.padEnd(6)}${f.text}`);
   return findings.some((f) => f.status === 'FAIL') ? EXIT.failure : EXIT.ok;
-}
-
-/**
- * Waits (within CLEANUP_MS in all) for creating calls still in flight, then unsubscribes and deletes the draft and
- * the folder, HardDelete: nothing goes to Deleted Items. Says what it removed; false when something may be left.
- */
-async function cleanUp(o: LiveCheckOptions, w: (line: string) => void, scratch: Scratch, life: AbortController): Promise<boolean> {
-  const deadline = o.clock.setTimer(CLEANUP_MS, () => life.abort());
-  const signal = life.signal;
-  try {
-    if (scratch.pending.size > 0) {
-      o.progress('waiting for the calls under way, to remove what they made');
-      await Promise.race([Promise.all([...scratch.pending]), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
-    }
-    if (scratch.folder === undefined) return nothingMade(w, scratch);
-    o.progress('removing the draft and the folder');
-    let gone = false;
-    const unsubscribe = async (): Promise<void> => void (gone = (await scratch.subscription!.client.unsubscribe(scratch.subscription!.id, signal)) === 'already-gone');
-    const unsubscribed = scratch.subscription ? await attempt(unsubscribe) : true;
-    const draftGone = scratch.draft ? await attempt(() => o.writer.deleteItem(scratch.draft!, 'HardDelete', signal)) : true;
-    const folderGone = scratch.folder ? await attempt(() => o.writer.deleteFolder(scratch.folder!, 'HardDelete', signal)) : true;
-    return removed(o, w, scratch, { unsubscribed, gone, draftGone, folderGone, incomplete: scratch.pending.size > 0 });
-  } finally {
-    deadline.cancel();
-    life.abort();
-  }
-}
-
-function nothingMade(w: (line: string) => void, s: Scratch): boolean {
-  if (s.pending.size === 0) {
-    w('nothing to remove: the check made nothing in the mailbox');
-    return true;
-  }
-  w(`FAIL  a call under way when the check stopped did not finish within ${formatMs(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
-  return false;
-}
-
-async function attempt(call: () => Promise<unknown>): Promise<true | unknown> {
-  try {
-    await call();
-    return true;
-  } catch (err) {
-    return err ?? new Error('failed');
-  }
-}
-
-interface Removal {
-  unsubscribed: true | unknown;
-  /** Unsubscribe was answered ErrorSubscriptionNotFound (misrouted, in a farm without affinity). */
-  gone: boolean;
-  draftGone: true | unknown;
-  folderGone: true | unknown;
-  /** A creating call was still under way at the deadline. */
-  incomplete: boolean;
-}
-
-function removed(o: LiveCheckOptions, w: (line: string) => void, s: Scratch, r: Removal): boolean {
-  const what = s.folder === undefined ? '' : s.draft === undefined ? `the folder "${s.name}"` : r.draftGone === true ? `the draft and the folder "${s.name}"` : `the folder "${s.name}" with the draft in it`;
-  const unsub =
-    s.subscription === undefined
-      ? ''
-      : r.unsubscribed !== true
-        ? 'the subscription could not be ended (Exchange drops it by itself)'
-        : r.gone
-          ? 'Unsubscribe found no such subscription (Exchange drops it by itself)'
-          : 'unsubscribed';
-  if (r.folderGone === true && !r.incomplete) {
-    w(`removed ${[what, unsub].filter(Boolean).join('; ') || 'nothing (nothing was made)'}`);
-    o.onLeft?.(undefined);
-    return true;
-  }
-  if (r.folderGone !== true) failed(w, `removing the folder "${s.name}" (delete it in Outlook, or run \`ews-watch check --live\` again, which offers to)`, 'DeleteFolder', r.folderGone);
-  else w(`FAIL  a call under way when the check stopped did not finish within ${formatMs(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
-  if (unsub) w(`      ${unsub}`);
-  return false;
 }
 
 function summary(o: LiveCheckOptions, w: (line: string) => void, code: number, clean: boolean): number {

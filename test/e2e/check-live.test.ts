@@ -4,9 +4,10 @@
 // the next; no consent without a terminal or --yes; -v still redacts; on a terminal it asks, and "n" writes nothing.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/types.js';
-import { literal, runCli, startCli } from '../support/cli.js';
+import { literal, repoRoot, runCli, startCli } from '../support/cli.js';
 import { haveScript, screenLines, startPty } from '../support/pty.js';
 import { envFor, requestsOf, subscriptionIdsIn, withSim } from './helpers.js';
 
@@ -194,6 +195,21 @@ describe('ews-watch check --live', () => {
       const basic = Buffer.from(`${sim.credentials.user}:${sim.credentials.password}`).toString('base64');
       for (const secret of [sim.credentials.password, basic, cookie]) assert.equal(r.stdout.includes(secret) || r.stderr.includes(secret), false);
     });
+  });
+
+  it('--help and the README tell the same story: the flags, what it writes, each finding', async () => {
+    const help = await runCli(['check', '--help']);
+    assert.equal(help.code, 0);
+    assert.equal(help.stderr, '');
+    const readme = readFileSync(`${repoRoot}README.md`, 'utf8');
+    const section = readme.slice(readme.indexOf('### `check --live`'), readme.indexOf('## Options'));
+    const flat = (text: string): string => text.replace(/\s+/g, ' ');
+    for (const said of ['--live', '--yes', '--live-minutes', 'HardDelete', 'ews-watch check <date> <time> #<4 hex digits>', 'events arrive in', 'the event came only when the connection closed', 'no byte for', 'the affinity cookie did not come back', "the stream's server did not know the subscription", 'heartbeats']) {
+      assert.ok(flat(help.stdout).includes(said), `--help: ${said}`);
+      assert.ok(flat(section).includes(said), `README: ${said}`);
+    }
+    assert.match(flat(help.stdout), /Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped/);
+    assert.match(flat(section), /exits 0 when all is well, 1 when a line says `FAIL` .*, 2 for a usage error, 4 when the sign-in is refused, 130 when stopped/);
   });
 
   const skip = haveScript() ? false : 'script(1) from util-linux is not installed: no pseudo-terminal to test with';
