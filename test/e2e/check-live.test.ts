@@ -9,7 +9,9 @@ import { describe, it } from 'node:test';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/types.js';
 import { literal, repoRoot, runCli, startCli } from '../support/cli.js';
 import { haveScript, screenLines, startPty } from '../support/pty.js';
-import { envFor, requestsOf, subscriptionIdsIn, withSim } from './helpers.js';
+import { validateEwsRequest } from '../support/schema.js';
+import { sharedDir } from '../support/shared.js';
+import { allRequests, envFor, requestsOf, subscriptionIdsIn, withSim } from './helpers.js';
 
 /** The stream's ConnectionTimeout of 2 minutes lasts a second here. */
 const FAST: SimulatorOptions = { heartbeatMs: 100, minuteMs: 500 };
@@ -240,5 +242,21 @@ describe('ews-watch check --live', () => {
       assert.equal(shown.some((l) => l.includes('last byte')), false, 'the status line is gone at the end');
       assert.equal(mailboxOf(sim), before);
     });
+  });
+});
+
+describe('check --live: requests against the schema', () => {
+  it("every request check --live sent in these tests is valid against Microsoft's EWS schema", async (t) => {
+    if (!sharedDir()) return void t.skip('../shared not found: schema validation skipped');
+    // One body of each shape: ids, subscription ids and the scratch folder's name vary from run to run, nothing else.
+    const shape = (body: string): string => body.replace(/(Id|ChangeKey)="[^"]*"/g, '$1=""').replace(/>[A-Za-z0-9+/=_-]{12,}</g, '><').replace(/ews-watch check [^<]*/g, '');
+    const bodies = [...new Map(allRequests.filter((r) => r.operation !== '').map((r) => [shape(r.body), r.body])).values()];
+    assert.ok(bodies.length >= 8 && bodies.length < 30, `${bodies.length} shapes`);
+    const ops = new Set(allRequests.map((r) => r.operation));
+    assert.deepEqual([...ops].filter((o) => o !== '').sort(), ['CreateFolder', 'CreateItem', 'DeleteFolder', 'DeleteItem', 'FindFolder', 'GetStreamingEvents', 'Subscribe', 'Unsubscribe']);
+    for (const body of bodies) {
+      const v = await validateEwsRequest(body);
+      assert.equal(v.valid, true, `${v.errors.join('\n')}\n${body}`);
+    }
   });
 });
