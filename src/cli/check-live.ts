@@ -206,7 +206,7 @@ async function saveAndWatch(o: LiveCheckOptions, w: (line: string) => void, scra
       s.stream.abort();
     },
   );
-  o.progress("waiting for the draft's event: {ago}", openedAt);
+  o.progress("stream opened {ago}; waiting for the draft's event", openedAt);
   const end = await watchStream(s.body, notes, { subscriptionId: s.subscriptionId, now: () => o.clock.now(), onArrival: progressOf(o) }, s.stream.signal);
   await saving;
   if (o.signal.aborted) throw new Interrupted();

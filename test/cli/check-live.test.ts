@@ -165,6 +165,14 @@ describe('check --live, with fakes', () => {
     assert.ok(f.notes.some((n) => n?.includes('may be left in alice@contoso.com')), 'while the folder existed, a forced exit would have said so');
   });
 
+  test('a DOMAIN\\user sign-in: the mailbox found first, in the table and in the plan', async () => {
+    const f = fakes({ consent: false });
+    const options: LiveCheckOptions = { ...f.options, mailbox: undefined, findMailbox: async () => ({ name: 'url', value: 'bob@contoso.com', source: 'found with ConvertId' }) };
+    assert.equal(await runLiveCheck(options), 1);
+    assert.deepEqual(f.out.slice(0, 2), ['configuration', '  url       bob@contoso.com  (found with ConvertId)']);
+    assert.match(f.out.find((l) => l.startsWith('plan')) ?? '', /under the top of bob@contoso\.com's mailbox/);
+  });
+
   test('not confirmed: nothing is written, and it says so', async () => {
     const f = fakes({ consent: false });
     assert.equal(await runLiveCheck(f.options), 1);
