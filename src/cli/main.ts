@@ -602,7 +602,7 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string } &
       if (live) {
         // The stream's client: Created events of the scratch folder alone, on the same connections and cookie jar.
         const clientFor = (folderId: string, over: EwsHttp, streamIdleMs: number) =>
-          createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, (v) => (version = v), 0, over).client;
+          createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, (v) => (version = v), answerTimeoutFrom(io.env), over).client;
         const check = { redact: logger.redact, configuration, scheme: () => http.scheme(), serverVersion: () => version, ...found, ...(conn.mailbox ? { mailbox: conn.mailbox } : {}) };
         return await runLiveCheckCommand({ io, interrupts, verbose: opts.verbose === true, settings: live, http, writer: client, clientFor, check });
       }
