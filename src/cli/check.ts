@@ -76,14 +76,14 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   return EXIT.ok;
 }
 
-function printConfiguration(w: (line: string) => void, rows: readonly CheckRow[]): void {
+export function printConfiguration(w: (line: string) => void, rows: readonly CheckRow[]): void {
   w('configuration');
   const width = Math.max(...rows.map((r) => r.name.length), 8);
   for (const r of rows) w(`  ${r.name.padEnd(width)}  ${stripControl(r.value)}${r.source ? `  (${r.source})` : ''}`);
 }
 
 /** One FAIL line (the step names the operation, so the message's own "Subscribe: " goes) and always a try: line. */
-function failed(w: (line: string) => void, step: string, operation: string, err: unknown): number {
+export function failed(w: (line: string) => void, step: string, operation: string, err: unknown): number {
   const message = stripControl(describeError(err)).replace(new RegExp(`^${operation}: `), '');
   w(`FAIL  ${step}: ${message}`);
   w(`      try: ${suggestionFor(err)}`);

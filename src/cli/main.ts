@@ -44,10 +44,12 @@ import { guardStdout, type StdoutGuard } from './stdout.js';
 import { createStatusReporter } from './status.js';
 import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
+import type { LiveFlags } from './check-live-command.js';
 import { loadDotenv } from './dotenv.js';
 import { StageStopped } from '../enrich/stage.js';
 import { checkHookPrograms, type ProbeResult } from '../hooks/find-program.js';
 import type { EnrichClient } from '../enrich/types.js';
+import type { MailboxWriter } from '../ews/writes.js';
 
 export interface Io {
   argv: string[];
@@ -128,8 +130,9 @@ async function runProgram(io: Io, interrupts: Interrupts, out: StdoutGuard): Pro
         code = await runCredentialCommand(io, opts, 'logout');
       },
       check: async (opts) => {
-        interrupts.handOver();
-        code = await runCheckCommand(io, opts);
+        // --live writes to the mailbox: a signal stops it in order, so that it cleans up (check-live.ts).
+        if (!opts.live) interrupts.handOver();
+        code = await runCheckCommand(io, opts, interrupts);
       },
     },
     VERSION,
@@ -377,7 +380,7 @@ async function openCatchUp(
   };
 }
 
-type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient;
+type RunClient = WatchClient & SyncClient & EnrichClient & IdentityClient & MailboxWriter;
 
 /**
  * How long an ordinary call may take to be answered whole, and the hanging request to send its headers.
@@ -428,11 +431,12 @@ function createClientFor(
   logger: Logger,
   onServerVersion?: (v: ServerVersionInfo) => void,
   answerTimeoutMs = DEFAULT_ANSWER_TIMEOUT_MS,
+  over?: EwsHttp,
 ): { http: EwsHttp; client: RunClient; anchor: { mailbox?: string } } {
   for (const s of auth.secrets) logger.addSecret(s);
   // X-AnchorMailbox: the mailbox once it is known (a DOMAIN\user sign-in finds it after signing in).
   const anchor = { mailbox: conn.mailbox };
-  const http = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
+  const http = over ?? createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
   const client = createEwsClient({
     http,
     url: conn.url,
@@ -559,10 +563,15 @@ async function findPassword(
   return password;
 }
 
-/** `check` (src/cli/check.ts): the same configuration and sign-in as watching, then one Subscribe + Unsubscribe. */
-async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }): Promise<number> {
+/**
+ * `check` (src/cli/check.ts): the same configuration and sign-in as watching, then one Subscribe + Unsubscribe; with
+ * --live (src/cli/check-live.ts), a draft in a scratch folder of its own, timed through a real stream.
+ */
+async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string } & LiveFlags, interrupts: Interrupts): Promise<number> {
   const logger = createLogger((t) => void io.stderr.write(t), opts.verbose ? 1 : 0);
   try {
+    const { resolveLiveSettings, runLiveCheckCommand } = await import('./check-live-command.js');
+    const live = resolveLiveSettings(opts, io.stdin.isTTY === true && io.stderr.isTTY === true);
     const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
     const { vars: dotenv, name: dotenvName } = loadDotenv(opts.envFile, io.cwd, (line) => logger.warn(line));
     const conn = resolveConnection(opts, io.env, dotenv, dotenvName);
@@ -579,7 +588,24 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
       return { name: 'mailbox', value: found.address, source: `found with ${found.how}` };
     };
     const src = (key: string): string => conn.sources[key] ?? 'default';
+    const configuration = [
+      { name: 'url', value: conn.url.href, source: src('url') },
+      { name: 'auth', value: conn.auth, source: src('auth') },
+      ...(conn.user ? [{ name: 'user', value: conn.user, source: src('user') }] : []),
+      { name: 'mailbox', value: conn.mailbox ?? '?', source: conn.mailbox === undefined ? 'to be found after sign-in' : conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },
+      { name: 'secret', value: secretSource.what, source: secretSource.source },
+      { name: 'version', value: conn.serverVersion, source: src('serverVersion') },
+      { name: 'folders', value: live ? 'a scratch folder of its own (--live)' : settings.folderLabel },
+    ];
+    const found = conn.mailbox === undefined ? { findMailbox: find } : {};
     try {
+      if (live) {
+        // The stream's client: Created events of the scratch folder alone, on the same connections and cookie jar.
+        const clientFor = (folderId: string, over: EwsHttp, streamIdleMs: number) =>
+          createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, (v) => (version = v), answerTimeoutFrom(io.env), over).client;
+        const check = { redact: logger.redact, configuration, scheme: () => http.scheme(), serverVersion: () => version, ...found, ...(conn.mailbox ? { mailbox: conn.mailbox } : {}) };
+        return await runLiveCheckCommand({ io, interrupts, verbose: opts.verbose === true, settings: live, http, writer: client, clientFor, check });
+      }
       return await runCheck({
         client,
         write: (line) => void io.stdout.write(line),
@@ -588,16 +614,8 @@ async function runCheckCommand(io: Io, opts: RawOptions & { envFile?: string }):
         folderLabel: settings.folderLabel,
         scheme: () => http.scheme(),
         serverVersion: () => version,
-        ...(conn.mailbox === undefined ? { findMailbox: find } : {}),
-        configuration: [
-          { name: 'url', value: conn.url.href, source: src('url') },
-          { name: 'auth', value: conn.auth, source: src('auth') },
-          ...(conn.user ? [{ name: 'user', value: conn.user, source: src('user') }] : []),
-          { name: 'mailbox', value: conn.mailbox ?? '?', source: conn.mailbox === undefined ? 'to be found after sign-in' : conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },
-          { name: 'secret', value: secretSource.what, source: secretSource.source },
-          { name: 'version', value: conn.serverVersion, source: src('serverVersion') },
-          { name: 'folders', value: settings.folderLabel },
-        ],
+        ...found,
+        configuration,
       });
     } finally {
       await http.close();

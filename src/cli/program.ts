@@ -3,6 +3,7 @@
 
 import { Command, Option } from 'commander';
 import type { RawOptions } from './config.js';
+import type { LiveFlags } from './check-live-command.js';
 
 export interface ProgramActions {
   watch(opts: RawOptions & { envFile?: string }): Promise<void>;
@@ -10,8 +11,8 @@ export interface ProgramActions {
   /** `login` / `logout`: the options of the subcommand merged with those given before it. */
   login(opts: CredentialOptions): Promise<void>;
   logout(opts: CredentialOptions): Promise<void>;
-  /** `check`: the doctor (src/cli/check.ts). */
-  check(opts: RawOptions & { envFile?: string }): Promise<void>;
+  /** `check`: the doctor (src/cli/check.ts); with --live, the live check (src/cli/check-live.ts). */
+  check(opts: RawOptions & { envFile?: string } & LiveFlags): Promise<void>;
 }
 
 /** What `login` and `logout` take (src/cli/login.ts). */
@@ -136,7 +137,26 @@ Examples:
     .option('--folder <name|id>', 'folder to try the subscription on (default: inbox)', collect)
     .option('--all-folders', 'try a subscription on every folder')
     .option('--events <list>', 'event types to subscribe to (default: all)')
+    .option('--live', 'also prove that events get through: time a draft\'s notification on a real stream in a scratch folder of its own, kept open and idle, then delete both (asks first)')
+    .option('--yes', 'with --live: go on without asking (needed where no terminal can be asked)')
+    .option('--live-minutes <n>', 'with --live: how long the stream stays open and idle, 1..30 (default 2; longer catches longer idle timeouts)')
     .option('-v, --verbose', 'show requests and headers on stderr (secrets redacted)');
+  check.addHelpText(
+    'after',
+    `
+--live writes to the mailbox, and nothing but this: it creates the folder "ews-watch check <date> <time> #<4 hex
+digits>" under the top of the mailbox, saves one draft in it, and deletes both (HardDelete) when it ends, also
+after an error or Ctrl-C (a second Ctrl-C leaves them, and says so). It asks first on a terminal; elsewhere it
+needs --yes (exit 2 without). Folders left by a check that was killed are named by the next, which deletes them
+too when allowed. One line each, with what to ask the admin of what sits between ews-watch and Exchange:
+  ok    events arrive in N ms                           the draft's event came through at once
+  FAIL  the event came only when the connection closed  a proxy buffers responses: turn buffering off for /EWS/
+  FAIL  no byte for N s, then the connection was cut    an idle timeout: raise it above 30 minutes for /EWS/
+  FAIL  the affinity cookie did not come back / the stream's server did not know the subscription
+                                                        a balancer strips cookies or balances without affinity
+  note  heartbeats every N s, or none                   as the server sends them
+Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped (after cleaning up).`,
+  );
   check.action(async (_opts: RawOptions, self: Command) => actions.check(self.optsWithGlobals<RawOptions & { envFile?: string }>()));
   program.addCommand(check);
   program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));

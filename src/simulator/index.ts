@@ -9,6 +9,7 @@ import { TransportError, UsageError } from '../errors.js';
 import { createChangeSignal } from './change-signal.js';
 import { createAuthGate, type AuthConfig } from './auth.js';
 import { seedDemo, startDemo } from './demo.js';
+import { createFrontDoor } from './front-door.js';
 import { createIdFactory } from './ids.js';
 import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
@@ -147,6 +148,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       directory: [ownerEntry(mailboxAddress, credentials.user), ...(options.directory ?? []).map((p) => ({ ...p, account: p.address.split('@')[0]! }))],
     },
     log,
+    deliver(change, itemEvent) {
+      deliver(itemEvent ? asServerReports(change, itemEvent) : change);
+    },
     openStream(res, subs, timeoutMs, steps) {
       const id = nextConnection++;
       const connection = createStreamConnection({
@@ -226,8 +230,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     delay: (ms) => delays.wait(ms),
   });
+  const frontDoor = options.proxy && createFrontDoor({ proxy: options.proxy, minuteMs: ctx.minuteMs, log });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     res.on('close', signal.notify);
+    frontDoor?.(req, res);
     handler(req, res);
   };
   const server = options.tls ? createHttpsServer({ noDelay: true, key: options.tls.key, cert: options.tls.cert }, serve) : createServer({ noDelay: true }, serve);
@@ -276,10 +282,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     copyItem: (itemId, folder) => deliver(mailbox.copyItem(itemId, folder)),
     deleteItem: (itemId, opts) => deliver(asServerReports(mailbox.deleteItem(itemId, opts), 'MovedEvent')),
     modifyItem: (itemId, changes) => deliver(mailbox.modifyItem(itemId, changes)),
+    saveDraft: (folder, draft) => deliver(mailbox.saveDraft(folder, draft)),
     createFolder: (name, parent) => deliver(mailbox.createFolder(name, parent)),
     renameFolder: (folder, name) => deliver(mailbox.renameFolder(folder, name)),
     deleteFolder: (folder) => deliver(mailbox.deleteFolder(folder)),
     items: (folder) => mailbox.items(folder),
+    item: (id) => mailbox.item(id),
     folders: () => mailbox.folders(),
     folder: (nameOrId) => mailbox.folder(nameOrId),
     changes: () => mailbox.changes(),

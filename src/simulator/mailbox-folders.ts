@@ -71,6 +71,8 @@ export interface FolderTree {
   subtree(folder: SimFolder): SimFolder[];
   create(name: string, parent: SimFolder, folderClass: string, at: number): SimFolder;
   rename(folder: SimFolder, name: string, at: number): void;
+  /** A new parent (not below the folder itself); an Update in later hierarchy syncs. */
+  move(folder: SimFolder, parent: SimFolder, at: number): void;
   remove(folder: SimFolder, at: number): void;
   log(): readonly FolderChangeRecord[];
   view(): HierarchySyncView;
@@ -148,6 +150,14 @@ export function createFolderTree(ids: IdFactory): FolderTree {
       if (folder.distinguished) throw new UsageError(`simulator: the default folder "${folder.displayName}" cannot be renamed`);
       checkName(name, folders.get(folder.parentId ?? '') ?? folder, folder);
       folder.displayName = name;
+      folder.changeKey = ids.folderChangeKey();
+      meta.get(folder.id)!.changeSeq = record('update', folder, at);
+    },
+    move(folder, parent, at) {
+      if (folder.distinguished) throw new UsageError(`simulator: the default folder "${folder.displayName}" cannot be moved`);
+      if (tree.subtree(folder).includes(parent)) throw new UsageError(`simulator: "${folder.displayName}" cannot move below itself`);
+      checkName(folder.displayName, parent, folder);
+      folder.parentId = parent.id;
       folder.changeKey = ids.folderChangeKey();
       meta.get(folder.id)!.changeSeq = record('update', folder, at);
     },

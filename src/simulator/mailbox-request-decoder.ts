@@ -29,13 +29,13 @@ export type MailboxPayload =
 const t = (local: string, more: Omit<Particle, 'uri' | 'local'> = {}): Particle => ({ uri: NS_TYPES, local, ...more });
 const m = (local: string, more: Omit<Particle, 'uri' | 'local'> = {}): Particle => ({ uri: NS_MESSAGES, local, ...more });
 
-const ITEM_SHAPE: readonly Particle[] = [
+export const ITEM_SHAPE: readonly Particle[] = [
   t('BaseShape'),
   ...['IncludeMimeContent', 'BodyType', 'UniqueBodyType', 'NormalizedBodyType', 'FilterHtmlContent', 'ConvertHtmlCodePageToUTF8']
     .concat(['InlineImageUrlTemplate', 'BlockExternalImages', 'AddBlankTargetToLinks', 'MaximumBodySize', 'AdditionalProperties'])
     .map((local) => t(local, { optional: true })),
 ];
-const FOLDER_SHAPE: readonly Particle[] = [t('BaseShape'), t('AdditionalProperties', { optional: true })];
+export const FOLDER_SHAPE: readonly Particle[] = [t('BaseShape'), t('AdditionalProperties', { optional: true })];
 const PATHS: readonly string[] = ['FieldURI', 'IndexedFieldURI', 'ExtendedFieldURI'];
 
 const one = (found: Map<string, XmlNode[]>, local: string): XmlNode | undefined => found.get(local)?.[0];
@@ -59,7 +59,7 @@ function decodePaths(list: XmlNode): string[] {
   });
 }
 
-function decodeShape(node: XmlNode, sequence: readonly Particle[]): ResponseShape {
+export function decodeShape(node: XmlNode, sequence: readonly Particle[]): ResponseShape {
   const found = readSequence(node, sequence);
   const baseNode = one(found, 'BaseShape')!;
   const base = enumValue(baseNode, baseNode.text.trim(), BASE_SHAPES, `${NS_TYPES}:DefaultShapeNamesType`);
@@ -68,7 +68,7 @@ function decodeShape(node: XmlNode, sequence: readonly Particle[]): ResponseShap
 }
 
 /** TargetFolderIdType: exactly one FolderId or DistinguishedFolderId. */
-function decodeTargetFolder(node: XmlNode): RequestedFolder {
+export function decodeTargetFolder(node: XmlNode): RequestedFolder {
   const [first, second] = decodeFolderIds(node);
   if (second) {
     const bad = elements(node)[1]!;
@@ -84,7 +84,7 @@ function decodeItemId(el: XmlNode): { id: string; changeKey?: string } {
   return changeKey === undefined ? { id } : { id, changeKey };
 }
 
-function decodeItemIds(list: XmlNode, allowOthers: boolean): RequestedItem[] {
+export function decodeItemIds(list: XmlNode, allowOthers: boolean): RequestedItem[] {
   const others = allowOthers ? ['OccurrenceItemId', 'RecurringMasterItemId', 'RecurringMasterItemIdRanges'] : [];
   return elements(list).map((el): RequestedItem => {
     if (el.uri === NS_TYPES && el.local === 'ItemId') return { kind: 'id', ...decodeItemId(el) };

@@ -8,6 +8,7 @@ import { placeholderChangeKey, type IdFactory } from './ids.js';
 import { createFolderTree, type HierarchySyncView } from './mailbox-folders.js';
 import type {
   ChangeRecord,
+  DraftInput,
   FolderChangeRecord,
   Importance,
   ItemUpdate,
@@ -74,8 +75,13 @@ export interface Mailbox {
   modifyItem(itemId: string, changes: ItemUpdate): MailboxChange;
   moveItem(itemId: string, folder: string): MailboxChange;
   copyItem(itemId: string, folder: string): MailboxChange;
-  deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  /** hard: gone (DeletedEvent); soft: into Recoverable Items (a MovedEvent); neither: to Deleted Items. */
+  deleteItem(itemId: string, options?: { hard?: boolean; soft?: boolean }): MailboxChange;
+  /** A draft saved in `folder` (CreateItem SaveOnly): CreatedEvent and the folder's ModifiedEvent, no NewMail. */
+  saveDraft(folder: string, draft: DraftInput): MailboxChange;
   createFolder(name: string, parent?: string): MailboxChange;
+  /** A non-default folder moves under `parent`, keeping its id (DeleteFolder MoveToDeletedItems does this). */
+  moveFolder(folder: string, parent: string): MailboxChange;
   renameFolder(folder: string, name: string): MailboxChange;
   deleteFolder(folder: string): MailboxChange;
 }
@@ -245,8 +251,10 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     modifyItem(itemId, changes) {
       const item = mustItem(itemId);
       checkProperties(changes);
+      // No flag is NotFlagged: the item keeps no flag field then.
+      const current = { ...item, flag: item.flag ?? 'NotFlagged' };
       const differs = (Object.keys(changes) as (keyof ItemUpdate)[]).some(
-        (key) => changes[key] !== undefined && JSON.stringify(changes[key]) !== JSON.stringify(item[key]),
+        (key) => changes[key] !== undefined && JSON.stringify(changes[key]) !== JSON.stringify(current[key]),
       );
       if (!differs) return change(item, []);
       if (changes.subject !== undefined) item.subject = changes.subject;
@@ -255,6 +263,8 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       if (changes.importance !== undefined) item.importance = changes.importance;
       if (changes.hasAttachments !== undefined) item.hasAttachments = changes.hasAttachments;
       if (changes.size !== undefined) item.size = changes.size;
+      if (changes.flag === 'NotFlagged') delete item.flag;
+      else if (changes.flag !== undefined) item.flag = changes.flag;
       item.changeKey = ids.itemChangeKey();
       meta.get(item.id)!.changeSeq = record({ folderId: item.folderId, kind: 'update', itemId: item.id, changeKey: item.changeKey });
       // [ews] a property change is an item ModifiedEvent; the folder's counts do not change
@@ -293,12 +303,28 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     deleteItem(itemId, options) {
       const item = mustItem(itemId);
       const folder = tree.get(item.folderId)!;
+      // [ews] "On some servers, items are moved to the Recoverable Items on delete" (ews-protocol.md §3): SoftDelete
+      // takes the item out of its folder into the dumpster, reported as a MovedEvent; a later sync reports a Delete.
+      if (options?.soft && !options.hard) {
+        return folder.distinguished === 'recoverableitemsdeletions' ? change(item, []) : api.moveItem(itemId, 'recoverableitemsdeletions');
+      }
       // [ews] a soft delete is a MovedEvent to Deleted Items, not a DeletedEvent (ews-protocol.md §3, §9.14)
       if (!options?.hard && folder.distinguished !== 'deleteditems') return api.moveItem(itemId, 'deleteditems');
       const ts = formatTimestamp(now());
       const event = itemEvent('DeletedEvent', item, ts);
       removeItem(item);
       return change(undefined, [event, folderModified(folder, ts)]);
+    },
+
+    saveDraft(folderRef, draft) {
+      const folder = tree.must(folderRef);
+      const ts = formatTimestamp(now());
+      const me = { name: address.split('@')[0]!, address };
+      const item: SimItem = { ...newItem({ subject: draft.subject, from: me, to: [], isRead: true }, folder, ts), isDraft: true };
+      if (draft.body !== undefined) item.size += Buffer.byteLength(draft.body, 'utf8');
+      addItem(item);
+      // [ews] a saved draft is a CreatedEvent in its folder and the folder's ModifiedEvent; NewMail is for delivery only
+      return change(item, [itemEvent('CreatedEvent', item, ts), folderModified(folder, ts)]);
     },
 
     createFolder(name, parentRef = 'msgfolderroot') {
@@ -316,6 +342,20 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       tree.rename(folder, name, at);
       const parent = folder.parentId ? tree.get(folder.parentId)! : folder;
       return folderChange(folder, [{ ...folderEvent('ModifiedEvent', folder, parent, formatTimestamp(at)), unreadCount: folder.unreadCount }]);
+    },
+
+    moveFolder(folderRef, parentRef) {
+      const folder = tree.must(folderRef);
+      const to = tree.must(parentRef);
+      const from = tree.get(folder.parentId!)!;
+      if (to.id === from.id) return folderChange(folder, []);
+      const at = now();
+      const ts = formatTimestamp(at);
+      const oldParent = ref(from);
+      tree.move(folder, to, at);
+      // [ews] a folder keeps its id when it moves: MovedEvent with the same FolderId and OldFolderId, both parents change
+      const event: SimEvent = { ...folderEvent('MovedEvent', folder, to, ts), oldId: ref(folder), oldParent };
+      return folderChange(folder, [event, folderModified(from, ts), folderModified(to, ts)]);
     },
 
     deleteFolder(folderRef) {

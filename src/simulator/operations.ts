@@ -9,7 +9,7 @@ import type { DecodedRequest, RequestPayload, RequestedFolder } from './request-
 import { reply, startStream, type ReplyOptions } from './http-reply.js';
 import { buildResponseError, buildSubscribeSuccess, buildUnsubscribeSuccess } from './soap-responses.js';
 import type { Subscription, SubscriptionRegistry } from './subscriptions.js';
-import type { StreamStep } from './types.js';
+import type { MailboxChange, StreamStep } from './types.js';
 
 export interface SimContext {
   mailbox: Mailbox;
@@ -24,6 +24,11 @@ export interface SimContext {
   issuedCookies: Set<string>;
   /** ConvertId and ResolveNames: the directory and how they answer. */
   identity: IdentityConfig;
+  /**
+   * Hands a change's events to the subscriptions, as test-driven changes are; `itemEvent` names the item event a
+   * server quirk may leave out (readAndMoveAsFolderEvents: a read-flag ModifiedEvent, a MovedEvent).
+   */
+  deliver(change: MailboxChange, itemEvent?: 'ModifiedEvent' | 'MovedEvent'): void;
   /** Start serving a GetStreamingEvents response (headers already sent). */
   openStream(res: ServerResponse, subs: Subscription[], timeoutMs: number, steps?: readonly StreamStep[]): void;
   log(line: string): void;

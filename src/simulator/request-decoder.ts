@@ -5,6 +5,7 @@ import { ProtocolError } from '../errors.js';
 import { elements, expectOnly, decodeFolderIds, qname, violation, type RequestedFolder } from './decode-support.js';
 import { decodeMailboxRequest, type MailboxPayload } from './mailbox-request-decoder.js';
 import { decodeIdentityRequest, type IdentityPayload } from './identity-request-decoder.js';
+import { decodeWriteRequest, type WritePayload } from './write-request-decoder.js';
 import type { FaultSpec } from './soap-responses.js';
 import type { SimEventType } from './types.js';
 import { NS_MESSAGES, NS_SOAP, NS_TYPES } from './xml-text.js';
@@ -22,6 +23,7 @@ export type RequestPayload =
   | { kind: 'Unsubscribe'; subscriptionId: string }
   | MailboxPayload
   | IdentityPayload
+  | WritePayload
   | { kind: 'other' };
 
 export interface DecodedRequest {
@@ -136,7 +138,7 @@ function decodePayload(op: XmlNode): RequestPayload {
   if (op.local === 'Subscribe') return decodeSubscribe(op);
   if (op.local === 'GetStreamingEvents') return decodeGetStreamingEvents(op);
   if (op.local === 'Unsubscribe') return { kind: 'Unsubscribe', subscriptionId: expectOnly(op, NS_MESSAGES, 'SubscriptionId').text };
-  return decodeMailboxRequest(op) ?? decodeIdentityRequest(op) ?? { kind: 'other' };
+  return decodeMailboxRequest(op) ?? decodeIdentityRequest(op) ?? decodeWriteRequest(op) ?? { kind: 'other' };
 }
 
 /** Parses and decodes a request body; malformed or schema-invalid input becomes an ErrorSchemaValidation fault. */

@@ -11,6 +11,9 @@ import { buildMailboxOperationError, isMailboxPayload } from './mailbox-response
 import { handleSyncFolderHierarchy, handleSyncFolderItems } from './sync-operations.js';
 import { buildIdentityOperationError, handleConvertId, handleResolveNames, isIdentityPayload } from './identity-operations.js';
 import { decodeRequest, type DecodedRequest } from './request-decoder.js';
+import { handleCreateFolder, handleCreateItem, handleDeleteFolder, handleDeleteItem, handleFindFolder, handleMoveCopyItem, handleUpdateItem } from './write-operations.js';
+import { WRITE_KINDS, type WritePayload } from './write-request-decoder.js';
+import { buildWriteOperationError } from './write-responses.js';
 import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
 import type { RecordedRequest, ScriptEntry, ScriptResponse } from './types.js';
@@ -103,7 +106,29 @@ function dispatch(ctx: SimContext, call: OperationCall): void {
   if (payload.kind === 'GetFolder') return handleGetFolder(ctx, call, payload);
   if (payload.kind === 'ConvertId') return handleConvertId(ctx, call, payload);
   if (payload.kind === 'ResolveNames') return handleResolveNames(ctx, call, payload);
+  if (isWritePayload(payload)) return dispatchWrite(ctx, call, payload);
   reply(call.req, call.res, ctx.replyOptions, 500, buildFault({ code: 'ErrorInvalidRequest', message: `This server does not implement ${call.request.operation}.` }));
+}
+
+const isWritePayload = (payload: { kind: string }): payload is WritePayload => WRITE_KINDS.has(payload.kind);
+
+function dispatchWrite(ctx: SimContext, call: OperationCall, payload: WritePayload): void {
+  switch (payload.kind) {
+    case 'CreateFolder':
+      return handleCreateFolder(ctx, call, payload);
+    case 'DeleteFolder':
+      return handleDeleteFolder(ctx, call, payload);
+    case 'FindFolder':
+      return handleFindFolder(ctx, call, payload);
+    case 'CreateItem':
+      return handleCreateItem(ctx, call, payload);
+    case 'UpdateItem':
+      return handleUpdateItem(ctx, call, payload);
+    case 'DeleteItem':
+      return handleDeleteItem(ctx, call, payload);
+    default:
+      return handleMoveCopyItem(ctx, call, payload);
+  }
 }
 
 /** Applies one scripted answer; false when the default behaviour should still run (a bare delay). */
@@ -148,6 +173,8 @@ function answer(deps: PipelineDeps, call: OperationCall | undefined, req: Incomi
       reply(req, res, ctx.replyOptions, 200, buildResponseError(payload.kind, { code: entry.error, ...errorExtras(entry) }));
     } else if (payload && isMailboxPayload(payload)) {
       reply(req, res, ctx.replyOptions, 200, buildMailboxOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
+    } else if (payload && isWritePayload(payload)) {
+      reply(req, res, ctx.replyOptions, 200, buildWriteOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
     } else if (payload && isIdentityPayload(payload)) {
       reply(req, res, ctx.replyOptions, 200, buildIdentityOperationError(payload, { code: entry.error, ...errorExtras(entry) }));
     } else {

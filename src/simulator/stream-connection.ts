@@ -22,6 +22,7 @@ export interface StreamDeps {
   res: ServerResponse;
   subscriptions: Subscription[];
   timeoutMs: number;
+  /** Interval of OK heartbeats; 0: none. */
   heartbeatMs: number;
   initialHeartbeat: boolean;
   steps?: readonly StreamStep[];
@@ -243,8 +244,8 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
     mode = 'live';
     const remaining = deps.timeoutMs - (deps.now() - openedAt);
     const closeTimer = setTimeout(() => enqueue(() => write([closed()]).then(end)), Math.max(0, remaining));
-    const heartbeatTimer = setInterval(() => enqueue(() => write([heartbeat()])), deps.heartbeatMs);
-    timers.add(closeTimer).add(heartbeatTimer);
+    timers.add(closeTimer);
+    if (deps.heartbeatMs > 0) timers.add(setInterval(() => enqueue(() => write([heartbeat()])), deps.heartbeatMs));
     if (!flushNow() && initial && deps.initialHeartbeat) enqueue(() => write([heartbeat()]));
   };
 

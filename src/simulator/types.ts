@@ -15,7 +15,15 @@ export type SimOperation =
   | 'GetItem'
   | 'GetFolder'
   | 'ConvertId'
-  | 'ResolveNames';
+  | 'ResolveNames'
+  | 'CreateFolder'
+  | 'DeleteFolder'
+  | 'FindFolder'
+  | 'CreateItem'
+  | 'UpdateItem'
+  | 'MoveItem'
+  | 'CopyItem'
+  | 'DeleteItem';
 
 /** The seven subscribable EWS event element names. */
 export type SimEventType =
@@ -71,8 +79,17 @@ export interface MailInput {
   itemClass?: string;
 }
 
+/** A follow-up flag's status (t:FlagStatusType); no flag at all is NotFlagged. */
+export type FlagStatus = 'NotFlagged' | 'Flagged' | 'Complete';
+
 /** What modifyItem may change; the read flag has its own operation (markRead), as in Exchange's sync. */
-export type ItemUpdate = Partial<Pick<MailInput, 'subject' | 'from' | 'to' | 'importance' | 'hasAttachments' | 'size'>>;
+export type ItemUpdate = Partial<Pick<MailInput, 'subject' | 'from' | 'to' | 'importance' | 'hasAttachments' | 'size'>> & { flag?: FlagStatus };
+
+/** A message saved, not sent (CreateItem with MessageDisposition="SaveOnly"). */
+export interface DraftInput {
+  subject: string;
+  body?: string;
+}
 
 export interface SimItem {
   id: string;
@@ -89,6 +106,10 @@ export interface SimItem {
   importance: Importance;
   size: number;
   itemClass: string;
+  /** A saved, unsent message (CreateItem SaveOnly): IsDraft true, no NewMail. */
+  isDraft?: boolean;
+  /** Absent: NotFlagged. */
+  flag?: FlagStatus;
 }
 
 export interface SimFolder {
@@ -343,7 +364,10 @@ export interface SimulatorOptions {
    * ErrorNameResolutionNoResults for every name; 'unsupported': the fault.
    */
   identity?: { convertId?: 'exchange' | 'unsupported'; resolveNames?: 'exchange' | 'no-results' | 'unsupported' };
-  /** Interval of ConnectionStatus OK heartbeats; default 10 000 ms. */
+  /**
+   * Interval of ConnectionStatus OK heartbeats; default 10 000 ms. 0: none at all, as Exchange Online was reported to
+   * send (ews-protocol.md §2.4: the real interval is unconfirmed).
+   */
   heartbeatMs?: number;
   /** Length of a ConnectionTimeout minute; default 60 000 (tests shrink it). */
   minuteMs?: number;
@@ -353,6 +377,8 @@ export interface SimulatorOptions {
   demo?: boolean | { intervalMs?: number };
   /** GetStreamingEvents and Unsubscribe without the issued X-BackEndOverrideCookie get ErrorSubscriptionNotFound. */
   requireAffinity?: boolean;
+  /** A reverse proxy or load balancer between the client and the simulated Exchange (front-door.ts). */
+  proxy?: ProxyBehaviour;
   /** gzip ordinary responses when the request accepts gzip, as IIS does (default true; never the stream). */
   compress?: boolean;
   /**
@@ -377,6 +403,33 @@ export interface SimulatorOptions {
    */
   readAndMoveAsFolderEvents?: boolean;
   log?: (line: string) => void;
+}
+
+/**
+ * What sits in front of Exchange and changes the traffic. Each behaviour is a real product's default or a common
+ * setting; they combine. Bytes a proxy holds back are held from every answer, not only the stream.
+ */
+export interface ProxyBehaviour {
+  /**
+   * Response buffering, as nginx does by default (`proxy_buffering on`; Exchange's X-NoBuffering header means nothing
+   * to nginx, which knows only X-Accel-Buffering) and IIS ARR with a response buffer: the head passes at once, the
+   * body only when the answer ends or `flushBytes` (default 64 KiB, nginx's buffers filling) are held. A stream's
+   * events then arrive together with its Closed, up to ConnectionTimeout minutes late.
+   */
+  buffering?: boolean | { flushBytes: number };
+  /**
+   * An idle timeout: a connection that carried no byte to the client for this long is cut (mid-body: the socket
+   * closes; before the head: 504 Gateway Timeout). AWS ALB's idle timeout and nginx's proxy_read_timeout are 60 s by
+   * default, HAProxy's `timeout server` is commonly set so. true: one simulated minute (minuteMs). Combine with rare
+   * heartbeats (heartbeatMs) for a stream that stays quiet that long.
+   */
+  idleTimeoutMs?: number | true;
+  /**
+   * A balancer that does not keep cookies: 'answers' strips Set-Cookie from every answer, 'requests' the Cookie
+   * header from every request, 'both' both. Harmless alone; with requireAffinity (a farm where the server that holds
+   * a subscription is found by X-BackEndOverrideCookie) the stream lands where the subscription is not known.
+   */
+  stripCookies?: 'answers' | 'requests' | 'both';
 }
 
 export interface Simulator {
@@ -410,8 +463,10 @@ export interface Simulator {
   /** `folder`: a distinguished name, a FolderId or a display name. The item gets a new id. */
   moveItem(itemId: string, folder: string): MailboxChange;
   copyItem(itemId: string, folder: string): MailboxChange;
-  /** Soft delete = move to Deleted Items; hard (or already there) = DeletedEvent. */
-  deleteItem(itemId: string, options?: { hard?: boolean }): MailboxChange;
+  /** Default: move to Deleted Items; hard (or already there) = DeletedEvent; soft = into Recoverable Items (MovedEvent). */
+  deleteItem(itemId: string, options?: { hard?: boolean; soft?: boolean }): MailboxChange;
+  /** A draft saved in `folder` (as CreateItem SaveOnly does): CreatedEvent + the folder's ModifiedEvent, no NewMail. */
+  saveDraft(folder: string, draft: DraftInput): MailboxChange;
   /** Change properties other than the read flag: new ChangeKey, item ModifiedEvent, an Update in later syncs. */
   modifyItem(itemId: string, changes: ItemUpdate): MailboxChange;
   /** A new folder under `parent` (default msgfolderroot): folder CreatedEvent + parent ModifiedEvent. */
@@ -421,6 +476,8 @@ export interface Simulator {
   /** Hard-delete a non-default folder with its subfolders and items: DeletedEvent per folder + parent ModifiedEvent. */
   deleteFolder(folder: string): MailboxChange;
   items(folder?: string): SimItem[];
+  /** The live item with this id, or undefined. */
+  item(id: string): SimItem | undefined;
   folders(): SimFolder[];
   /** Resolves a distinguished name, FolderId or display name to a folder. */
   folder(nameOrId: string): SimFolder | undefined;

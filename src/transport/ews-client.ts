@@ -17,6 +17,20 @@ import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarc
 import type { AuthProvider } from '../auth/types.js';
 import type { IdentityClient } from '../auth/find-mailbox.js';
 import { buildConvertId, buildResolveNames, decodeConvertIdResponse, decodeResolveNamesResponse } from '../ews/identity.js';
+import {
+  buildCreateFolder,
+  buildCreateItem,
+  buildDeleteFolder,
+  buildDeleteItem,
+  buildFindFolder,
+  buildMoveCopyItem,
+  buildUpdateItem,
+  decodeCreateFolderResponse,
+  decodeDeleteResponse,
+  decodeFindFolderResponse,
+  decodeItemIdResponse,
+  type MailboxWriter,
+} from '../ews/writes.js';
 import type { EwsHttp } from './http.js';
 import { clientErrorAnswer, looksLikeSoap, notEwsAnswer, parseRetryAfter, redirectAnswer } from './unexpected-answer.js';
 
@@ -40,7 +54,10 @@ export interface EwsClientOptions {
   now?: () => number;
 }
 
-export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient {
+/** FindFolder pages read at most (500 folders each) before the list is taken as complete enough. */
+const MAX_FIND_FOLDER_PAGES = 20;
+
+export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient & MailboxWriter {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal, urgent?: boolean) => {
@@ -101,6 +118,40 @@ export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient &
     },
     async resolveNames(entry, signal) {
       return call(buildResolveNames(o.ctx, entry), 'ResolveNames', decodeResolveNamesResponse, signal);
+    },
+    // The write calls (src/ews/writes.ts): `check --live` and the conformance harness change a scratch folder tree.
+    async createFolder(parent, displayName, signal) {
+      return call(buildCreateFolder(o.ctx, parent, displayName), 'CreateFolder', decodeCreateFolderResponse, signal);
+    },
+    async deleteFolder(folderId, mode, signal) {
+      return call(buildDeleteFolder(o.ctx, folderId, mode), 'DeleteFolder', (xml) => decodeDeleteResponse(xml, 'DeleteFolder'), signal);
+    },
+    async createDraft(folderId, draft, signal) {
+      return call(buildCreateItem(o.ctx, folderId, draft), 'CreateItem', (xml) => decodeItemIdResponse(xml, 'CreateItem'), signal);
+    },
+    async updateItem(item, change, signal) {
+      return call(buildUpdateItem(o.ctx, item, change), 'UpdateItem', (xml) => decodeItemIdResponse(xml, 'UpdateItem'), signal);
+    },
+    async moveItem(itemId, toFolderId, signal) {
+      return call(buildMoveCopyItem(o.ctx, 'MoveItem', itemId, toFolderId), 'MoveItem', (xml) => decodeItemIdResponse(xml, 'MoveItem'), signal);
+    },
+    async copyItem(itemId, toFolderId, signal) {
+      return call(buildMoveCopyItem(o.ctx, 'CopyItem', itemId, toFolderId), 'CopyItem', (xml) => decodeItemIdResponse(xml, 'CopyItem'), signal);
+    },
+    async deleteItem(itemId, mode, signal) {
+      return call(buildDeleteItem(o.ctx, itemId, mode), 'DeleteItem', (xml) => decodeDeleteResponse(xml, 'DeleteItem'), signal);
+    },
+    async findFolders(parent, signal) {
+      const found: Array<{ id: string; displayName: string }> = [];
+      let offset = 0;
+      for (let page = 0; page < MAX_FIND_FOLDER_PAGES; page += 1) {
+        const answer = await call(buildFindFolder(o.ctx, parent, offset), 'FindFolder', decodeFindFolderResponse, signal);
+        found.push(...answer.folders);
+        // An empty page that claims more would loop for ever: stop there.
+        if (answer.includesLast || answer.folders.length === 0) break;
+        offset = answer.nextOffset !== undefined && answer.nextOffset > offset ? answer.nextOffset : offset + answer.folders.length;
+      }
+      return found;
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);

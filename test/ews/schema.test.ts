@@ -8,6 +8,7 @@ import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe, DEFAULT_SERV
 import { EVENT_TYPES, type RequestContext } from '../../src/ews/types.js';
 import { buildConvertId, buildResolveNames, PLACEHOLDER_MAILBOX } from '../../src/ews/identity.js';
 import { buildGetFolder } from '../../src/ews/items.js';
+import { buildCreateFolder, buildCreateItem, buildDeleteFolder, buildDeleteItem, buildFindFolder, buildMoveCopyItem, buildUpdateItem } from '../../src/ews/writes.js';
 import { extractPayloads, validateEwsRequest } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
 
@@ -70,6 +71,8 @@ test('validator: the extracted payload re-declares the namespaces in scope, like
 });
 
 const ctx: RequestContext = { serverVersion: DEFAULT_SERVER_VERSION };
+const FOLDER_ID = 'AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAuAAAAAABSSWVKrmGUTJE+MVIvofglAQDZGACZQpSgSpyNkexYe2b7AAAAAAEMAAA=';
+const ITEM_ID = 'AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwBGAAAAAABSSWVKrmGUTJE+MVIvofglBwDZGACZQpSgSpyNkexYe2b7AAAAAAEMAADZGACZQpSgSpyNkexYe2b7AAAAAAIRAAA=';
 const requests: [string, string][] = [
   ['Subscribe: inbox, all event types', buildSubscribe(ctx, { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, EVENT_TYPES)],
   [
@@ -98,6 +101,23 @@ const requests: [string, string][] = [
   ['ConvertId: EwsId to EwsId with the placeholder mailbox', buildConvertId(ctx, { id: 'AQMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAuAAADUklZSq5hlEyRPjFSL6H4JQEA2RgAmUKUoEqcjZHsWHtm+wAAAgEBAAAA', mailbox: PLACEHOLDER_MAILBOX })],
   ['ResolveNames: the account name', buildResolveNames(ctx, 'alice')],
   ['ResolveNames: DOMAIN\\user, Exchange2010_SP1', buildResolveNames({ serverVersion: 'Exchange2010_SP1' }, 'CONTOSO\\alice')],
+  // The write calls of `check --live` and the conformance harness (src/ews/writes.ts).
+  ['CreateFolder: under msgfolderroot', buildCreateFolder(ctx, { kind: 'distinguished', name: 'msgfolderroot' }, 'ews-watch conformance 2026-12-02 03:10 #a1b2 <&>')],
+  ['CreateFolder: under a FolderId, impersonating', buildCreateFolder({ serverVersion: 'Exchange2016', impersonate: 'bob@contoso.com' }, { kind: 'id', id: FOLDER_ID }, 'sub')],
+  ['DeleteFolder: HardDelete', buildDeleteFolder(ctx, FOLDER_ID, 'HardDelete')],
+  ['DeleteFolder: MoveToDeletedItems', buildDeleteFolder(ctx, FOLDER_ID, 'MoveToDeletedItems')],
+  ['FindFolder: Shallow, IdOnly + DisplayName, a page', buildFindFolder(ctx, { kind: 'distinguished', name: 'msgfolderroot' }, 500, 250)],
+  ['CreateItem: a draft, SaveOnly, with a body', buildCreateItem(ctx, FOLDER_ID, { subject: 'draft "1" & <2>', body: 'line 1\nline 2' })],
+  ['CreateItem: a draft without a body, Exchange2010_SP1', buildCreateItem({ serverVersion: 'Exchange2010_SP1' }, FOLDER_ID, { subject: '' })],
+  ['UpdateItem: IsRead, Flag (item:Flag) and Subject', buildUpdateItem(ctx, { id: ITEM_ID, changeKey: 'CQAAABYAAAA' }, { isRead: true, flag: 'Flagged', subject: 'new' })],
+  ['UpdateItem: Flag Complete, NotFlagged', buildUpdateItem(ctx, { id: ITEM_ID }, { flag: 'Complete' })],
+  ['UpdateItem: Flag through PidTagFlagStatus on Exchange2010_SP1', buildUpdateItem({ serverVersion: 'Exchange2010_SP1' }, { id: ITEM_ID }, { flag: 'Flagged', isRead: false })],
+  ['UpdateItem: NotFlagged through DeleteItemField on Exchange2010_SP2', buildUpdateItem({ serverVersion: 'Exchange2010_SP2' }, { id: ITEM_ID }, { flag: 'NotFlagged' })],
+  ['MoveItem', buildMoveCopyItem(ctx, 'MoveItem', ITEM_ID, FOLDER_ID)],
+  ['CopyItem', buildMoveCopyItem(ctx, 'CopyItem', ITEM_ID, FOLDER_ID)],
+  ['DeleteItem: HardDelete', buildDeleteItem(ctx, ITEM_ID, 'HardDelete')],
+  ['DeleteItem: SoftDelete', buildDeleteItem(ctx, ITEM_ID, 'SoftDelete')],
+  ['DeleteItem: MoveToDeletedItems', buildDeleteItem(ctx, ITEM_ID, 'MoveToDeletedItems')],
 ];
 
 for (const [name, xml] of requests) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startSimulator } from '../../src/simulator/index.js';
 import { elementsOf, gseBody, post, rawPost, soap, splitEnvelopes, subscribe, subscribeBody, unsubscribeBody } from './helpers.js';
 import { extractBodyPayload, findSchemaDir, validatePayloads } from './schema-check.js';
+import { buildCreateFolder, buildCreateItem, buildDeleteFolder, buildDeleteItem, buildFindFolder, buildMoveCopyItem, buildUpdateItem } from '../../src/ews/writes.js';
 
 test('every envelope the simulator sends is well-formed and its Body payload is schema-valid', async (t) => {
   const schemaDir = findSchemaDir();
@@ -59,6 +60,33 @@ test('every envelope the simulator sends is well-formed and its Body payload is 
     ]);
     await rawPost(sim, gseBody([other.id], 1), { Cookie: other.cookie }).done;
     docs.push({ name: 'unsubscribe-ok', xml: (await post(sim, unsubscribeBody(other.id), { cookie: other.cookie })).body });
+    // The write calls (successes and per-item errors), built by the client's own builders.
+    const w = { serverVersion: 'Exchange2013_SP1' };
+    const rootRef = { kind: 'distinguished', name: 'msgfolderroot' } as const;
+    const made = await post(sim, buildCreateFolder(w, rootRef, 'schema scratch'));
+    docs.push({ name: 'createfolder-ok', xml: made.body });
+    const scratch = /<t:FolderId Id="([^"]+)"/.exec(made.body)![1]!;
+    docs.push({ name: 'createfolder-exists', xml: (await post(sim, buildCreateFolder(w, rootRef, 'schema scratch'))).body });
+    docs.push({ name: 'findfolder-ok', xml: (await post(sim, buildFindFolder(w, rootRef, 0, 3))).body });
+    docs.push({ name: 'findfolder-not-found', xml: (await post(sim, buildFindFolder(w, { kind: 'id', id: 'AAMkAGI2TG93AAA=' }))).body });
+    const drafted = await post(sim, buildCreateItem(w, scratch, { subject: 'schema', body: 'b' }));
+    docs.push({ name: 'createitem-ok', xml: drafted.body });
+    const draftId = /<t:ItemId Id="([^"]+)"/.exec(drafted.body)![1]!;
+    docs.push({ name: 'createitem-folder-not-found', xml: (await post(sim, buildCreateItem(w, 'AAMkAGI2TG93AAA=', { subject: 'x' }))).body });
+    docs.push({ name: 'updateitem-ok', xml: (await post(sim, buildUpdateItem(w, { id: draftId }, { isRead: false, flag: 'Flagged', subject: 's' }))).body });
+    docs.push({ name: 'updateitem-malformed', xml: (await post(sim, buildUpdateItem(w, { id: '%%%' }, { isRead: true }))).body });
+    const copied = await post(sim, buildMoveCopyItem(w, 'CopyItem', draftId, scratch));
+    docs.push({ name: 'copyitem-ok', xml: copied.body });
+    docs.push({ name: 'moveitem-ok', xml: (await post(sim, buildMoveCopyItem(w, 'MoveItem', draftId, sim.folder('inbox')!.id))).body });
+    docs.push({ name: 'moveitem-not-found', xml: (await post(sim, buildMoveCopyItem(w, 'MoveItem', draftId, scratch))).body });
+    const copyId = /<t:ItemId Id="([^"]+)"/.exec(copied.body)![1]!;
+    docs.push({ name: 'deleteitem-ok', xml: (await post(sim, buildDeleteItem(w, copyId, 'SoftDelete'))).body });
+    docs.push({ name: 'deleteitem-not-found', xml: (await post(sim, buildDeleteItem(w, copyId, 'HardDelete'))).body });
+    docs.push({ name: 'deletefolder-distinguished', xml: (await post(sim, buildDeleteFolder(w, sim.folder('inbox')!.id, 'HardDelete'))).body });
+    docs.push({ name: 'deletefolder-ok', xml: (await post(sim, buildDeleteFolder(w, scratch, 'HardDelete'))).body });
+    sim.script('UpdateItem', { error: 'ErrorServerBusy', backOffMs: 100 });
+    docs.push({ name: 'updateitem-scripted-error', xml: (await post(sim, buildUpdateItem(w, { id: draftId }, { isRead: true }))).body });
+
     sim.sent.forEach((s, i) => docs.push({ name: `stream-${i}-${s.kind}`, xml: s.xml }));
   } finally {
     await sim.close();
