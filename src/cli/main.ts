@@ -517,7 +517,8 @@ function buildSink(settings: WatchSettings, io: Io, writeLine: (l: string) => vo
   return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
 }
 
-async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void, signal?: AbortSignal): Promise<AuthProvider> {
+/** The sign-in for a connection, with the password found as for watching; also used by conformance/target.ts. */
+export async function resolveAuth(conn: ConnectionSettings, io: Io, dotenv: Env, passwordFrom?: (source: string) => void, signal?: AbortSignal): Promise<AuthProvider> {
   const fromEnv = (name: string): string | undefined => (io.env[name] !== undefined && io.env[name] !== '' ? io.env[name] : dotenv[name] || undefined);
   if (conn.auth === 'oauth' && conn.oauth) {
     const { createOAuthForCli } = await import('../auth/oauth-setup.js');

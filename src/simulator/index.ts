@@ -26,6 +26,7 @@ import type {
   ScriptEntry,
   ScriptResponse,
   SentEnvelope,
+  SimEvent,
   SimOperation,
   Simulator,
   SimulatorOptions,
@@ -120,8 +121,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let nextConnection = 1;
   let closing = false;
 
+  /** loseNextCreated: the next created item, and every change to it, is lost (not streamed, not synced). */
+  const lostItems = new Set<string>();
+  let loseNext = false;
   const deliver = (change: MailboxChange): MailboxChange => {
-    registry.dispatch(change.events);
+    const created = change.events.find((e) => e.kind === 'item' && e.type === 'CreatedEvent');
+    if (loseNext && created) {
+      lostItems.add(created.id.id);
+      loseNext = false;
+      log(`lost: ${created.id.id.slice(0, 16)}… will never be reported`);
+    }
+    const lost = (e: SimEvent): boolean => lostItems.has(e.id.id) || (e.oldId !== undefined && lostItems.has(e.oldId.id));
+    registry.dispatch(lostItems.size ? change.events.filter((e) => !lost(e)) : change.events);
     return change;
   };
   /** readAndMoveAsFolderEvents: the item's own ModifiedEvent (read flag) or MovedEvent is not streamed. */
@@ -148,6 +159,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       directory: [ownerEntry(mailboxAddress, credentials.user), ...(options.directory ?? []).map((p) => ({ ...p, account: p.address.split('@')[0]! }))],
     },
     log,
+    lostItems,
     deliver(change, itemEvent) {
       deliver(itemEvent ? asServerReports(change, itemEvent) : change);
     },
@@ -303,6 +315,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (lostSubscriptions === 'gromox') sub?.connection?.lose([id]);
       else sub?.connection?.detach([id], code);
       return sub !== undefined;
+    },
+    loseNextCreated() {
+      loseNext = true;
     },
     dropConnections() {
       const open = [...connections.values()];

@@ -29,6 +29,8 @@ export interface SimContext {
    * server quirk may leave out (readAndMoveAsFolderEvents: a read-flag ModifiedEvent, a MovedEvent).
    */
   deliver(change: MailboxChange, itemEvent?: 'ModifiedEvent' | 'MovedEvent'): void;
+  /** Items whose changes the server lost (Simulator.loseNextCreated): never streamed, left out of SyncFolderItems. */
+  lostItems: ReadonlySet<string>;
   /** Start serving a GetStreamingEvents response (headers already sent). */
   openStream(res: ServerResponse, subs: Subscription[], timeoutMs: number, steps?: readonly StreamStep[]): void;
   log(line: string): void;

@@ -44,7 +44,7 @@ export function handleSyncFolderItems(ctx: SimContext, call: OperationCall, payl
   if (typeof folderId !== 'string') return fail(ctx, call, 'SyncFolderItems', folderId.code);
   const state = readState(ctx, 'items', payload.syncState);
   const view = ctx.mailbox.itemSyncView(folderId);
-  const page = state === null || !view ? undefined : syncItemsPage(view, state, payload.maxChanges, new Set(payload.ignore));
+  const page = state === null || !view ? undefined : syncItemsPage(view, state, payload.maxChanges, new Set([...payload.ignore, ...ctx.lostItems]));
   // [ews] a state from another folder, the hierarchy, or garbage: ErrorInvalidSyncStateData with an empty SyncState (§6.1)
   if (!page) return fail(ctx, call, 'SyncFolderItems', 'ErrorInvalidSyncStateData');
   const folder = ctx.mailbox.folder(folderId);

@@ -495,6 +495,12 @@ export interface Simulator {
    * lostSubscriptions 'gromox' gromox's OK envelope listing the id in ErrorSubscriptionIds, then Closed.
    */
   expireSubscription(id: string, code?: string): boolean;
+  /**
+   * A server that loses a change: the next new item (delivered or saved as a draft) is never
+   * reported, neither streamed nor by SyncFolderItems, nor is any later change to it. For testing that a harness
+   * notices a missed change (the conformance run).
+   */
+  loseNextCreated(): void;
   /** Destroy the sockets of every open GetStreamingEvents response (no Closed). */
   dropConnections(): number;
   /** Resolves once `predicate()` is true, re-checking on every request, write and state change. */

@@ -8,7 +8,8 @@ import { EwsResponseError, ProtocolError } from '../../src/errors.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { SimEvent } from '../../src/simulator/types.js';
 import { simClient } from '../support/sim-client.js';
-import { gseBody, rawPost, subscribe } from './helpers.js';
+import { gseBody, post, rawPost, soap, subscribe } from './helpers.js';
+import { call } from './mailbox-requests.js';
 
 const ROOT = { kind: 'distinguished', name: 'msgfolderroot' } as const;
 const PLACEHOLDER = /^[A-Za-z0-9+/]{6}==$/;
@@ -172,5 +173,43 @@ describe('write calls against the simulator', () => {
     sim.script('MoveItem', { status: 200, body: '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:MoveItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:MoveItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items/></m:MoveItemResponseMessage></m:ResponseMessages></m:MoveItemResponse></s:Body></s:Envelope>' });
     const draft = await client.createDraft(folder.id, { subject: 'y' });
     await assert.rejects(client.moveItem(draft.id, folder.id), (e: unknown) => e instanceof ProtocolError && /the MoveItem answer has no ItemId/.test(e.message));
+  });
+
+  test('loseNextCreated: the next draft is never streamed nor synced (a server that loses a change), the one after is', async () => {
+    const folder = await client.createFolder(ROOT, 'lossy');
+    const first = await client.syncFolderItems({ folder: { kind: 'id', id: folder.id }, maxChanges: 512 });
+    sim.loseNextCreated();
+    let lost: { id: string } | undefined;
+    let kept: { id: string } | undefined;
+    const events = await streamed(sim, [folder.id], 3, async () => {
+      lost = await client.createDraft(folder.id, { subject: 'lost' });
+      kept = await client.createDraft(folder.id, { subject: 'kept' });
+    });
+    assert.deepEqual(events, ['Modified folder in Top of Information Store', 'Created item in lossy', 'Modified folder in Top of Information Store']);
+    assert.equal(sim.item(lost!.id)!.subject, 'lost', 'the item is there all the same');
+    const next = await client.syncFolderItems({ folder: { kind: 'id', id: folder.id }, syncState: first.syncState, maxChanges: 512 });
+    assert.deepEqual(next.changes.map((c) => `${c.kind} ${c.itemId}`), [`create ${kept!.id}`]);
+  });
+
+  test("requests Exchange's schema refuses get ErrorSchemaValidation (HTTP 500); per-item refusals come with Exchange's codes", async () => {
+    const draft = await client.createDraft(sim.folder('drafts')!.id, { subject: 'rules' });
+    const noType = await post(sim, soap(`<m:DeleteItem><m:ItemIds><t:ItemId Id="${draft.id}"/></m:ItemIds></m:DeleteItem>`));
+    assert.equal(noType.status, 500);
+    assert.match(noType.body, /ErrorSchemaValidation[\s\S]*The required attribute 'DeleteType' is missing\./);
+    const badType = await post(sim, soap(`<m:DeleteFolder DeleteType="Purge"><m:FolderIds><t:FolderId Id="${draft.id}"/></m:FolderIds></m:DeleteFolder>`));
+    assert.match(badType.body, /ErrorSchemaValidation[\s\S]*The value 'Purge' is invalid according to its datatype '[^']*:DisposalType'/);
+    const update = (attrs: string, change: string) =>
+      call(sim, soap(`<m:UpdateItem ${attrs}><m:ItemChanges><t:ItemChange><t:ItemId Id="${draft.id}" ChangeKey="CQAAABYAAAAstale"/><t:Updates>${change}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`));
+    const two = await update('ConflictResolution="AlwaysOverwrite"', '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Message><t:Subject>a</t:Subject><t:Importance>High</t:Importance></t:Message></t:SetItemField>');
+    assert.deepEqual([two.messages[0]!.responseClass, two.messages[0]!.code], ['Error', 'ErrorIncorrectUpdatePropertyCount']);
+    const mismatch = await update('ConflictResolution="AlwaysOverwrite"', '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Message><t:IsRead>true</t:IsRead></t:Message></t:SetItemField>');
+    assert.equal(mismatch.messages[0]!.code, 'ErrorUpdatePropertyMismatch');
+    const stale = await update('ConflictResolution="NeverOverwrite"', '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Message><t:Subject>b</t:Subject></t:Message></t:SetItemField>');
+    assert.equal(stale.messages[0]!.code, 'ErrorIrresolvableConflict');
+    const overwrite = await update('ConflictResolution="AlwaysOverwrite"', '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Message><t:Subject>c</t:Subject></t:Message></t:SetItemField>');
+    assert.equal(overwrite.messages[0]!.code, 'NoError');
+    assert.equal(sim.item(draft.id)!.subject, 'c');
+    const undisposed = await call(sim, soap('<m:CreateItem><m:Items><t:Message><t:Subject>x</t:Subject></t:Message></m:Items></m:CreateItem>'));
+    assert.equal(undisposed.messages[0]!.code, 'ErrorMessageDispositionRequired');
   });
 });

@@ -1,0 +1,73 @@
+// Where the conformance run writes: the mailbox the environment names, reached exactly as ews-watch reaches it (the
+// CLI's configuration: EWS_URL, EWS_USER, EWS_AUTH, EWS_MAILBOX, …, ./.env, and the password from EWS_PASSWORD,
+// the credential store or a prompt), through the same EWS client. The transport is wrapped to keep the raw
+// answer of the last call, so that a call that goes wrong can be shown as the server answered it.
+
+import { findMailbox } from '../src/auth/find-mailbox.js';
+import { loadDotenv } from '../src/cli/dotenv.js';
+import { resolveConnection, type Env } from '../src/cli/config.js';
+import { readCaFile, resolveAuth, type Io } from '../src/cli/main.js';
+import type { Logger } from '../src/term/logger.js';
+import { createEwsClient } from '../src/transport/ews-client.js';
+import { createEwsHttp, type EwsHttp } from '../src/transport/http.js';
+import type { HarnessClient } from './harness.js';
+
+export interface Target {
+  client: HarnessClient;
+  /** The endpoint and mailbox, for the report. */
+  describe: string;
+  /** Extra watcher arguments and standard input: a prompted password reaches them on stdin, never in argv. */
+  cliArgs: string[];
+  cliStdin?: string;
+  lastRaw(): string | undefined;
+  close(): Promise<void>;
+}
+
+/** How much of a raw answer is kept for the report. */
+const MAX_RAW = 16_384;
+
+export async function connectTarget(env: Env, io: Io, logger: Logger): Promise<Target> {
+  const { vars: dotenv, name } = loadDotenv(undefined, io.cwd, (line) => logger.warn(line));
+  const conn = resolveConnection({}, env, dotenv, name);
+  let passwordSource: string | undefined;
+  const auth = await resolveAuth(conn, io, dotenv, (source) => (passwordSource = source));
+  for (const s of auth.secrets) logger.addSecret(s);
+  const anchor = { mailbox: conn.mailbox };
+  const tls = conn.caFile !== undefined ? { ca: readCaFile(conn.caFile), ...(conn.insecure ? { insecure: true } : {}) } : conn.insecure ? { insecure: true } : undefined;
+  const base = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), ...(tls ? { tls } : {}) });
+  let last: string | undefined;
+  const http: EwsHttp = {
+    async post(body, opts) {
+      last = undefined;
+      const res = await base.post(body, opts);
+      last = `HTTP ${res.status} ${logger.redact(res.body.slice(0, MAX_RAW))}`;
+      return res;
+    },
+    openStream: (body, opts) => base.openStream(body, opts),
+    scheme: () => base.scheme(),
+    close: () => base.close(),
+  };
+  const client = createEwsClient({
+    http,
+    url: conn.url,
+    now: () => Date.now(),
+    ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
+    auth,
+    redact: logger.redact,
+    folders: { kind: 'all' },
+    events: ['NewMail'],
+    user: conn.user ?? conn.mailbox ?? 'the account',
+    streamIdleMs: 120_000,
+  });
+  if (anchor.mailbox === undefined) anchor.mailbox = (await findMailbox(client, conn.user ?? '', { debug: (line) => logger.debug(line), host: conn.url.hostname })).address;
+  // A prompted password cannot be typed again by each watcher: it gets it on standard input.
+  const prompted = passwordSource === 'prompt' && auth.secrets[0] !== undefined;
+  return {
+    client,
+    describe: `${conn.url.href} (mailbox ${anchor.mailbox}, ${conn.serverVersion})`,
+    cliArgs: prompted ? ['--password-stdin'] : [],
+    ...(prompted ? { cliStdin: auth.secrets[0] } : {}),
+    lastRaw: () => last,
+    close: () => http.close(),
+  };
+}
