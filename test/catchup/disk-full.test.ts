@@ -144,7 +144,7 @@ describe('catching up on a full disk', () => {
     assert.equal(c.admit(a), true);
     const pass = c.gap({ reason: 'eof', subscriptionId: 'SUB2' }, new AbortController().signal, emit);
     for (let i = 0; i < 10_000 && sync.asked.length === 0; i += 1) await new Promise((r) => setImmediate(r));
-    assert.throws(() => c.written(a, emit), /EIO/);
+    assert.throws(() => c.printed(a, emit), /EIO/);
     let ended = false;
     void pass.then(() => (ended = true));
     // The save is real I/O: round the event loop until the pass ends, a bounded number of times.
