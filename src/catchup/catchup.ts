@@ -1,7 +1,7 @@
 // Catching up after every gap (protocol-notes.md §6): streaming cannot resume, so after a start from saved state, a
 // connection that ended without Closed, a stall, a resubscription or ErrorMissedNotificationEvents, the engine
-// (through the printed path, src/printed/) calls gap() once the (new) subscription exists, and each watched folder is synchronised from its saved
-// SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events. While
+// (through the printed path, src/printed/) calls gap() once the (new) subscription exists, and each watched folder
+// is synchronised from its saved SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events. While
 // streaming, a quiet period after streamed events (item events, and folder events about a watched folder: some
 // servers report a read or a move only so) triggers a silent pass that moves the saved state forward (and prints
 // what the stream failed to report), so a restart reports only the real gap.

@@ -2,9 +2,9 @@
 // types every catch-up file shares. Types only (catchup.ts re-exports them, so its importers need not know this file).
 
 import type { ItemResult } from '../ews/items.js';
-import type { WatchedEvent } from '../output/types.js';
 import type { SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { FolderRef } from '../ews/types.js';
+import type { WatchedEvent } from '../output/types.js';
 
 export interface SyncClient {
   syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;

@@ -1,4 +1,4 @@
-// The enrichment stage between the engine and the output: an EventSink whose write() never blocks. Each event
+// The enrichment stage of the printed path (src/printed/path.ts): an EventSink whose write() never blocks. Each event
 // waits, in arrival order, for what it needs (its item's details, its folder's display name); an event is printed
 // only once every event before it was printed or filtered out, so the order on stdout is the order of arrival.
 // A failed lookup never loses an event: it is printed with detailsError. `print` prints; when it returns false

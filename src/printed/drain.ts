@@ -40,7 +40,9 @@ export async function drain(o: DrainParts): Promise<void> {
   await within(o.clock, 1_000, stage.idle());
   if (o.hooks) {
     // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after the bound nothing waits.
-    if (!(await within(o.clock, o.hooks.waitMs, o.hooks.runner.drain()))) o.log.warn(`not waiting any longer for hook runs still going after ${o.hooks.waitText}`);
+    if (!(await within(o.clock, o.hooks.waitMs, o.hooks.runner.drain()))) {
+      o.log.warn(`not waiting any longer for hook runs still going after ${o.hooks.waitText}`);
+    }
     await o.hooks.runner.close();
     o.offStopHooks();
   }
