@@ -1,7 +1,7 @@
 // Catching up after every gap (protocol-notes.md §6): streaming cannot resume, so after a start from saved state, a
 // connection that ended without Closed, a stall, a resubscription or ErrorMissedNotificationEvents, the engine
-// calls gap() once the (new) subscription exists, and each watched folder is synchronised from its saved
-// SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events. While
+// (through the printed path, src/printed/) calls gap() once the (new) subscription exists, and each watched folder
+// is synchronised from its saved SyncState with SyncFolderItems until IncludesLastItemInRange. Changes become `source: "catch-up"` events. While
 // streaming, a quiet period after streamed events (item events, and folder events about a watched folder: some
 // servers report a read or a move only so) triggers a silent pass that moves the saved state forward (and prints
 // what the stream failed to report), so a restart reports only the real gap.
@@ -18,7 +18,7 @@ import type { WriteHealth } from '../state/health.js';
 import type { EventType } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
 import type { Clock } from '../watch/clock.js';
-import type { Emit, GapInfo } from '../watch/engine.js';
+import type { GapInfo } from '../watch/engine.js';
 import { createChangeKeyLearner, LEARN_DELAY_MS } from './change-keys.js';
 import { createWatchedFolders } from './folders.js';
 import type { Ledger } from './ledger.js';
@@ -26,10 +26,10 @@ import { runPass, type PassDeps, type PassRun } from './pass.js';
 import { createPrinting } from './printing.js';
 import { createQuietPeriod } from './quiet-period.js';
 import { createSavedStates } from './saved-states.js';
-import { admitStreamed, writtenStreamed, type StreamedDeps } from './streamed.js';
-import type { SyncClient, WatchedFolder } from './types.js';
+import { admitStreamed, printedStreamed, type StreamedDeps } from './streamed.js';
+import type { Emit, SyncClient, WatchedFolder } from './types.js';
 
-export type { SyncClient, WatchedFolder } from './types.js';
+export type { Emit, SyncClient, WatchedFolder } from './types.js';
 export { LEARN_DELAY_MS } from './change-keys.js';
 export { QUIET_MAX_WAIT_MS } from './quiet-period.js';
 
@@ -79,13 +79,14 @@ export interface CatchUpOptions {
   retryMs?: number;
 }
 
+/** What the printed path (src/printed/) calls; `emit` is how a pass hands it the events it finds. */
 export interface CatchUp {
-  /** The engine's onGap. */
+  /** Events may have been missed: a pass over the watched folders. */
   gap(info: GapInfo, signal: AbortSignal, emit: Emit): Promise<void>;
-  /** The engine's admit: holds back a stream event that repeats a catch-up's. */
+  /** Before a stream event enters the path: false holds back one that repeats a catch-up's. */
   admit(e: WatchedEvent): boolean;
-  /** The engine's onWritten: records the event and arms the quiet-period pass. */
-  written(e: WatchedEvent, emit: Emit): void;
+  /** A stream event was printed (or filtered out) and its line is out: records it and arms the quiet-period pass. */
+  printed(e: WatchedEvent, emit: Emit): void;
   /** Stops the quiet-period timer and waits for a pass in progress to give up. */
   close(): Promise<void>;
 }
@@ -131,9 +132,9 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       return pass({ signal, emit, atStart: info.reason === 'start' });
     },
     admit: (e) => admitStreamed(streamed, e),
-    written(e, emit) {
+    printed(e, emit) {
       subscription = e.event.subscriptionId;
-      writtenStreamed(streamed, e, emit);
+      printedStreamed(streamed, e, emit);
     },
     async close() {
       quiet.cancel();

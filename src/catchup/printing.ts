@@ -6,11 +6,10 @@ import type { ItemChange } from '../ews/sync.js';
 import type { EventType } from '../ews/types.js';
 import type { WatchedEvent } from '../output/types.js';
 import type { Clock } from '../watch/clock.js';
-import type { Emit } from '../watch/engine.js';
 import { raceAbort } from '../watch/abortable.js';
 import { catchUpEvent, wantedBy } from './events.js';
 import { keyOfChange, type Ledger } from './ledger.js';
-import type { WatchedFolder } from './types.js';
+import type { Emit, WatchedFolder } from './types.js';
 
 export interface PrintingOptions {
   ledger: Ledger;

@@ -2,11 +2,11 @@
 // printed), the ChangeKey it was printed with or is to be looked up, and the quiet-period pass it arms.
 
 import type { WatchedEvent } from '../output/types.js';
-import type { Emit } from '../watch/engine.js';
 import type { ChangeKeyLearner } from './change-keys.js';
 import type { WatchedFolders } from './folders.js';
 import { keysOfEvent, type Ledger } from './ledger.js';
 import type { Printing } from './printing.js';
+import type { Emit } from './types.js';
 
 export interface StreamedDeps {
   ledger: Ledger;
@@ -19,12 +19,12 @@ export interface StreamedDeps {
   armQuietPass(emit: Emit): void;
 }
 
-/** The engine's admit: false holds back a stream event that repeats a catch-up's (dedup.ts, rule 5). */
+/** Before a stream event enters the printed path: false holds back one that repeats a catch-up's (dedup.ts, rule 5). */
 export function admitStreamed(d: StreamedDeps, e: WatchedEvent): boolean {
   const keys = keysOfEvent(e.event);
   if (d.ledger.heldBack(keys)) return false;
   // Known at once, so a catch-up running while this event waits for its details does not print it too;
-  // on disk only once it is printed (writtenStreamed).
+  // on disk only once it is printed (printedStreamed).
   const changeKey = e.event.target.changeKey;
   for (const k of keys) {
     const folder = d.folders.keyOfStreamKey(k, e.event);
@@ -34,8 +34,8 @@ export function admitStreamed(d: StreamedDeps, e: WatchedEvent): boolean {
   return true;
 }
 
-/** The engine's onWritten: the event is out. */
-export function writtenStreamed(d: StreamedDeps, e: WatchedEvent, emit: Emit): void {
+/** The stream event was printed (or left out by a filter), and its line is out of the process. */
+export function printedStreamed(d: StreamedDeps, e: WatchedEvent, emit: Emit): void {
   const keys = keysOfEvent(e.event);
   if (keys.length === 0) {
     // A watched folder changed: some servers (gromox) report a read or a move only this way; a sync finds what.

@@ -4,7 +4,6 @@
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemChange, SyncItemsPage } from '../ews/sync.js';
-import type { Emit } from '../watch/engine.js';
 import type { ChangeKeyLearner } from './change-keys.js';
 import { judgeSyncChange } from './dedup.js';
 import { describeSkipped } from './events.js';
@@ -12,7 +11,7 @@ import type { WatchedFolders } from './folders.js';
 import { keyOfChange, type Ledger } from './ledger.js';
 import type { PageLines, Printing } from './printing.js';
 import type { SavedStates } from './saved-states.js';
-import type { SyncClient, WatchedFolder } from './types.js';
+import type { Emit, SyncClient, WatchedFolder } from './types.js';
 
 /** What every pass works with. */
 export interface PassDeps {

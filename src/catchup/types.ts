@@ -1,9 +1,10 @@
-// What the catch-up asks of the EWS client, and what a watched folder is: the types every catch-up file shares.
-// Types only (catchup.ts re-exports them, so its importers need not know this file).
+// What the catch-up asks of the EWS client, what a watched folder is, and how it hands out the events it finds: the
+// types every catch-up file shares. Types only (catchup.ts re-exports them, so its importers need not know this file).
 
 import type { ItemResult } from '../ews/items.js';
 import type { SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { FolderRef } from '../ews/types.js';
+import type { WatchedEvent } from '../output/types.js';
 
 export interface SyncClient {
   syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
@@ -23,3 +24,9 @@ export interface WatchedFolder {
   /** The contract's `folder` value for distinguished folders. */
   name?: string;
 }
+
+/**
+ * Hands one event the catch-up found to the printed path (src/printed/), which prints it when its turn comes; false
+ * when the watch wants no more (--max-events reached, the output failed), and then nothing was taken.
+ */
+export type Emit = (e: WatchedEvent) => boolean;

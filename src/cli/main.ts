@@ -46,7 +46,6 @@ import { splitHookArgs, type RawHook } from './hook-args.js';
 import { createPipeline } from './pipeline.js';
 import type { LiveFlags } from './check-live-command.js';
 import { loadDotenv } from './dotenv.js';
-import { StageStopped } from '../enrich/stage.js';
 import { checkHookPrograms, type ProbeResult } from '../hooks/find-program.js';
 import type { EnrichClient } from '../enrich/types.js';
 import type { MailboxWriter } from '../ews/writes.js';
@@ -254,6 +253,7 @@ async function watchWith(
   const pipeline = createPipeline({
     settings,
     client,
+    mailbox: conn.mailbox,
     sink,
     clock: systemClock,
     logger,
@@ -261,7 +261,7 @@ async function watchWith(
     hookEnv: hookEnv as NodeJS.ProcessEnv,
     signal,
     // The status line counts printed events: with filters, fewer than the engine hands over.
-    onPrinted: (count) => report({ type: 'event', count }),
+    onStatus: report,
     output: out,
     onProcessExit: (fn) => {
       process.once('exit', fn);
@@ -279,26 +279,16 @@ async function watchWith(
       {
         client,
         initialGap: 'start',
-        onGap: pipeline.onGap(catchUp.gap),
-        admit: catchUp.admit,
-        onWritten: pipeline.onWritten(catchUp.written),
-        folderOf: pipeline.folderOf,
         clock: systemClock,
         random: Math.random,
-        sink: pipeline.sink,
-        mailbox: conn.mailbox,
+        port: pipeline.port(catchUp),
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
         heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
         answerNoticeMs: Math.min(5_000, Math.round(answerTimeoutMs / 2)),
-        ...(pipeline.maxEvents !== undefined ? { maxEvents: pipeline.maxEvents } : {}),
-        onStatus: (s) => {
-          if (s.type !== 'event') report(s);
-        },
+        onStatus: report,
       },
       pipeline.signal,
     ).catch(async (err: unknown) => {
-      // The output stage wants no more (--max-events reached, or stdout failed: finish() tells which).
-      if (err instanceof StageStopped) return { reason: 'max-events' as const, eventsWritten: 0 };
       // Whatever ended the watch, the events already received are still printed (and hooks run) first.
       await pipeline.finish().catch(() => undefined);
       throw err;

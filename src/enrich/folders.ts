@@ -34,7 +34,7 @@ export interface FolderNamesOptions {
 export interface FolderNames {
   /** Resolves the distinguished folders' ids; never throws; once it worked, later calls do nothing. */
   resolve(signal?: AbortSignal): Promise<void>;
-  /** The name for an event's parent folder, when known now (runWatch's folderOf). */
+  /** The name for an event's parent folder, when known now. */
   folderOf(event: EwsEvent): string | undefined;
   /** The name of a folder, when known now. */
   nameOf(folderId: string): string | undefined;

@@ -1,10 +1,10 @@
-// The enrichment stage between the engine and the output: an EventSink whose write() never blocks. Each event
+// The enrichment stage of the printed path (src/printed/path.ts): an EventSink whose write() never blocks. Each event
 // waits, in arrival order, for what it needs (its item's details, its folder's display name); an event is printed
 // only once every event before it was printed or filtered out, so the order on stdout is the order of arrival.
-// A failed lookup never loses an event: it is printed with detailsError. `deliver` prints; when it returns false
+// A failed lookup never loses an event: it is printed with detailsError. `print` prints; when it returns false
 // (--max-events reached) the stage stops and drops what is still waiting, and those events are not reported as
-// printed to whoever asked with whenSettled() (the catch-up ledger), so a later run can still report them; from
-// then on write() throws StageStopped, which stops the engine at once (it treats a throwing sink as the end).
+// printed to whoever asked with whenSettled() (the catch-up ledger), so a later run can still report them. The
+// printed path (src/printed/path.ts) asks `stopped` before each write; a write after the stop is a bug and throws.
 
 import type { EventSink, WatchedEvent } from '../output/types.js';
 import type { DetailsOutcome } from './details.js';
@@ -22,7 +22,7 @@ export interface EnrichStageOptions {
   /** false: the event is not printed (--from, --subject). */
   filter?: (e: WatchedEvent) => boolean;
   /** Prints one event; false: no more are wanted. A throw stops the stage and goes to onError. */
-  deliver(e: WatchedEvent): boolean;
+  print(e: WatchedEvent): boolean;
   onError(err: unknown): void;
   /** Beyond this many events waiting, new ones skip the lookups (they still wait for their turn). Default 5000. */
   maxWaiting?: number;
@@ -43,7 +43,7 @@ interface Entry {
   after: Array<(printed: WatchedEvent) => void>;
 }
 
-/** What write() throws once the stage has stopped (--max-events reached, or the output failed). */
+/** What write() throws once the stage has stopped (--max-events reached, or the output failed): check `stopped` first. */
 export class StageStopped extends Error {
   constructor() {
     super('no more events are wanted');
@@ -86,7 +86,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
       let more = true;
       if (!o.filter || o.filter(entry.event)) {
         try {
-          more = o.deliver(entry.event);
+          more = o.print(entry.event);
         } catch (err) {
           entry.state = 'dropped';
           stop();
@@ -138,7 +138,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
 
   return {
     write(e) {
-      // Thrown, not ignored: the engine then stops at once and a catch-up does not count the event as printed.
+      // Thrown, not ignored: an event taken after the stop would never be printed, yet its sender would think so.
       if (stopped) throw new StageStopped();
       const entry: Entry = { state: 'waiting', event: prepare(e), after: [] };
       const skip = queue.length >= maxWaiting;

@@ -1,4 +1,4 @@
-// What the engine hands to an output sink: a decoded event with the facts needed to print it.
+// What the printed path (src/printed/) hands to an output: a decoded event with the facts needed to print it.
 
 import type { ItemDetails } from '../ews/items.js';
 import type { EwsEvent } from '../ews/types.js';

@@ -1,9 +1,8 @@
 // The watch loop: subscribe → connect → decide → sleep → …, for as long as it takes. What to do after each end is
 // policy.ts's call; this file only carries it out, owns the subscription id, and unsubscribes (bounded) on the way out.
-// No process, no real timers: the clock, the client and the sink are handed in.
+// It hands decoded events and gaps to one port and knows nothing of printing. No process, no real timers.
 
 import type { EwsEvent } from '../ews/types.js';
-import type { EventSink, WatchedEvent } from '../output/types.js';
 import { raceAbort } from './abortable.js';
 import type { WatchClient } from './client.js';
 import type { Clock } from './clock.js';
@@ -20,39 +19,35 @@ export interface WatchOptions {
   clock: Clock;
   /** Jitter source, [0, 1); Math.random in production, fixed in tests. */
   random: () => number;
-  sink: EventSink;
-  /** SMTP address of the watched mailbox, put on every event. */
-  mailbox: string;
+  /** Where decoded events and gaps go (the printed path, src/printed/). */
+  port: WatchPort;
   /** ConnectionTimeout of each GetStreamingEvents, 1..30 (validated by the CLI). */
   connectionTimeoutMinutes: number;
   /** Reconnect when nothing at all has arrived for this long. */
   heartbeatTimeoutMs: number;
-  /** Resolve with 'max-events' after this many events were written. */
-  maxEvents?: number;
-  maxEnvelopeBytes?: number;
+  /** A gap to close right after the first Subscribe (catch-up at start, from saved state). */
+  initialGap?: string;
+  /** The one observer: what the engine is doing, for the status line and -v. */
   onStatus?: (s: WatchStatus) => void;
   /** Bound on the Unsubscribe at the end (default 5000 ms), so a hung server cannot hold the exit. */
   unsubscribeTimeoutMs?: number;
   /** After this long without an answer to Subscribe or GetStreamingEvents, report 'awaiting-answer' (default 5000 ms). */
   answerNoticeMs?: number;
-  /**
-   * Seam for the catch-up issue: called when events may have been missed (after a resubscribe, eof, stall, missed
-   * events, …), after the subscription exists and before streaming resumes. If it throws, the error goes through
-   * the policy like any other failure and the gap stays pending.
-   */
-  onGap?: (gap: GapInfo, signal: AbortSignal, emit: Emit) => Promise<void>;
-  /** A gap to close right after the first Subscribe (catch-up at start, from saved state). */
-  initialGap?: string;
-  /** Asked before a stream event is written: false holds it back (a catch-up already printed that change). */
-  admit?: (e: WatchedEvent) => boolean;
-  /** Told after a stream event was written (catch-up keeps its saved state current during quiet periods). */
-  onWritten?: (e: WatchedEvent, emit: Emit) => void;
-  /** Name of the watched distinguished folder an event belongs to, for WatchedEvent.folder. */
-  folderOf?: (event: EwsEvent) => string | undefined;
 }
 
-/** Writes one event found by a catch-up; false when the watch wants no more (limit reached, stdout gone). */
-export type Emit = (e: WatchedEvent) => boolean;
+/** The port's answer: 'enough' ends the watch (in the CLI: --max-events reached, or the output failed). */
+export type Verdict = 'more' | 'enough';
+
+/** What the engine hands on. It never waits for an event to be printed; a gap it does wait for. */
+export interface WatchPort {
+  /** One decoded stream event, the moment its envelope closed; 'enough' ends the connection at once. */
+  event(event: EwsEvent): Verdict;
+  /**
+   * Events may have been missed (after a resubscribe, eof, stall, missed events, …): called after the subscription
+   * exists and before streaming resumes. A throw goes through the policy like any other failure; the gap stays pending.
+   */
+  gap(gap: GapInfo, signal: AbortSignal): Promise<Verdict>;
+}
 
 export interface GapInfo {
   /** The decision's reason: 'eof', 'stalled (heartbeat)', 'ErrorSubscriptionNotFound', … */
@@ -62,11 +57,11 @@ export interface GapInfo {
 }
 
 export interface WatchResult {
+  /** 'max-events': the port said enough. */
   reason: 'stopped' | 'max-events';
-  eventsWritten: number;
 }
 
-/** Watches until `signal` aborts ('stopped'), --max-events is reached, or a failure the policy calls fatal (rejects). */
+/** Watches until the port says enough ('max-events'), `signal` aborts ('stopped'), or a fatal failure (rejects). */
 export function runWatch(opts: WatchOptions, signal: AbortSignal): Promise<WatchResult> {
   return createWatchRun(opts, signal).run();
 }
@@ -87,27 +82,26 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   let pendingSubscribe: Promise<string> | undefined;
   let resubscribeReason: string | undefined;
   let gap: string | undefined = opts.initialGap;
-  let written = 0;
-  let sinkError: { error: unknown } | undefined;
+  let enough = false;
 
-  const emit = (s: WatchStatus): void => {
+  const report = (s: WatchStatus): void => {
     try {
       opts.onStatus?.(s);
     } catch {
       // Status is advisory; a listener's bug must not end the watch.
     }
   };
-  const reachedMax = (): boolean => opts.maxEvents !== undefined && written >= opts.maxEvents;
+  /** The port said enough: that ends the watch, whatever else happened (its stop may have aborted `signal` too). */
+  const over = (): 'max-events' | 'stopped' | undefined => (enough ? 'max-events' : signal.aborted ? 'stopped' : undefined);
 
   async function run(): Promise<WatchResult> {
     for (;;) {
-      if (signal.aborted) return finish('stopped');
-      if (reachedMax()) return finish('max-events');
+      const before = over();
+      if (before) return finish(before);
       const ended = subscriptionId === undefined ? await subscribe() : gap !== undefined ? await catchUp() : await connect();
-      if (sinkError) return failWith(sinkError.error);
       if (ended === undefined) continue;
-      if (signal.aborted) return finish('stopped');
-      if (reachedMax()) return finish('max-events');
+      const after = over();
+      if (after) return finish(after);
       const result = await carryOut(ended);
       if (result) return result;
     }
@@ -118,7 +112,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
     const step = decide(policy, ended.outcome, { random: opts.random, connection: ended.connection });
     policy = step.state;
     const d = step.decision;
-    emit({ type: 'disconnected', outcome: ended.outcome, decision: d, attempt, streamed: policy.streamed });
+    report({ type: 'disconnected', outcome: ended.outcome, decision: d, attempt, streamed: policy.streamed });
     // The server said it does not hold the subscription: its id may be someone else's by now (gromox reissues
     // ids), so it is never unsubscribed, not even on the way out after a failure.
     if (d.subscriptionLost || d.kind === 'resubscribe') subscriptionId = undefined;
@@ -127,7 +121,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
     if (d.kind === 'stop') return finish('stopped');
     if (d.kind === 'resubscribe') resubscribeReason = d.reason;
     if (d.catchUp) gap ??= d.reason;
-    if (d.delayMs > 0) emit({ type: 'waiting', delayMs: d.delayMs, reason: d.reason, attempt: policy.attempt + 1 });
+    if (d.delayMs > 0) report({ type: 'waiting', delayMs: d.delayMs, reason: d.reason, attempt: policy.attempt + 1 });
     await clock.sleep(d.delayMs, signal);
     return undefined;
   }
@@ -135,12 +129,12 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   /** Reports 'awaiting-answer' if `operation` is still unanswered after answerNoticeMs; returns the cancel. */
   function noticeSlowAnswer(operation: 'Subscribe' | 'GetStreamingEvents'): () => void {
     const since = clock.now();
-    const timer = clock.setTimer(opts.answerNoticeMs ?? DEFAULT_ANSWER_NOTICE_MS, () => emit({ type: 'awaiting-answer', operation, since }));
+    const timer = clock.setTimer(opts.answerNoticeMs ?? DEFAULT_ANSWER_NOTICE_MS, () => report({ type: 'awaiting-answer', operation, since }));
     return () => timer.cancel();
   }
 
   async function subscribe(): Promise<Ended | undefined> {
-    emit(resubscribeReason === undefined ? { type: 'subscribing', attempt: policy.attempt + 1 } : { type: 'resubscribing', reason: resubscribeReason });
+    report(resubscribeReason === undefined ? { type: 'subscribing', attempt: policy.attempt + 1 } : { type: 'resubscribing', reason: resubscribeReason });
     // Not cut short by `signal`: a Subscribe the server already carried out must be seen, so it can be unsubscribed.
     const attempt = client.subscribe(hardStop.signal).then((id) => (subscriptionId = id));
     pendingSubscribe = attempt;
@@ -153,7 +147,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
       const r = await raceAbort(attempt, signal);
       if (r.aborted) return { outcome: { kind: 'aborted' } };
       resubscribeReason = undefined;
-      emit({ type: 'subscribed', subscriptionId: r.value });
+      report({ type: 'subscribed', subscriptionId: r.value });
       return undefined;
     } catch (err) {
       return { outcome: outcomeOfError(err) };
@@ -164,15 +158,12 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
 
   async function catchUp(): Promise<Ended | undefined> {
     const info: GapInfo = { reason: gap as string, subscriptionId: subscriptionId as string };
-    emit({ type: 'gap', ...info });
-    if (!opts.onGap) {
-      gap = undefined;
-      return undefined;
-    }
+    report({ type: 'gap', ...info });
     try {
-      const r = await raceAbort(opts.onGap(info, signal, write), signal);
+      const r = await raceAbort(opts.port.gap(info, signal), signal);
       if (r.aborted) return { outcome: { kind: 'aborted' } };
       gap = undefined;
+      if (r.value === 'enough') enough = true;
       return undefined;
     } catch (err) {
       return { outcome: outcomeOfError(err) };
@@ -181,7 +172,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
 
   async function connect(): Promise<Ended> {
     const id = subscriptionId as string;
-    emit({ type: 'connecting', attempt: policy.attempt + 1, streamed: policy.streamed, subscriptionId: id });
+    report({ type: 'connecting', attempt: policy.attempt + 1, streamed: policy.streamed, subscriptionId: id });
     const answered = noticeSlowAnswer('GetStreamingEvents');
     const result = await runConnection(
       {
@@ -190,14 +181,13 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
         subscriptionId: id,
         connectionTimeoutMinutes: opts.connectionTimeoutMinutes,
         heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
-        maxEnvelopeBytes: opts.maxEnvelopeBytes,
-        onEvent: deliver,
+        onEvent: handOver,
         onOpen: () => {
           answered();
-          emit({ type: 'connected', subscriptionId: id });
+          report({ type: 'connected', subscriptionId: id });
         },
-        onHeartbeat: () => emit({ type: 'heartbeat', at: clock.now() }),
-        onSkipped: (skipped) => emit({ type: 'skipped', ...skipped }),
+        onHeartbeat: () => report({ type: 'heartbeat', at: clock.now() }),
+        onSkipped: (skipped) => report({ type: 'skipped', ...skipped }),
       },
       signal,
     );
@@ -205,35 +195,16 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
     return { outcome: result.outcome, connection: result };
   }
 
-  /** Writes one event the moment it was decoded; false ends the connection (limit reached or the sink failed). */
-  function deliver(event: EwsEvent): boolean {
-    if (sinkError || reachedMax()) return false;
-    const folder = opts.folderOf?.(event);
-    const watched: WatchedEvent = { event, mailbox: opts.mailbox, source: 'stream', ...(folder === undefined ? {} : { folder }) };
-    if (opts.admit && !opts.admit(watched)) return true;
-    if (!write(watched)) return false;
-    opts.onWritten?.(watched, write);
-    return !reachedMax();
-  }
-
-  /** The one place events reach the sink, from the stream or a catch-up; false once no more are wanted. */
-  function write(e: WatchedEvent): boolean {
-    if (sinkError || reachedMax()) return false;
-    try {
-      opts.sink.write(e);
-    } catch (error) {
-      // Not network trouble: e.g. stdout closed. The CLI decides what it means; we only stop cleanly.
-      sinkError = { error };
-      return false;
-    }
-    written += 1;
-    emit({ type: 'event', count: written });
-    return true;
+  /** Hands one event on the moment it was decoded; false ends the connection (the port wants no more). */
+  function handOver(event: EwsEvent): boolean {
+    if (enough) return false;
+    if (opts.port.event(event) === 'enough') enough = true;
+    return !enough;
   }
 
   async function finish(reason: WatchResult['reason']): Promise<WatchResult> {
     await cleanUp();
-    return { reason, eventsWritten: written };
+    return { reason };
   }
 
   async function failWith(error: unknown): Promise<never> {
@@ -255,14 +226,14 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
   }
 
   async function unsubscribe(id: string): Promise<void> {
-    emit({ type: 'unsubscribing', subscriptionId: id });
+    report({ type: 'unsubscribing', subscriptionId: id });
     subscriptionId = undefined;
     try {
       const r = await raceAbort(client.unsubscribe(id, hardStop.signal), hardStop.signal);
-      if (r.aborted) emit({ type: 'unsubscribed', subscriptionId: id, ok: false, message: `no answer within ${unsubscribeTimeoutMs} ms` });
-      else emit({ type: 'unsubscribed', subscriptionId: id, ok: true, ...(r.value === 'already-gone' ? { alreadyGone: true } : {}) });
+      if (r.aborted) report({ type: 'unsubscribed', subscriptionId: id, ok: false, message: `no answer within ${unsubscribeTimeoutMs} ms` });
+      else report({ type: 'unsubscribed', subscriptionId: id, ok: true, ...(r.value === 'already-gone' ? { alreadyGone: true } : {}) });
     } catch (err) {
-      emit({ type: 'unsubscribed', subscriptionId: id, ok: false, message: err instanceof Error ? err.message : String(err) });
+      report({ type: 'unsubscribed', subscriptionId: id, ok: false, message: err instanceof Error ? err.message : String(err) });
     }
   }
 

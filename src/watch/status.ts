@@ -1,5 +1,5 @@
-// What the engine reports while it works, for the CLI's spinner and -v log lines. Advisory only: the engine
-// never depends on what a listener does with it.
+// What the engine reports while it works (and the printed path, each printed event), for the CLI's spinner and -v
+// log lines. Advisory only: neither depends on what a listener does with it.
 
 import type { SkippedEvent } from '../ews/types.js';
 import type { Decision, Outcome } from './policy.js';
@@ -16,13 +16,13 @@ export type WatchStatus =
   | { type: 'awaiting-answer'; operation: 'Subscribe' | 'GetStreamingEvents'; since: number }
   /** ConnectionStatus OK; `at` is clock time, so intervals can be logged (the interval is UNCONFIRMED, §2.4). */
   | { type: 'heartbeat'; at: number }
-  /** An event was written; `count` is the total so far. */
+  /** An event was printed; `count` is the total so far. Told by the printed path (src/printed/), not the engine. */
   | { type: 'event'; count: number }
-  /** An event the decoder left out: one of its fields is absurdly long (ews/limits.ts). Not written, not counted. */
+  /** An event the decoder left out: one of its fields is absurdly long (ews/limits.ts). Not printed, not counted. */
   | ({ type: 'skipped' } & SkippedEvent)
   /** `attempt`: the number of the attempt that just ended; `streamed` as for connecting, this connection included. */
   | { type: 'disconnected'; outcome: Outcome; decision: Decision; attempt: number; streamed: boolean }
-  /** Events may have been missed; the catch-up hook runs now. */
+  /** Events may have been missed; the port's gap() (the catch-up) runs now. */
   | { type: 'gap'; reason: string; subscriptionId: string }
   /** `attempt`: the number of the attempt that follows the wait. */
   | { type: 'waiting'; delayMs: number; reason: string; attempt: number }

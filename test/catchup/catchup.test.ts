@@ -24,9 +24,9 @@ const item = (type: EwsEvent['type'], id: string, old?: string): EwsEvent => ({
   ...(old ? { oldTarget: { id: old } } : {}),
 });
 const streamed = (e: EwsEvent): WatchedEvent => ({ event: e, mailbox: 'alice@contoso.com', source: 'stream' });
-/** As the engine does: admit, write, then tell the catch-up it was written. */
-function deliver(c: { admit(e: WatchedEvent): boolean; written(e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void }, e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void {
-  if (c.admit(e)) c.written(e, emit);
+/** As the printed path does: admit, print, then tell the catch-up it was printed. */
+function deliver(c: { admit(e: WatchedEvent): boolean; printed(e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void }, e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void {
+  if (c.admit(e)) c.printed(e, emit);
 }
 const change = (kind: ItemChange['kind'], itemId: string, isRead?: boolean): ItemChange => ({ kind, itemId, ...(isRead === undefined ? {} : { isRead }) });
 
@@ -270,7 +270,7 @@ describe('catch-up passes', () => {
     const before = await store.load('inbox');
     assert.equal(before.kind === 'ok' && before.state.syncState, 'S0', 'not saved past A while A is not out');
     assert.equal(createLedger(join(store.dir, 'printed.ledger')).has('create:A'), false, 'not on disk before it is printed');
-    c.written(a, emit);
+    c.printed(a, emit);
     await pass;
     assert.deepEqual(printed, [], 'A went out through the stream, once');
     const after = await store.load('inbox');
@@ -430,7 +430,7 @@ describe('catch-up passes', () => {
     for (const [id, changeKey] of [['A', 'ckA1'], ['B', 'ckB1']] as const) {
       const e = inInbox(item('Created', id));
       assert.equal(c.admit(e), true);
-      c.written({ ...e, details: { changeKey, subject: id } }, emit);
+      c.printed({ ...e, details: { changeKey, subject: id } }, emit);
     }
     await c.gap(gap('eof'), run, emit);
     assert.deepEqual(printed.map((e) => [e.event.type, e.event.target.id, e.event.target.changeKey]), [['Modified', 'B', 'ckB2']]);

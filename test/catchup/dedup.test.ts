@@ -103,7 +103,7 @@ async function play(steps: readonly Step[]): Promise<string[]> {
       else if (!mailbox.has(s.id)) mailbox.set(s.id, 1);
       if (!c.admit(e)) continue;
       out.push(`stream ${s.stream} ${s.id}`);
-      c.written(s.details ? { ...e, details: { changeKey: changeKeyOf(s.id) } } : e, emit);
+      c.printed(s.details ? { ...e, details: { changeKey: changeKeyOf(s.id) } } : e, emit);
     } else if ('edit' in s) mailbox.set(s.edit, (mailbox.get(s.edit) ?? 1) + 1);
     else if ('remove' in s) mailbox.delete(s.remove);
     else if ('wait' in s) await clock.advance(s.wait);

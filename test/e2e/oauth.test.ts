@@ -12,6 +12,7 @@ import { createMemoryStore } from '../../src/auth/oauth-cache.js';
 import { loginWithDeviceCode } from '../../src/auth/oauth-login.js';
 import { createOAuthAuth } from '../../src/auth/oauth.js';
 import { createNdjsonSink } from '../../src/output/ndjson.js';
+import { createPrintedPath } from '../../src/printed/path.js';
 import type { Simulator } from '../../src/simulator/types.js';
 import { createLogger } from '../../src/term/logger.js';
 import { createEwsClient } from '../../src/transport/ews-client.js';
@@ -210,7 +211,9 @@ describe('OAuth, end to end', { concurrency: 2 }, () => {
         const lines: string[] = [];
         const client = createEwsClient({ http, auth, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, events: ['NewMail'], user: idp.username, streamIdleMs: 30_000 });
         const stop = new AbortController();
-        const watching = runWatch({ client, clock: systemClock, random: () => 0.5, sink: createNdjsonSink((l) => void lines.push(l)), mailbox: sim.mailboxAddress, connectionTimeoutMinutes: 1, heartbeatTimeoutMs: 30_000, maxEvents: 2 }, stop.signal);
+        const output = createNdjsonSink((l) => void lines.push(l));
+        const path = createPrintedPath({ mailbox: sim.mailboxAddress, clock: systemClock, signal: stop.signal, output, maxEvents: 2, log: { debug: () => undefined, warn: () => undefined } });
+        const watching = runWatch({ client, clock: systemClock, random: () => 0.5, port: path.port(), connectionTimeoutMinutes: 1, heartbeatTimeoutMs: 30_000 }, path.signal);
         try {
           await sim.waitFor(() => sim.connections().length === 1, 15_000);
           sim.deliverMail({ subject: 'one' });

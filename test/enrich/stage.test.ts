@@ -1,5 +1,5 @@
 // The enrichment stage: order kept while lookups run, one GetItem per burst, failures printed with detailsError,
-// filters, --max-events through deliver(), and whenSettled() for the catch-up ledger.
+// filters, --max-events through print(), and whenSettled() for the catch-up ledger.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -22,7 +22,7 @@ function setup(o: { max?: number; filter?: EnrichStageOptions['filter']; details
     ...(details ? { details: (id: string) => details.get(id) } : {}),
     ...(folders ? { folders } : {}),
     ...(o.filter ? { filter: o.filter } : {}),
-    deliver: (e) => {
+    print: (e) => {
       printed.push(e);
       return o.max === undefined || printed.length < o.max;
     },
@@ -91,7 +91,7 @@ describe('enrichment stage', () => {
     assert.equal(stage.stopped, true);
     // The filtered-out event counts as handled; the one dropped when the limit was reached does not.
     assert.deepEqual(settled, ['spam Hi', 'code Code 123']);
-    // Thrown, so the engine stops at once and a catch-up does not count the event as printed.
+    // Thrown: the printed path asks `stopped` first, so a write after the stop is a bug, never taken silently.
     assert.throws(() => stage.write(itemEvent('NewMail', 'after')), StageStopped);
     assert.equal(stage.waiting, 0, 'a stopped stage takes nothing more');
   });
@@ -110,7 +110,7 @@ describe('enrichment stage', () => {
     const clock = createFakeClock();
     const errors: unknown[] = [];
     const stage = createEnrichStage({
-      deliver: () => {
+      print: () => {
         throw new Error('EPIPE');
       },
       onError: (e) => errors.push(e),
@@ -156,7 +156,7 @@ describe('enrichment stage', () => {
     client.hold = true;
     const details = createDetailsSource({ client, clock });
     const printed: WatchedEvent[] = [];
-    const stage = createEnrichStage({ details: (id) => details.get(id), deliver: (e) => (printed.push(e), true), onError: () => undefined, maxWaiting: 2 });
+    const stage = createEnrichStage({ details: (id) => details.get(id), print: (e) => (printed.push(e), true), onError: () => undefined, maxWaiting: 2 });
     for (const id of ['a', 'b', 'c']) stage.write(itemEvent('NewMail', id));
     await clock.advance(1000);
     client.release();

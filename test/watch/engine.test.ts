@@ -3,9 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { FolderNames } from '../../src/enrich/folders.js';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
 import { responseCodeHint } from '../../src/ews/response-codes.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { EventSink, WatchedEvent } from '../../src/output/types.js';
+import { createPrintedPath, type PrintedPath, type Recorder } from '../../src/printed/path.js';
 import { runWatch, type GapInfo, type WatchOptions, type WatchResult } from '../../src/watch/engine.js';
 import type { WatchStatus } from '../../src/watch/status.js';
 import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
@@ -23,6 +25,12 @@ import {
   type SubscribeScript,
 } from './fake-ews.js';
 
+/** How a watch ended: the engine's reason, and the events the printed path printed. */
+interface Ended {
+  reason: WatchResult['reason'];
+  eventsWritten: number;
+}
+
 interface Setup {
   clock: FakeClock;
   client: FakeClient;
@@ -32,8 +40,11 @@ interface Setup {
   gaps: GapInfo[];
   start: number;
   opts: WatchOptions;
-  /** Starts the watch and drives the fake clock until it settles. */
-  run(): Promise<WatchResult>;
+  path: PrintedPath;
+  /** Starts the watch through the printed path, as the CLI does (watch(): without driving the clock). */
+  watch(): Promise<Ended>;
+  /** watch(), driving the fake clock until it settles. */
+  run(): Promise<Ended>;
   /** Times (relative to start) of every openStream. */
   openTimes(): number[];
 }
@@ -43,11 +54,40 @@ interface SetupOptions {
   streams?: StreamScript[];
   unsubscribe?: FakeClientOptions['unsubscribe'];
   watch?: Partial<WatchOptions>;
+  /** The printed path's side: --max-events, folder names by FolderId, the output, and the catch-up's gap. */
+  path?: { maxEvents?: number; names?: Record<string, string>; output?: EventSink; gap?: Recorder['gap'] };
 }
 
 const busy = (ms: number): EwsResponseError =>
   new EwsResponseError('ErrorServerBusy', 'GetStreamingEvents: ErrorServerBusy: The server cannot service this request right now.', { backOffMs: ms });
 const http503 = (): TransportError => new TransportError('GetStreamingEvents: HTTP 503 from the server', { status: 503 });
+
+/** Folder names from a table, known at once (as the distinguished folders are once resolved). */
+function namesFrom(table: Record<string, string>): FolderNames {
+  const nameOf = (id: string): string | undefined => table[id];
+  return {
+    resolve: async () => undefined,
+    folderOf: (e) => (e.parentFolderId ? nameOf(e.parentFolderId.id) : undefined),
+    nameOf,
+    distinguishedNameOf: nameOf,
+    needsLookup: () => false,
+    lookup: async () => undefined,
+    forget: () => undefined,
+  };
+}
+
+/** As src/cli/main.ts does: the engine into the path, then the path finished (which throws the output's failure). */
+async function watchThrough(opts: WatchOptions, path: PrintedPath): Promise<Ended> {
+  let result: WatchResult;
+  try {
+    result = await runWatch(opts, path.signal);
+  } catch (err) {
+    await path.finish().catch(() => undefined);
+    throw err;
+  }
+  const end = await path.finish();
+  return { reason: result.reason, eventsWritten: end.printed };
+}
 
 function setup(o: SetupOptions): Setup {
   const clock = createFakeClock();
@@ -57,19 +97,34 @@ function setup(o: SetupOptions): Setup {
   const written: WatchedEvent[] = [];
   const statuses: WatchStatus[] = [];
   const gaps: GapInfo[] = [];
+  const path = createPrintedPath({
+    mailbox: 'alice@contoso.com',
+    clock,
+    signal: stop.signal,
+    output: o.path?.output ?? { write: (e) => written.push(e) },
+    ...(o.path?.names ? { names: namesFrom(o.path.names) } : {}),
+    ...(o.path?.maxEvents !== undefined ? { maxEvents: o.path.maxEvents } : {}),
+    onStatus: (st) => statuses.push(st),
+    log: { debug: () => undefined, warn: () => undefined },
+  });
+  const recorder: Recorder = {
+    admit: () => true,
+    printed: () => undefined,
+    gap:
+      o.path?.gap ??
+      (async (gap) => {
+        gaps.push(gap);
+        client.calls.push(`gap:${gap.reason}`);
+      }),
+  };
   const opts: WatchOptions = {
     client,
     clock,
     random: () => 0.5,
-    sink: { write: (e) => written.push(e) },
-    mailbox: 'alice@contoso.com',
+    port: path.port(recorder),
     connectionTimeoutMinutes: 30,
     heartbeatTimeoutMs: 90_000,
-    onStatus: (s) => statuses.push(s),
-    onGap: async (gap) => {
-      gaps.push(gap);
-      client.calls.push(`gap:${gap.reason}`);
-    },
+    onStatus: (st) => statuses.push(st),
     ...o.watch,
   };
   const start = clock.now();
@@ -82,7 +137,9 @@ function setup(o: SetupOptions): Setup {
     gaps,
     start,
     opts,
-    run: () => clock.runUntil(runWatch(opts, stop.signal)),
+    path,
+    watch: () => watchThrough(opts, path),
+    run: () => clock.runUntil(watchThrough(opts, path)),
     openTimes: () => client.streams.map((s) => s.openedAt - start),
   };
 }
@@ -99,7 +156,8 @@ test('engine: Closed → at once; 503 twice → 1 s, 2 s; ErrorServerBusy fault 
   const fullCycle = [heartbeat(), notification('sub-1', [1]), { wait: 30_000 }, heartbeat(), { wait: 30_000 }, closed()];
   const s = setup({
     streams: [{ steps: fullCycle }, { fail: http503() }, { fail: http503() }, { fail: busy(299984) }],
-    watch: { connectionTimeoutMinutes: 1, folderOf: (e) => (e.parentFolderId?.id === 'inbox-id' ? 'inbox' : undefined) },
+    watch: { connectionTimeoutMinutes: 1 },
+    path: { names: { 'inbox-id': 'inbox' } },
   });
   const result = await s.run();
   assert.deepEqual(s.clock.sleeps, [0, 1000, 2000, 299984]);
@@ -256,7 +314,7 @@ test('engine: ErrorServerBusy inside the stream waits its BackOffMilliseconds', 
 
 test('engine: abort during a backoff ends the sleep at once, unsubscribes the current id, resolves stopped', async () => {
   const s = setup({ streams: [{ fail: http503() }] });
-  const watching = runWatch(s.opts, s.stop.signal);
+  const watching = s.watch();
   await s.clock.flush();
   assert.deepEqual(s.clock.sleeps, [1000], 'sleeping the first backoff');
   s.stop.abort();
@@ -279,7 +337,7 @@ test('engine: abort while Unsubscribe hangs still resolves, exactly unsubscribeT
 
 test('engine: abort during a slow Subscribe waits for its id (bounded) and unsubscribes it', async () => {
   const s = setup({ subscribes: [{ after: 3000, id: 'sub-late' }] });
-  const watching = runWatch(s.opts, s.stop.signal);
+  const watching = s.watch();
   await s.clock.advance(1000);
   s.stop.abort();
   const result = await s.clock.runUntil(watching);
@@ -296,7 +354,7 @@ test('engine: an already aborted signal resolves without any request', async () 
 });
 
 test('engine: --max-events writes exactly n events, then unsubscribes', async () => {
-  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2, 3]), closed()] }], watch: { maxEvents: 2 } });
+  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2, 3]), closed()] }], path: { maxEvents: 2 } });
   const result = await s.run();
   assert.deepEqual(ids(s), ['item-1', 'item-2']);
   assert.deepEqual(result, { reason: 'max-events', eventsWritten: 2 });
@@ -306,7 +364,7 @@ test('engine: --max-events writes exactly n events, then unsubscribes', async ()
 });
 
 test('engine: --max-events counts across connections', async () => {
-  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2]), closed()] }, { steps: [notification('sub-1', [3, 4])] }], watch: { maxEvents: 3 } });
+  const s = setup({ streams: [{ steps: [notification('sub-1', [1, 2]), closed()] }, { steps: [notification('sub-1', [3, 4])] }], path: { maxEvents: 3 } });
   const result = await s.run();
   assert.deepEqual(ids(s), ['item-1', 'item-2', 'item-3']);
   assert.deepEqual(result, { reason: 'max-events', eventsWritten: 3 });
@@ -341,8 +399,8 @@ test('engine: a sink that throws (stdout closed) ends the watch with its error, 
   const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
   const s = setup({
     streams: [{ steps: [notification('sub-1', [1, 2]), closed()] }],
-    watch: {
-      sink: {
+    path: {
+      output: {
         write: () => {
           throw epipe;
         },
@@ -448,7 +506,7 @@ test('engine: a Subscribe with no answer is reported after answerNoticeMs, with 
 
 test('engine: a GetStreamingEvents that never answers is reported while the watchdog waits', async () => {
   const s = setup({ streams: [{ hangOpen: true }], watch: { answerNoticeMs: 5000, heartbeatTimeoutMs: 20_000 } });
-  const watching = runWatch(s.opts, s.stop.signal);
+  const watching = s.watch();
   await s.clock.advance(5000);
   assert.deepEqual(s.statuses.at(-1), { type: 'awaiting-answer', operation: 'GetStreamingEvents', since: s.start });
   s.stop.abort();
@@ -492,16 +550,15 @@ test('engine: a catch-up call answered 503 with Retry-After waits what the serve
   let tries = 0;
   const s = setup({
     streams: [{ steps: [heartbeat(), { hang: true }] }],
-    watch: {
-      initialGap: 'start',
-      onGap: async () => {
+    watch: { initialGap: 'start', heartbeatTimeoutMs: 10_000_000 },
+    path: {
+      gap: async () => {
         tries += 1;
         if (tries === 1) throw new TransportError('SyncFolderItems: HTTP 503 from the server', { status: 503, backOffMs: 45_000 });
       },
-      heartbeatTimeoutMs: 10_000_000,
     },
   });
-  const watching = runWatch(s.opts, s.stop.signal);
+  const watching = s.watch();
   await s.clock.advance(45_000);
   s.stop.abort();
   await s.clock.runUntil(watching);
@@ -532,16 +589,15 @@ test('engine: a catch-up throttled with BackOffMilliseconds 0 is retried with th
   let tries = 0;
   const s = setup({
     streams: [{ steps: [heartbeat(), { hang: true }] }],
-    watch: {
-      initialGap: 'start',
-      onGap: async () => {
+    watch: { initialGap: 'start', heartbeatTimeoutMs: 10_000_000 },
+    path: {
+      gap: async () => {
         tries += 1;
         if (tries <= 4) throw new EwsResponseError('ErrorServerBusy', 'SyncFolderItems: ErrorServerBusy: Suggested backoff time 0 ms.', { backOffMs: 0 });
       },
-      heartbeatTimeoutMs: 10_000_000,
     },
   });
-  const watching = runWatch(s.opts, s.stop.signal);
+  const watching = s.watch();
   await s.clock.advance(15_000);
   s.stop.abort();
   await s.clock.runUntil(watching);

@@ -1,0 +1,138 @@
+// The printed path: everything that happens to an event after the engine decoded it or a catch-up found it, in one
+// place and in arrival order: enrich (folder names, --details) → filter (--from, --subject) → print (src/output/) →
+// hooks (--exec) → count (--max-events, count.ts); the catch-up records an event once its line is out of the process.
+
+import type { CatchUp, Emit } from '../catchup/catchup.js';
+import type { DetailsSource } from '../enrich/details.js';
+import type { FolderNames } from '../enrich/folders.js';
+import { createEnrichStage, type EnrichStage } from '../enrich/stage.js';
+import type { EventSink, WatchedEvent } from '../output/types.js';
+import type { Clock } from '../watch/clock.js';
+import type { Verdict, WatchPort } from '../watch/engine.js';
+import type { WatchStatus } from '../watch/status.js';
+import { createPrintedCount, type PrintedCount } from './count.js';
+import { drain, type HooksStep } from './drain.js';
+import { hookEventOf } from './hook-event.js';
+import { createOutGate, type OutGate, type StdoutProgress } from './out-gate.js';
+import { createWatchEnd, whenAborted } from './watch-end.js';
+
+export interface PrintedPathOptions {
+  mailbox: string;
+  clock: Clock;
+  /** The user's stop (a signal, stdout closed): the watch stops; what is on its way is still printed, bounded. */
+  signal: AbortSignal;
+  /** Enrich: folder names and --details (src/enrich/); an event waits for both, behind the events before it. */
+  names?: FolderNames;
+  details?: DetailsSource;
+  /** Filter (--from, --subject): false leaves an event out; it is recorded as handled, neither printed nor counted. */
+  filter?: (e: WatchedEvent) => boolean;
+  /** Print: NDJSON or pretty. A throw ends the watch, and finish() throws it. */
+  output: EventSink;
+  /** Hooks (--exec), told each printed event. */
+  hooks?: HooksStep;
+  /** Count: --max-events ends the watch once that many events were printed; --timeout ends it then. */
+  maxEvents?: number;
+  timeoutMs?: number;
+  /** Standard output's progress (src/cli/stdout.ts): a line is recorded as printed only once it left the process. */
+  stdout?: StdoutProgress;
+  /** Told `{ type: 'event', count }` after each printed event (the engine's observer tells the rest). */
+  onStatus?: (s: WatchStatus) => void;
+  log: { debug(line: string): void; warn(line: string): void };
+}
+
+/** The catch-up as the path uses it (src/catchup/): it admits and records stream events, and closes gaps. */
+export type Recorder = Pick<CatchUp, 'admit' | 'printed' | 'gap'>;
+
+export interface PathEnd {
+  /** Events printed. */
+  printed: number;
+  /** --timeout ran out before enough events were printed (exit 124). */
+  timedOut: boolean;
+}
+
+export interface PrintedPath {
+  /** The watch's stop (for the engine): the user's, 'timeout', 'max-events' or 'output failed'. */
+  readonly signal: AbortSignal;
+  /** The engine's port. Without a recorder (no catch-up) nothing is held back or recorded, and a gap only names folders. */
+  port(recorder?: Recorder): WatchPort;
+  /** For the catch-up: runs `then` once `e`, which it emitted, was printed and is out, or was filtered out. */
+  settled(e: WatchedEvent, then: () => void): void;
+  /** After the engine: prints what still waits and waits for hooks (both bounded); throws the output's failure. */
+  finish(): Promise<PathEnd>;
+}
+
+export function createPrintedPath(o: PrintedPathOptions): PrintedPath {
+  const end = createWatchEnd(o);
+  const count = createPrintedCount({ maxEvents: o.maxEvents });
+  const stage = createEnrichStage({
+    ...(o.details ? { details: (id: string) => (o.details as DetailsSource).get(id) } : {}),
+    ...(o.names ? { folders: o.names } : {}),
+    ...(o.filter ? { filter: o.filter } : {}),
+    print(e) {
+      if (printAndCount(o, count, e) === 'more') return true;
+      // --max-events reached: the stage drops what still waits, and the watch's signal ends the engine and a catch-up
+      // wherever they are (with --details the last line may come while the engine waits for the next chunk).
+      end.enough();
+      return false;
+    },
+    onError: (error) => end.fail(error),
+  });
+  // The user's stop, also while draining: no hook run starts any more from then on.
+  const offStopHooks = o.hooks ? whenAborted(o.signal, () => void o.hooks?.runner.stop()) : () => undefined;
+  const out = createOutGate(o.stdout);
+  const emit: Emit = (e) => {
+    if (stage.stopped) return false;
+    stage.write(e);
+    return true;
+  };
+  return {
+    signal: end.signal,
+    port: (recorder) => createPort({ o, stage, emit, out, recorder }),
+    settled: (e, then) => stage.whenSettled(e, () => out.when(then)),
+    async finish() {
+      end.settle();
+      await drain({ ...o, stage, out, offStopHooks });
+      if (end.failure) throw end.failure.error;
+      return { printed: count.printed, timedOut: end.timedOut && !count.satisfied };
+    },
+  };
+}
+
+/** Print, hooks, count: one event's turn came and the filter let it through. A throw (the output failed) stops the stage. */
+function printAndCount(o: PrintedPathOptions, count: PrintedCount, e: WatchedEvent): Verdict {
+  o.output.write(e);
+  o.hooks?.runner.submit(hookEventOf(e));
+  const verdict = count.add();
+  o.onStatus?.({ type: 'event', count: count.printed });
+  return verdict;
+}
+
+interface PortParts {
+  o: PrintedPathOptions;
+  stage: EnrichStage;
+  emit: Emit;
+  out: OutGate;
+  recorder: Recorder | undefined;
+}
+
+/** What the engine hands over: stream events (held back when a catch-up printed them already) and gaps. */
+function createPort({ o, stage, emit, out, recorder }: PortParts): WatchPort {
+  const verdict = (): Verdict => (stage.stopped ? 'enough' : 'more');
+  return {
+    event(event) {
+      if (stage.stopped) return 'enough';
+      const e: WatchedEvent = { event, mailbox: o.mailbox, source: 'stream' };
+      if (recorder && !recorder.admit(e)) return 'more';
+      stage.write(e);
+      // Recorded as printed with what was printed: with --details that carries the item's real ChangeKey.
+      if (recorder) stage.whenSettled(e, (printed) => out.when(() => recorder.printed(printed, emit)));
+      return verdict();
+    },
+    async gap(info, signal) {
+      // The catch-up names the folders it finds as the stream's events are named.
+      await o.names?.resolve(signal);
+      await recorder?.gap(info, signal, emit);
+      return verdict();
+    },
+  };
+}
