@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createLedger } from '../src/catchup/ledger.js';
-import { systemClock } from '../src/watch/clock.js';
+import { systemClock } from '../src/base/clock.js';
 
 const EVENTS = Number(process.env.BENCH_LEDGER_EVENTS ?? 100_000);
 const PER_TURN = 50;

@@ -5,13 +5,12 @@
 // the real ones; test/e2e/conformance.test.ts the tracked ones).
 
 import type { Readable } from 'node:stream';
-import type { SyncClient } from '../src/catchup/catchup.js';
-import type { EnrichClient } from '../src/enrich/types.js';
 import type { FolderRef } from '../src/ews/types.js';
 import type { MailboxWriter } from '../src/ews/writes.js';
 import { timingTable, shown } from './report.js';
 import { createState, planScenario, seed, step, type Driver, type OpKind, type ScratchTree } from './scenario.js';
 import { collectOutput, createOutput, judge, type Output, type Verdict } from './verdict.js';
+import type { EnrichClient, SyncClient } from '../src/ews/client.js';
 
 export const SCRATCH_PREFIX = 'ews-watch conformance ';
 const ROOT: FolderRef = { kind: 'distinguished', name: 'msgfolderroot' };

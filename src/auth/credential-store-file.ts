@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { CredentialStore } from './credential-store.js';
+import type { CredentialStore } from './types.js';
 
 /** The file is a handful of secrets; anything bigger is not ours. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;

@@ -3,7 +3,7 @@
 // Long secrets (an OAuth token cache) are split over several entries: Windows keeps at most 2,560 bytes per entry.
 
 import { UsageError } from '../errors.js';
-import type { CredentialStore } from './credential-store.js';
+import type { CredentialStore } from './types.js';
 
 /** The part of @napi-rs/keyring we use; declared here so the build does not need the optional package. */
 interface KeyringEntry {

@@ -6,19 +6,9 @@ import { homedir } from 'node:os';
 import { EwsWatchError, UsageError, describeError } from '../errors.js';
 import { createFileCredentialStore, credentialsFilePath } from './credential-store-file.js';
 import type { KeyringModule } from './credential-store-keychain.js';
+import type { CredentialStore } from './types.js';
 
-export interface CredentialStore {
-  readonly kind: 'keychain' | 'file';
-  /** Where secrets go, for people: "the Secret Service keyring" or "~/.config/ews-watch/credentials.json (mode 0600)". */
-  readonly where: string;
-  /** Where one entry lives, for people: "the Secret Service keyring (ews-watch / https://mail.contoso.com alice@contoso.com)". */
-  describe(account: string): string;
-  get(account: string): Promise<string | undefined>;
-  /** Any string up to MAX_SECRET_CHARS (a password, or an OAuth token cache of a few hundred KB). */
-  set(account: string, secret: string): Promise<void>;
-  /** True when there was something to remove. */
-  delete(account: string): Promise<boolean>;
-}
+export type { CredentialStore };
 
 /** auto: the keychain, else the file; keychain: the keychain or an error; file: the file only; none: no store. */
 export type KeychainMode = 'auto' | 'keychain' | 'file' | 'none';

@@ -7,15 +7,7 @@ import { chooseCandidate, isSmtpAddress, PLACEHOLDER_MAILBOX, type ConvertIdResu
 import type { FolderResult } from '../ews/items.js';
 import { classifyResponseCode } from '../ews/response-codes.js';
 import { excerpt } from '../ews/excerpt.js';
-
-/** The three calls it takes, on the calls connection (src/transport/ews-client.ts). */
-export interface IdentityClient {
-  /** GetFolder of the distinguished folder root, IdOnly. */
-  rootFolder(signal?: AbortSignal): Promise<FolderResult>;
-  /** ConvertId of one EwsId said to live in `mailbox`, to EwsId. */
-  convertId(id: string, mailbox: string, signal?: AbortSignal): Promise<ConvertIdResult>;
-  resolveNames(entry: string, signal?: AbortSignal): Promise<ResolveNamesResult>;
-}
+import type { IdentityClient } from '../ews/client.js';
 
 export interface FoundMailbox {
   address: string;

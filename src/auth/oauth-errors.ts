@@ -3,7 +3,7 @@
 // the identity platform out of reach → TransportError; a bad authority → UsageError. Pure.
 
 import { AuthError, TransportError, UsageError } from '../errors.js';
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 export interface OAuthErrorContext {
   /** The app flow (client credentials) rather than a person's sign-in. */

@@ -6,7 +6,7 @@ import type { SecretStore } from './oauth-cache.js';
 import { tokenCacheAccount } from './oauth-cache.js';
 import { EWS_DELEGATED_SCOPE, buildMsalConfiguration, resolveAuthority, type OAuthOptions } from './oauth.js';
 import { fromMsalError } from './oauth-errors.js';
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 export interface DeviceCodeLoginOptions extends Omit<OAuthOptions, 'app' | 'store' | 'username' | 'now'> {
   store: SecretStore;

@@ -31,3 +31,17 @@ export interface ConnectionHandshake {
   /** The Authorization value that answers the server's challenge (NTLM type 3), from the 401's WWW-Authenticate. */
   authenticate(wwwAuthenticate: string | string[] | undefined): string;
 }
+
+/** Where secrets are kept: the OS keychain or the credentials file (src/auth/credential-store*.ts). */
+export interface CredentialStore {
+  readonly kind: 'keychain' | 'file';
+  /** Where secrets go, for people: "the Secret Service keyring" or "~/.config/ews-watch/credentials.json (mode 0600)". */
+  readonly where: string;
+  /** Where one entry lives, for people: "the Secret Service keyring (ews-watch / https://mail.contoso.com alice@contoso.com)". */
+  describe(account: string): string;
+  get(account: string): Promise<string | undefined>;
+  /** Any string up to MAX_SECRET_CHARS (a password, or an OAuth token cache of a few hundred KB). */
+  set(account: string, secret: string): Promise<void>;
+  /** True when there was something to remove. */
+  delete(account: string): Promise<boolean>;
+}

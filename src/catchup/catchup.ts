@@ -16,8 +16,8 @@ import { createWriteHealth, WRITE_RETRY_MS } from '../state/health.js';
 import type { StateStore } from '../state/index.js';
 import type { WriteHealth } from '../state/health.js';
 import type { EventType } from '../ews/types.js';
-import type { WatchedEvent } from '../output/types.js';
-import type { Clock } from '../watch/clock.js';
+import type { WatchedEvent } from '../base/event.js';
+import type { Clock } from '../base/clock.js';
 import type { GapInfo } from '../watch/engine.js';
 import { createChangeKeyLearner, LEARN_DELAY_MS } from './change-keys.js';
 import { createWatchedFolders } from './folders.js';
@@ -27,9 +27,10 @@ import { createPrinting } from './printing.js';
 import { createQuietPeriod } from './quiet-period.js';
 import { createSavedStates } from './saved-states.js';
 import { admitStreamed, printedStreamed, type StreamedDeps } from './streamed.js';
-import type { Emit, SyncClient, WatchedFolder } from './types.js';
+import type { Emit, WatchedFolder } from './types.js';
+import type { SyncClient } from '../ews/client.js';
 
-export type { Emit, SyncClient, WatchedFolder } from './types.js';
+export type { Emit, WatchedFolder } from './types.js';
 export { LEARN_DELAY_MS } from './change-keys.js';
 export { QUIET_MAX_WAIT_MS } from './quiet-period.js';
 

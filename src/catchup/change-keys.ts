@@ -3,9 +3,9 @@
 // for after them. Without it, a change made to a printed item while the stream was down could not be told.
 
 import type { ItemResult } from '../ews/items.js';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 import type { Ledger } from './ledger.js';
-import type { SyncClient } from './types.js';
+import type { SyncClient } from '../ews/client.js';
 
 /**
  * A streamed item's ChangeKey is looked up this long after it was printed: long enough for the events of one

@@ -5,7 +5,7 @@
 import type { Absurdity } from '../ews/limits.js';
 import type { ItemChange } from '../ews/sync.js';
 import type { EventType, EwsEvent } from '../ews/types.js';
-import type { WatchedEvent } from '../output/types.js';
+import type { WatchedEvent } from '../base/event.js';
 import type { WatchedFolder } from './types.js';
 
 const EVENT_OF: Record<ItemChange['kind'], EwsEvent['type']> = { create: 'Created', update: 'Modified', delete: 'Deleted', readflag: 'Modified' };

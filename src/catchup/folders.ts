@@ -2,8 +2,9 @@
 // found anew at each pass, new ones included), and which of them a stream event's FolderId names.
 
 import type { EwsEvent } from '../ews/types.js';
-import type { SyncClient, WatchedFolder } from './types.js';
+import type { WatchedFolder } from './types.js';
 import { describeSkipped } from './events.js';
+import type { SyncClient } from '../ews/client.js';
 
 export interface WatchedFolders {
   /** The folders now (a pass iterates a copy: a folder that no longer exists is dropped meanwhile). */

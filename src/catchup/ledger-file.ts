@@ -12,7 +12,7 @@ import { StateFileRefused } from '../state/errors.js';
 import { APPEND_FLAGS, CREATE_FLAGS, openRegularSync, readRegularSync } from '../state/files.js';
 import { WRITE_RETRY_MS, type WriteHealth } from '../state/health.js';
 import { tempFileName } from '../state/paths.js';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 
 /** The file operations used, so tests can make them fail (a full disk, an I/O error) without a full disk. */
 export interface LedgerFs {

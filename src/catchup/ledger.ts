@@ -33,7 +33,7 @@
 import type { EwsEvent } from '../ews/types.js';
 import type { ItemChange } from '../ews/sync.js';
 import type { WriteHealth } from '../state/health.js';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import { repeatsCatchUp } from './dedup.js';
 import { openLedgerFile, type LedgerFile, type LedgerFs } from './ledger-file.js';
 import { CHANGE_KEY, FOLDER, formatLine as line, formatPrune, KEY, ownCopy, parseLine, type Origin } from './ledger-lines.js';

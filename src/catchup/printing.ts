@@ -4,9 +4,9 @@
 
 import type { ItemChange } from '../ews/sync.js';
 import type { EventType } from '../ews/types.js';
-import type { WatchedEvent } from '../output/types.js';
-import type { Clock } from '../watch/clock.js';
-import { raceAbort } from '../watch/abortable.js';
+import type { WatchedEvent } from '../base/event.js';
+import type { Clock } from '../base/clock.js';
+import { raceAbort } from '../base/abortable.js';
 import { catchUpEvent, wantedBy } from './events.js';
 import { keyOfChange, type Ledger } from './ledger.js';
 import type { Emit, WatchedFolder } from './types.js';

@@ -1,7 +1,7 @@
 // When the quiet-period pass runs: a silent sync a while after the last streamed event, so the saved state follows
 // the stream and a restart reports only the real gap. Owns the timer, not what the pass does.
 
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 
 /** The longest a busy stream can push the quiet-period pass back. */
 export const QUIET_MAX_WAIT_MS = 5 * 60_000;

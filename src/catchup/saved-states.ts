@@ -4,7 +4,7 @@
 
 import type { StateStore } from '../state/index.js';
 import type { WriteHealth } from '../state/health.js';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 import type { WatchedFolder } from './types.js';
 
 export interface SavedStatesOptions {

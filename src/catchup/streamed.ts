@@ -1,7 +1,7 @@
 // What the catch-up notes of each streamed event: its keys in the ledger (in memory when admitted, on disk once
 // printed), the ChangeKey it was printed with or is to be looked up, and the quiet-period pass it arms.
 
-import type { WatchedEvent } from '../output/types.js';
+import type { WatchedEvent } from '../base/event.js';
 import type { ChangeKeyLearner } from './change-keys.js';
 import type { WatchedFolders } from './folders.js';
 import { keysOfEvent, type Ledger } from './ledger.js';

@@ -11,7 +11,8 @@ import type { WatchedFolders } from './folders.js';
 import { keyOfChange, type Ledger } from './ledger.js';
 import type { PageLines, Printing } from './printing.js';
 import type { SavedStates } from './saved-states.js';
-import type { Emit, SyncClient, WatchedFolder } from './types.js';
+import type { Emit, WatchedFolder } from './types.js';
+import type { SyncClient } from '../ews/client.js';
 
 /** What every pass works with. */
 export interface PassDeps {

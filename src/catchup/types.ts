@@ -4,18 +4,7 @@
 import type { ItemResult } from '../ews/items.js';
 import type { SyncHierarchyPage, SyncItemsPage } from '../ews/sync.js';
 import type { FolderRef } from '../ews/types.js';
-import type { WatchedEvent } from '../output/types.js';
-
-export interface SyncClient {
-  syncFolderItems(o: { folder: FolderRef; syncState?: string; maxChanges: number }, signal?: AbortSignal): Promise<SyncItemsPage>;
-  /**
-   * GetItem of the ids and ChangeKeys alone: whether items printed since the saved state still exist, and the real
-   * ChangeKey of items the stream printed (notifications carry none).
-   */
-  lookUpItems?(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
-  /** SyncFolderHierarchy; with --all-folders, which folders there are. */
-  syncFolderHierarchy?(o: { syncState?: string; root?: FolderRef }, signal?: AbortSignal): Promise<SyncHierarchyPage>;
-}
+import type { WatchedEvent } from '../base/event.js';
 
 export interface WatchedFolder {
   /** Names the folder's saved state: a distinguished name (`inbox`) or the FolderId. */

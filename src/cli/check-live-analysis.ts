@@ -2,7 +2,7 @@
 // connection (when each byte, heartbeat and the draft's event arrived, and how the connection ended) to findings
 // in plain words, one line each, naming the cause and what to ask the admin. Pure: no I/O, no clock.
 
-import { cleanText } from '../output/sanitize.js';
+import { cleanText } from '../base/sanitize.js';
 
 /** How the observed connection ended. Times are milliseconds on the run's clock. */
 export type LiveEnd =

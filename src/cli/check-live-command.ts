@@ -4,12 +4,12 @@
 
 import { UsageError } from '../errors.js';
 import type { MailboxWriter } from '../ews/writes.js';
-import { cleanText } from '../output/sanitize.js';
+import { cleanText } from '../base/sanitize.js';
 import { decideColourLevel } from '../term/colour.js';
 import { createStatusLine } from '../term/spinner.js';
 import type { EwsHttp } from '../transport/http.js';
-import type { WatchClient } from '../watch/client.js';
-import { systemClock } from '../watch/clock.js';
+import type { WatchClient } from '../ews/client.js';
+import { systemClock } from '../base/clock.js';
 import { runLiveCheck, type LiveCheckOptions } from './check-live.js';
 import type { Env } from './config.js';
 import type { Interrupts } from './signals.js';

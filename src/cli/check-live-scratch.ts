@@ -3,8 +3,8 @@
 // one line saying what went, or what may be left and how to remove it.
 
 import type { MailboxWriter } from '../ews/writes.js';
-import type { WatchClient } from '../watch/client.js';
-import type { Clock } from '../watch/clock.js';
+import type { WatchClient } from '../ews/client.js';
+import type { Clock } from '../base/clock.js';
 import { formatMs } from './check-live-analysis.js';
 import { failed } from './check.js';
 

@@ -5,7 +5,7 @@
 import { ProtocolError } from '../errors.js';
 import { createStreamDecoder } from '../ews/stream-decoder.js';
 import type { StreamMessage } from '../ews/types.js';
-import { raceAbort, releaseIterator } from '../watch/abortable.js';
+import { raceAbort, releaseIterator } from '../base/abortable.js';
 import type { LiveEnd } from './check-live-analysis.js';
 
 /** The scratch folder sees one draft and a few heartbeats; anything past this is noise, not worth memory. */

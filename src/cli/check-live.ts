@@ -6,9 +6,9 @@
 
 import type { EwsId, FolderRef } from '../ews/types.js';
 import type { MailboxWriter } from '../ews/writes.js';
-import { cleanLines } from '../output/sanitize.js';
-import type { WatchClient } from '../watch/client.js';
-import type { Clock } from '../watch/clock.js';
+import { cleanLines } from '../base/sanitize.js';
+import type { WatchClient } from '../ews/client.js';
+import type { Clock } from '../base/clock.js';
 import { analyzeLiveRun, type LiveEnd, type LiveFinding, type LiveTimeline } from './check-live-analysis.js';
 import { createNotes, watchStream, type StreamNotes } from './check-live-stream.js';
 import { cleanUp, creating, interruptible, Interrupted, type Scratch } from './check-live-scratch.js';

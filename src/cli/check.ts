@@ -8,8 +8,8 @@ import { isServerErrorPage } from '../ews/endpoint.js';
 import { responseCodeHint } from '../ews/response-codes.js';
 import type { ServerVersionInfo } from '../ews/types.js';
 import { describeVersion } from './server-version.js';
-import { cleanLines, stripControl } from '../output/sanitize.js';
-import type { WatchClient } from '../watch/client.js';
+import { cleanLines, stripControl } from '../base/sanitize.js';
+import type { WatchClient } from '../ews/client.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export { describeVersion };

@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { openCredentialStore, parseKeychainMode, passwordAccount, type OpenedStore } from '../auth/credential-store.js';
 import type { Env } from './config.js';
-import { cleanLines } from '../output/sanitize.js';
+import { cleanLines } from '../base/sanitize.js';
 import { EXIT } from './exit-codes.js';
 import { promptPassword, readPasswordFromStdin } from './secrets.js';
 

@@ -6,18 +6,18 @@ import type { CatchUp } from '../catchup/catchup.js';
 import { createDetailsSource } from '../enrich/details.js';
 import { createEventFilter } from '../enrich/filter.js';
 import { createFolderNames, WELL_KNOWN_FOLDERS, type FolderNames } from '../enrich/folders.js';
-import type { EnrichClient } from '../enrich/types.js';
 import { createHookRunner, type HookRunner } from '../hooks/index.js';
 import { KILL_GRACE_MS } from '../hooks/process.js';
-import type { EventSink, WatchedEvent } from '../output/types.js';
+import type { EventSink, WatchedEvent } from '../base/event.js';
 import { createPrintedPath, type PrintedPath } from '../printed/path.js';
 import type { Logger } from '../term/logger.js';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import type { WatchPort } from '../watch/engine.js';
 import type { WatchStatus } from '../watch/status.js';
 import type { WatchSettings } from './config.js';
 import { formatMs } from './duration.js';
 import { EXIT } from './exit-codes.js';
+import type { EnrichClient } from '../ews/client.js';
 
 export interface PipelineOptions {
   settings: WatchSettings;

@@ -1,7 +1,7 @@
 // ServerVersionInfo in words for `check` and -v: only what the server reported, never placeholders.
 
 import type { ServerVersionInfo } from '../ews/types.js';
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 export function describeVersion(v: ServerVersionInfo | undefined): string {
   if (!v) return 'version not reported (no ServerVersionInfo in the answer)';

@@ -3,7 +3,7 @@
 // next, so a user running ews-watch for days can see why it reconnected. Server text is stripped of controls.
 // Events the decoder skipped (absurdly long ids) get a warning each; the logger folds a storm of them.
 
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
 import type { Outcome } from '../watch/policy.js';

@@ -2,7 +2,7 @@
 // arrived for `delayMs` (at the latest `maxWaitMs` after its first key), so the Created + NewMail + Modified of one
 // mail share one request. At most `maxInFlight` batches run at once; the rest wait in order. Time is the Clock's.
 
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 
 export interface BatcherOptions<R> {
   clock: Clock;

@@ -6,9 +6,9 @@
 import { EwsResponseError, TransportError, describeError } from '../errors.js';
 import { detach } from '../ews/detach.js';
 import type { ItemDetails, ItemResult, Mailbox } from '../ews/items.js';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import { createBatcher } from './batcher.js';
-import type { EnrichClient } from './types.js';
+import type { EnrichClient } from '../ews/client.js';
 
 export type DetailsOutcome = { ok: true; details: ItemDetails } | { ok: false; error: string };
 

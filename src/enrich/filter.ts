@@ -2,8 +2,8 @@
 // match); --from and --subject together narrow (both must match). Only events whose details were fetched can match.
 
 import { UsageError } from '../errors.js';
-import { cleanText } from '../output/sanitize.js';
-import type { WatchedEvent } from '../output/types.js';
+import { cleanText } from '../base/sanitize.js';
+import type { WatchedEvent } from '../base/event.js';
 
 export type Matcher = (text: string) => boolean;
 

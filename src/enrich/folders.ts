@@ -6,9 +6,9 @@
 import { describeError } from '../errors.js';
 import { detach } from '../ews/detach.js';
 import type { EwsEvent, FolderRef } from '../ews/types.js';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import { createBatcher, type Batcher } from './batcher.js';
-import type { EnrichClient } from './types.js';
+import type { EnrichClient } from '../ews/client.js';
 
 /** The folders --all-folders names by their distinguished name rather than their (localised) display name. */
 export const WELL_KNOWN_FOLDERS: readonly string[] = Object.freeze([

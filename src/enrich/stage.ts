@@ -6,7 +6,7 @@
 // printed to whoever asked with whenSettled() (the catch-up ledger), so a later run can still report them. The
 // printed path (src/printed/path.ts) asks `stopped` before each write; a write after the stop is a bug and throws.
 
-import type { EventSink, WatchedEvent } from '../output/types.js';
+import type { EventSink, WatchedEvent } from '../base/event.js';
 import type { DetailsOutcome } from './details.js';
 
 export interface EnrichStageOptions {

@@ -2,7 +2,7 @@
 // Values can come from the server (subject, sender): escape sequences and control characters are removed and the
 // length is bounded, so a hook that echoes them to a terminal or a log cannot be steered by a crafted subject.
 
-import { cleanText } from '../output/sanitize.js';
+import { cleanText } from '../base/sanitize.js';
 import type { HookEventFields } from './types.js';
 
 export const MAX_ENV_VALUE_CHARS = 1000;

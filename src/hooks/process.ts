@@ -5,7 +5,7 @@
 
 import type { ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 
 export const KILL_GRACE_MS = 2_000;
 /** After the child exits, how long a grandchild that inherited its pipes may keep them open before we stop reading. */

@@ -4,8 +4,8 @@
 // Each run has its own process group (POSIX); at the end, no run starts any more and every group is ended.
 
 import { spawn as nodeSpawn } from 'node:child_process';
-import { shortenId } from '../output/sanitize.js';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import { shortenId } from '../base/sanitize.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 import { buildChildEnv, sanitizeText } from './env.js';
 import { foldEvents, type FoldedRun } from './fold.js';
 import { KILL_GRACE_MS, MAX_OUTPUT_LINE_CHARS, PIPE_GRACE_MS, killProcessGroup, runHookProcess, type GroupKiller, type RunOutcome } from './process.js';

@@ -1,7 +1,7 @@
 // The shapes a hook runner is configured and fed with. A hook is a program run once per event, without a shell.
 
 import type { spawn } from 'node:child_process';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import type { GroupKiller } from './process.js';
 
 export interface HookSpec {

@@ -5,7 +5,7 @@
 // `folder` names what the pretty line names: an item's folder, or for a folder event the folder itself.
 
 import type { Mailbox } from '../ews/items.js';
-import type { EventSink, WatchedEvent } from './types.js';
+import type { EventSink, WatchedEvent } from '../base/event.js';
 
 export type LineWriter = (line: string) => void;
 

@@ -6,9 +6,9 @@
 import type { ChalkInstance } from 'chalk';
 import type { EventType } from '../ews/types.js';
 import type { LineWriter } from './ndjson.js';
-import { cleanText, shortenId } from './sanitize.js';
-import type { EventSink, WatchedEvent } from './types.js';
-import { fitWidth, padWidth, textWidth } from './width.js';
+import { cleanText, shortenId } from '../base/sanitize.js';
+import type { EventSink, WatchedEvent } from '../base/event.js';
+import { fitWidth, padWidth, textWidth } from '../base/width.js';
 
 export interface PrettyOptions {
   /** A chalk instance whose level was decided once for stdout (level 0 = no colour). */

@@ -4,7 +4,7 @@
 import type { DetailsSource } from '../enrich/details.js';
 import type { EnrichStage } from '../enrich/stage.js';
 import type { HookRunner } from '../hooks/index.js';
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 import type { OutGate, StdoutProgress } from './out-gate.js';
 
 /** How long pending lookups may hold the exit before the events are printed without them. */

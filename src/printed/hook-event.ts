@@ -3,7 +3,7 @@
 
 import type { HookEvent } from '../hooks/index.js';
 import { folderKeyOf, ndjsonLine } from '../output/ndjson.js';
-import type { WatchedEvent } from '../output/types.js';
+import type { WatchedEvent } from '../base/event.js';
 
 export function hookEventOf(e: WatchedEvent): HookEvent {
   const ev = e.event;

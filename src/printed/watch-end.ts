@@ -1,7 +1,7 @@
 // Why a watch ends: the user's stop (a signal, stdout closed), --timeout, --max-events reached, or the output's
 // failure; one AbortSignal for the engine whose reason says which, and what finish() needs to know of it.
 
-import type { Clock } from '../watch/clock.js';
+import type { Clock } from '../base/clock.js';
 
 /** Why the watch ends: the user's stop, --timeout, --max-events or the output's failure (the signal's reason says which). */
 export interface WatchEnd {

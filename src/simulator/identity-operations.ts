@@ -6,25 +6,10 @@
 
 import { reply } from './http-reply.js';
 import type { IdentityPayload, IdFormat, SourceId } from './identity-request-decoder.js';
+import type { DirectoryEntry } from './identity-config.js';
 import type { OperationCall, SimContext } from './operations.js';
 import { buildErrorMessageFields, buildFault, wrapOrdinary, type ResponseErrorSpec } from './soap-responses.js';
 import { escapeAttr, escapeText } from './xml-text.js';
-
-/** Someone in the simulated directory; `account` is the sAMAccountName (the `alice` of CONTOSO\alice). */
-export interface DirectoryEntry {
-  name: string;
-  address: string;
-  account: string;
-}
-
-export interface IdentityConfig {
-  /** 'exchange' (default): answer as Exchange does; 'unsupported': a SOAP fault, as a server without the operation. */
-  convertId: 'exchange' | 'unsupported';
-  /** 'no-results': ErrorNameResolutionNoResults for every name. */
-  resolveNames: 'exchange' | 'no-results' | 'unsupported';
-  /** The mailbox's owner first, then the other people of SimulatorOptions.directory. */
-  directory: DirectoryEntry[];
-}
 
 type Payload<K extends IdentityPayload['kind']> = Extract<IdentityPayload, { kind: K }>;
 

@@ -3,13 +3,13 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IdFactory } from './ids.js';
-import type { IdentityConfig } from './identity-operations.js';
 import type { Mailbox } from './mailbox.js';
 import type { DecodedRequest, RequestPayload, RequestedFolder } from './request-decoder.js';
 import { reply, startStream, type ReplyOptions } from './http-reply.js';
 import { buildResponseError, buildSubscribeSuccess, buildUnsubscribeSuccess } from './soap-responses.js';
 import type { Subscription, SubscriptionRegistry } from './subscriptions.js';
 import type { MailboxChange, StreamStep } from './types.js';
+import type { IdentityConfig } from './identity-config.js';
 
 export interface SimContext {
   mailbox: Mailbox;

@@ -2,7 +2,7 @@
 // I/O error. The first failure is one warning line; later failures while it lasts are folded into it (a new line
 // only for a new reason); one line says when every write went through again. Whoever failed retries on its own.
 
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 /** How long after a failed write of the sync state it is tried again (also on the next write, for the ledger). */
 export const WRITE_RETRY_MS = 5_000;

@@ -2,7 +2,7 @@
 // A file is trusted only when its format, version, mailbox, server and folder key all match what we expect;
 // anything else is reported as 'corrupt' with a reason (never thrown), so the caller can start a fresh sync.
 
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 export const STATE_FORMAT = 'ews-watch-sync-state';
 export const STATE_VERSION = 1;

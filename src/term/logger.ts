@@ -4,7 +4,7 @@
 // Server text is quoted in many of these lines (folder names, MessageText): after redaction, every line is cleaned
 // of escape sequences, controls and bidi overrides here, in one place, so no call site can forget.
 
-import { cleanLines } from '../output/sanitize.js';
+import { cleanLines } from '../base/sanitize.js';
 import { createSecretRegistry, type SecretKind } from './redact.js';
 
 export type Verbosity = -1 | 0 | 1;

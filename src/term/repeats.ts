@@ -2,7 +2,7 @@
 // not one per failure, and the user still sees that it goes on. Lines are alike when they differ only in numbers
 // ("attempt 7; next try in 8 s"). Time comes from the clock handed in; no timer outlives flush().
 
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 import type { Logger } from './logger.js';
 
 /** How long one fold lasts, and how many alike lines of a fold are printed as they come. */

@@ -2,9 +2,9 @@
 // changes (so at most once a second while idle), fitted to the terminal's width, never animated. Lines written
 // to stderr meanwhile go through write(), which clears the status line first so the two never mix.
 
-import { cleanText } from '../output/sanitize.js';
-import { fitWidth } from '../output/width.js';
-import type { Clock, TimerHandle } from '../watch/clock.js';
+import { cleanText } from '../base/sanitize.js';
+import { fitWidth } from '../base/width.js';
+import type { Clock, TimerHandle } from '../base/clock.js';
 
 export interface StatusLine {
   /** Sets the text; `{ago}` in it is replaced by the seconds since `since`, kept current while it shows. */

@@ -8,14 +8,11 @@ import { AuthError, EwsResponseError, ProtocolError, TransportError } from '../e
 import { buildGetStreamingEvents, buildSubscribe, buildUnsubscribe } from '../ews/requests.js';
 import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from '../ews/responses.js';
 import type { EventType, FolderSelector, RequestContext, ServerVersionInfo } from '../ews/types.js';
-import { cleanText, stripControl } from '../output/sanitize.js';
-import type { WatchClient } from '../watch/client.js';
-import type { SyncClient } from '../catchup/catchup.js';
-import type { EnrichClient } from '../enrich/types.js';
+import { cleanText, stripControl } from '../base/sanitize.js';
+import type { EwsClient } from '../ews/client.js';
 import { buildGetFolder, buildGetItem, decodeGetFolderResponse, decodeGetItemResponse } from '../ews/items.js';
 import { buildSyncFolderHierarchy, buildSyncFolderItems, decodeSyncFolderHierarchyResponse, decodeSyncFolderItemsResponse } from '../ews/sync.js';
 import type { AuthProvider } from '../auth/types.js';
-import type { IdentityClient } from '../auth/find-mailbox.js';
 import { buildConvertId, buildResolveNames, decodeConvertIdResponse, decodeResolveNamesResponse } from '../ews/identity.js';
 import {
   buildCreateFolder,
@@ -29,7 +26,6 @@ import {
   decodeDeleteResponse,
   decodeFindFolderResponse,
   decodeItemIdResponse,
-  type MailboxWriter,
 } from '../ews/writes.js';
 import type { EwsHttp } from './http.js';
 import { clientErrorAnswer, looksLikeSoap, notEwsAnswer, parseRetryAfter, redirectAnswer } from './unexpected-answer.js';
@@ -57,7 +53,7 @@ export interface EwsClientOptions {
 /** FindFolder pages read at most (500 folders each) before the list is taken as complete enough. */
 const MAX_FIND_FOLDER_PAGES = 20;
 
-export function createEwsClient(o: EwsClientOptions): WatchClient & SyncClient & EnrichClient & IdentityClient & MailboxWriter {
+export function createEwsClient(o: EwsClientOptions): EwsClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
   const post = async (body: string, operation: string, signal?: AbortSignal, urgent?: boolean) => {

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { TransportError } from '../errors.js';
 import { EWS_PATH, isServerErrorPage } from '../ews/endpoint.js';
-import { stripControl } from '../output/sanitize.js';
+import { stripControl } from '../base/sanitize.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

@@ -4,9 +4,9 @@
 
 import { createStreamDecoder } from '../ews/stream-decoder.js';
 import type { EwsErrorInfo, EwsEvent, SkippedEvent, StreamMessage } from '../ews/types.js';
-import { raceAbort, releaseIterable, releaseIterator } from './abortable.js';
-import type { WatchClient } from './client.js';
-import type { Clock } from './clock.js';
+import { raceAbort, releaseIterable, releaseIterator } from '../base/abortable.js';
+import type { WatchClient } from '../ews/client.js';
+import type { Clock } from '../base/clock.js';
 import { outcomeOfError, type ConnectionFacts, type Outcome } from './policy.js';
 import { createWatchdog } from './watchdog.js';
 

@@ -3,9 +3,9 @@
 // It hands decoded events and gaps to one port and knows nothing of printing. No process, no real timers.
 
 import type { EwsEvent } from '../ews/types.js';
-import { raceAbort } from './abortable.js';
-import type { WatchClient } from './client.js';
-import type { Clock } from './clock.js';
+import { raceAbort } from '../base/abortable.js';
+import type { WatchClient } from '../ews/client.js';
+import type { Clock } from '../base/clock.js';
 import { runConnection } from './connection.js';
 import { decide, initialPolicyState, outcomeOfError, type ConnectionFacts, type Outcome, type PolicyState } from './policy.js';
 import type { WatchStatus } from './status.js';

@@ -7,9 +7,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { openCredentialStore, passwordAccount, type CredentialStore } from '../../src/auth/credential-store.js';
+import { openCredentialStore, passwordAccount } from '../../src/auth/credential-store.js';
 import { keychainName, loadKeyring, type KeyringModule } from '../../src/auth/credential-store-keychain.js';
 import { keychainRequired, keychainUnavailable, testService } from '../support/keychain.js';
+import type { CredentialStore } from '../../src/auth/types.js';
 
 const service = testService();
 const linux = process.platform === 'linux' ? { linux: { store: 'secret-service' as const } } : undefined;

@@ -6,11 +6,12 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAX_SECRET_CHARS, openCredentialStore, parseKeychainMode, passwordAccount, type CredentialStore } from '../../src/auth/credential-store.js';
+import { MAX_SECRET_CHARS, openCredentialStore, parseKeychainMode, passwordAccount } from '../../src/auth/credential-store.js';
 import { createFileCredentialStore, credentialsFilePath } from '../../src/auth/credential-store-file.js';
 import { createKeychainCredentialStore } from '../../src/auth/credential-store-keychain.js';
 import { UsageError } from '../../src/errors.js';
 import { createFakeKeyring } from '../support/keychain.js';
+import type { CredentialStore } from '../../src/auth/types.js';
 
 const posix = process.platform !== 'win32';
 const tempHome = (): string => mkdtempSync(join(tmpdir(), 'ews-watch-store-'));

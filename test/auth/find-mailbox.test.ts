@@ -4,9 +4,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthError, EwsResponseError, ProtocolError, TransportError, UsageError } from '../../src/errors.js';
-import { exampleAddress, findMailbox, namesToResolve, type IdentityClient } from '../../src/auth/find-mailbox.js';
+import { exampleAddress, findMailbox, namesToResolve } from '../../src/auth/find-mailbox.js';
 import type { ConvertIdResult, NameCandidate, ResolveNamesResult } from '../../src/ews/identity.js';
 import type { FolderResult } from '../../src/ews/items.js';
+import type { IdentityClient } from '../../src/ews/client.js';
 
 const ROOT: FolderResult = { ok: true, folderId: 'AQMkROOT' };
 type Answer<T> = T | Error;

@@ -6,14 +6,15 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp, LEARN_DELAY_MS, QUIET_MAX_WAIT_MS, type SyncClient, type WatchedFolder } from '../../src/catchup/catchup.js';
+import { createCatchUp, LEARN_DELAY_MS, QUIET_MAX_WAIT_MS, type WatchedFolder } from '../../src/catchup/catchup.js';
 import { createLedger, keyOfChange, keysOfEvent, type LedgerOptions } from '../../src/catchup/ledger.js';
 import { EwsResponseError } from '../../src/errors.js';
 import type { ItemChange, SyncHierarchyPage, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
 import { createFakeClock, FAKE_EPOCH } from '../support/fake-clock.js';
+import type { SyncClient } from '../../src/ews/client.js';
 
 const item = (type: EwsEvent['type'], id: string, old?: string): EwsEvent => ({
   type,

@@ -3,15 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createCatchUp, LEARN_DELAY_MS, type SyncClient } from '../../src/catchup/catchup.js';
+import { createCatchUp, LEARN_DELAY_MS } from '../../src/catchup/catchup.js';
 import { judgeSyncChange, repeatsCatchUp, type PrintedSoFar, type Verdict } from '../../src/catchup/dedup.js';
 import { createLedger, type Origin } from '../../src/catchup/ledger.js';
 import type { ItemResult } from '../../src/ews/items.js';
 import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { createMemoryStateStore } from '../../src/state/memory.js';
 import { createFakeClock } from '../support/fake-clock.js';
+import type { SyncClient } from '../../src/ews/client.js';
 
 describe('judgeSyncChange: a change a sync page reports', () => {
   const change = (kind: ItemChange['kind'], changeKey?: string): ItemChange => ({ kind, itemId: 'A', ...(changeKey ? { changeKey } : {}) });

@@ -8,14 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp, type SyncClient } from '../../src/catchup/catchup.js';
+import { createCatchUp } from '../../src/catchup/catchup.js';
 import { createLedger, type Ledger } from '../../src/catchup/ledger.js';
 import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { createWriteHealth } from '../../src/state/health.js';
 import { openStateStore, StateError, type StateStore } from '../../src/state/index.js';
 import { createFakeClock } from '../support/fake-clock.js';
+import type { SyncClient } from '../../src/ews/client.js';
 
 const item = (type: EwsEvent['type'], id: string): EwsEvent => ({ type, subscriptionId: 'SUB', timestamp: '2026-11-28T10:00:00Z', kind: 'item', target: { id }, parentFolderId: { id: 'INBOX-ID' } });
 const streamed = (e: EwsEvent): WatchedEvent => ({ event: e, mailbox: 'alice@contoso.com', source: 'stream' });

@@ -10,7 +10,7 @@ import type { DeleteMode, DraftInput, MailboxWriter } from '../../src/ews/writes
 import { GRACE_MS, runLiveCheck, scratchName, SCRATCH_PATTERN, type LiveCheckOptions } from '../../src/cli/check-live.js';
 import { CLEANUP_MS, leftNote } from '../../src/cli/check-live-scratch.js';
 import { buildClosedEnvelope, buildHeartbeatEnvelope, buildNotificationEnvelope } from '../../src/simulator/stream-envelopes.js';
-import type { WatchClient } from '../../src/watch/client.js';
+import type { WatchClient } from '../../src/ews/client.js';
 import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
 
 const SUB = 'c3Vic2NyaXB0aW9uLWlk';

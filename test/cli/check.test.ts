@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { describeVersion, runCheck, suggestionFor } from '../../src/cli/check.js';
 import { AuthError, EwsResponseError, ProtocolError, TransportError, UsageError } from '../../src/errors.js';
 import type { CheckRow } from '../../src/cli/check.js';
-import type { WatchClient } from '../../src/watch/client.js';
+import type { WatchClient } from '../../src/ews/client.js';
 
 function fakeClient(fail?: { on: 'subscribe' | 'unsubscribe'; error: Error }): WatchClient & { calls: string[] } {
   const calls: string[] = [];

@@ -17,7 +17,7 @@ import type { Simulator } from '../../src/simulator/types.js';
 import { createLogger } from '../../src/term/logger.js';
 import { createEwsClient } from '../../src/transport/ews-client.js';
 import { createEwsHttp } from '../../src/transport/http.js';
-import { systemClock } from '../../src/watch/clock.js';
+import { systemClock } from '../../src/base/clock.js';
 import { runWatch } from '../../src/watch/engine.js';
 import { startCli, runCli } from '../support/cli.js';
 import { startFakeIdentity, trustingNetworkClient, type FakeIdentity } from '../support/fake-identity.js';

@@ -3,8 +3,8 @@
 
 import type { FolderResult, ItemDetails, ItemResult } from '../../src/ews/items.js';
 import type { EwsEvent, FolderRef } from '../../src/ews/types.js';
-import type { EnrichClient } from '../../src/enrich/types.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
+import type { EnrichClient } from '../../src/ews/client.js';
 
 export function itemEvent(type: EwsEvent['type'], id: string, extra: Partial<WatchedEvent> = {}, parent = 'INBOX'): WatchedEvent {
   return {

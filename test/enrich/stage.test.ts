@@ -7,7 +7,7 @@ import { createDetailsSource } from '../../src/enrich/details.js';
 import { createEventFilter, parsePattern } from '../../src/enrich/filter.js';
 import { createFolderNames } from '../../src/enrich/folders.js';
 import { createEnrichStage, StageStopped, type EnrichStageOptions } from '../../src/enrich/stage.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { createFakeClock } from '../support/fake-clock.js';
 import { fakeClient, folderEvent, itemEvent, mail } from './helpers.js';
 

@@ -1,5 +1,6 @@
-// design.md's import rule for the protocol layer: src/ews imports nothing of ours but ../errors.js, and nothing
-// from outside but saxes. Being pure, it also never touches process, timers or the clock.
+// The protocol layer's rule (README, Development): src/ews imports nothing of ours but ../errors.js, and nothing
+// from outside but saxes (test/architecture.test.ts checks every layer). Being pure, it also never touches
+// process, timers or the clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';

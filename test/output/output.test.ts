@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
 import { buildNdjsonRecord, createNdjsonSink, ndjsonLine } from '../../src/output/ndjson.js';
 import { createPrettySink } from '../../src/output/pretty.js';
-import { cleanLines, cleanText, shortenId, stripControl } from '../../src/output/sanitize.js';
+import { cleanLines, cleanText, shortenId, stripControl } from '../../src/base/sanitize.js';
 import { seededRandom } from '../support/random.js';
-import { fitWidth, padWidth, textWidth } from '../../src/output/width.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import { fitWidth, padWidth, textWidth } from '../../src/base/width.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { decideColourLevel } from '../../src/term/colour.js';
 
 const newMail: WatchedEvent = {

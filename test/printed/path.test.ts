@@ -10,7 +10,7 @@ import { createFolderNames } from '../../src/enrich/folders.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import { createHookRunner } from '../../src/hooks/index.js';
 import { createNdjsonSink } from '../../src/output/ndjson.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { createPrintedPath, type PrintedPathOptions, type Recorder } from '../../src/printed/path.js';
 import type { WatchStatus } from '../../src/watch/status.js';
 import { createFakeSpawn } from '../hooks/fake-spawn.js';

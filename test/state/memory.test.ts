@@ -3,12 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createCatchUp, type SyncClient } from '../../src/catchup/catchup.js';
+import { createCatchUp } from '../../src/catchup/catchup.js';
 import { createLedger } from '../../src/catchup/ledger.js';
 import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
-import type { WatchedEvent } from '../../src/output/types.js';
+import type { WatchedEvent } from '../../src/base/event.js';
 import { createMemoryStateStore, StateError } from '../../src/state/index.js';
 import { createFakeClock } from '../support/fake-clock.js';
+import type { SyncClient } from '../../src/ews/client.js';
 
 const FIXED = new Date('2024-05-06T07:08:09.000Z');
 

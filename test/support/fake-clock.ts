@@ -1,7 +1,7 @@
 // A fake Clock for tests: time moves only when the test moves it, every requested delay is recorded, and timers
 // fire in due order. Nothing here waits on the wall clock; flush() only lets pending promise callbacks run.
 
-import type { Clock, TimerHandle } from '../../src/watch/clock.js';
+import type { Clock, TimerHandle } from '../../src/base/clock.js';
 
 export interface FakeClock extends Clock {
   /** Every sleep(ms) requested, in order (also the ones cut short by an abort). */

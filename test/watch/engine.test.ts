@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { FolderNames } from '../../src/enrich/folders.js';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
 import { responseCodeHint } from '../../src/ews/response-codes.js';
-import type { EventSink, WatchedEvent } from '../../src/output/types.js';
+import type { EventSink, WatchedEvent } from '../../src/base/event.js';
 import { createPrintedPath, type PrintedPath, type Recorder } from '../../src/printed/path.js';
 import { runWatch, type GapInfo, type WatchOptions, type WatchResult } from '../../src/watch/engine.js';
 import type { WatchStatus } from '../../src/watch/status.js';

@@ -2,8 +2,8 @@
 // (ews-protocol.md §2.2 point 3) and a scripted WatchClient that records every call and checks that no two
 // GetStreamingEvents requests are ever outstanding at once.
 
-import type { WatchClient } from '../../src/watch/client.js';
-import type { Clock } from '../../src/watch/clock.js';
+import type { WatchClient } from '../../src/ews/client.js';
+import type { Clock } from '../../src/base/clock.js';
 
 const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const TYPES_NS = 'http://schemas.microsoft.com/exchange/services/2006/types';
