@@ -69,7 +69,7 @@ export function fromMsalError(err: unknown, c: OAuthErrorContext): Error {
 
 /**
  * What to do when Exchange itself refuses a fresh token (HTTP 401 after one refresh, or 403). Since October 2026
- * Exchange Online refuses EWS unless the tenant enables it and allow-lists the app id (ews-protocol.md §5).
+ * Exchange Online refuses EWS unless the tenant enables it and allow-lists the app id (protocol-notes.md §5).
  */
 export function exchangeRefusalAdvice(status: number, c: Pick<OAuthErrorContext, 'app' | 'tenant' | 'clientId'>): string {
   const allowList = `Exchange Online blocks EWS unless an admin allows it for this app: Set-OrganizationConfig -EWSEnabled $true and -EwsAllowedAppIDs with ${c.clientId} (EWS in Exchange Online is off by default from October 2026 and ends in April 2027)`;

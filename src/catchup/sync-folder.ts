@@ -1,6 +1,6 @@
-// One folder from its saved state to the end: SyncFolderItems page by page until IncludesLastItemInRange (protocol-
-// notes.md §6.1), each change printed or not as dedup.ts decides, the state saved after every page once its lines
-// are out. Also what every pass is given (PassDeps) and what one pass is (PassRun).
+// One folder from its saved state to the end: SyncFolderItems page by page until IncludesLastItemInRange
+// (protocol-notes.md §6.1), each change printed or not as dedup.ts decides, the state saved after every page once
+// its lines are out. Also what every pass is given (PassDeps) and what one pass is (PassRun).
 
 import { EwsResponseError } from '../errors.js';
 import type { ItemChange, SyncItemsPage } from '../ews/sync.js';

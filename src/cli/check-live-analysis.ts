@@ -6,7 +6,7 @@ import { cleanText } from '../base/sanitize.js';
 
 /** How the observed connection ended. Times are milliseconds on the run's clock. */
 export type LiveEnd =
-  /** [ews] ConnectionStatus Closed: the server ended it at ConnectionTimeout (ews-protocol.md §2.4). */
+  /** [ews] ConnectionStatus Closed: the server ended it at ConnectionTimeout (protocol-notes.md §2.4). */
   | { how: 'closed'; at: number }
   /** The body ended without Closed, or the connection broke: something cut it. */
   | { how: 'cut'; at: number }

@@ -27,7 +27,7 @@ export interface LiveSettings {
   yes: boolean;
 }
 
-/** [ews] ConnectionTimeout is 1..30 minutes (ews-protocol.md §2.1); two see a 60 s idle timeout with room to spare. */
+/** [ews] ConnectionTimeout is 1..30 minutes (protocol-notes.md §2.1); two see a 60 s idle timeout with room to spare. */
 export const DEFAULT_LIVE_MINUTES = 2;
 
 /** The --live settings, or undefined without --live; a UsageError, before any I/O, for what does not fit. */
@@ -49,7 +49,7 @@ export function resolveLiveSettings(opts: LiveFlags & { folder?: string[]; allFo
   return { minutes, yes: opts.yes === true };
 }
 
-/** The HTTP calls as they are, noting whether Subscribe's answer set X-BackEndOverrideCookie (ews-protocol.md §4.1). */
+/** The HTTP calls as they are, noting whether Subscribe's answer set X-BackEndOverrideCookie (protocol-notes.md §4.1). */
 export function observeAffinity(http: EwsHttp): { http: EwsHttp; cookieSet(): boolean } {
   let set = false;
   const observed: EwsHttp = {

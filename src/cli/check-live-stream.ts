@@ -11,7 +11,7 @@ import type { LiveEnd } from './check-live-analysis.js';
 /** The scratch folder sees one draft and a few heartbeats; anything past this is noise, not worth memory. */
 export const MAX_NOTED = 10_000;
 
-/** [ews] codes meaning the stream's server does not hold the subscription (ews-protocol.md §2.5, §4.1). */
+/** [ews] codes meaning the stream's server does not hold the subscription (protocol-notes.md §2.5, §4.1). */
 const UNKNOWN_SUBSCRIPTION = new Set(['ErrorSubscriptionNotFound', 'ErrorExpiredSubscription', 'ErrorInvalidSubscription']);
 
 export interface StreamNotes {

@@ -18,7 +18,7 @@ import { EXIT } from './exit-codes.js';
 const ROOT: FolderRef = { kind: 'distinguished', name: 'msgfolderroot' };
 /** The scratch folder's name, "ews-watch check 2026-12-02 03:10 #a1b2", and the pattern a leftover of it matches. */
 export const SCRATCH_PATTERN = /^ews-watch check \d{4}-\d{2}-\d{2} \d{2}:\d{2} #[0-9a-f]{4}$/;
-/** [ews] exchangelib bounds a stream by ConnectionTimeout + 60 s to always see its Closed (ews-protocol.md §2.4). */
+/** [ews] exchangelib bounds a stream by ConnectionTimeout + 60 s to always see its Closed (protocol-notes.md §2.4). */
 export const GRACE_MS = 60_000;
 
 const DRAFT = {

@@ -109,7 +109,7 @@ export interface ConnectionSettings {
   sources: Readonly<Record<string, Source>>;
   /** Present with --auth oauth. */
   oauth?: OAuthSettings;
-  /** SMTP address for the ExchangeImpersonation header (the app flow of OAuth, ews-protocol.md §4.2). */
+  /** SMTP address for the ExchangeImpersonation header (the app flow of OAuth, protocol-notes.md §4.2). */
   impersonate?: string;
   /** --ca-file / EWS_CA_FILE: a PEM file of extra trusted CAs (read by the caller, which reports a bad file). */
   caFile?: string;

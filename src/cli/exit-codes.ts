@@ -1,4 +1,4 @@
-// The one table from error to exit code (cli-contract.md "Exit status").
+// The one table from error to exit code (README "Exit status").
 
 import { AuthError, UsageError } from '../errors.js';
 

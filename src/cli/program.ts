@@ -1,4 +1,4 @@
-// The command line (cli-contract.md): the root command watches; `demo` watches the built-in simulated Exchange.
+// The command line (README "Commands" and "Options"): the root command watches; `demo` watches the built-in simulated Exchange.
 // Definitions only: actions are handed in, so tests can parse argv without running anything.
 
 import { Command, Option } from 'commander';

@@ -94,7 +94,7 @@ function reportDisconnect(o: StatusReporterOptions, s: Extract<WatchStatus, { ty
     const next = decision.kind === 'resubscribe' ? `subscribing again${delay ? ` in ${delay}` : ''}` : `reconnecting${delay ? ` in ${delay}` : ''}`;
     line = `${what}; ${next}`;
   }
-  // [ews] Closed is the normal end of every connection (ews-protocol.md §2.4): not worth a warning.
+  // [ews] Closed is the normal end of every connection (protocol-notes.md §2.4): not worth a warning.
   if (outcome.kind === 'closed') o.logger.debug(line);
   else o.logger.warn(line);
 }

@@ -1,4 +1,4 @@
-// --details: an item's summary by GetItem (IdOnly + DETAIL_FIELDS, ews-protocol.md §8), batched (≤ 10 ids per call)
+// --details: an item's summary by GetItem (IdOnly + DETAIL_FIELDS, protocol-notes.md §8), batched (≤ 10 ids per call)
 // after a short debounce. A busy server or a network hiccup gets two more tries; an item that is gone
 // (ErrorItemNotFound) or any other failure becomes an outcome with the reason, never a throw: the event is printed
 // anyway. What the server sent is bounded here (recipients, text lengths); cleaning it for a terminal is the output's job.

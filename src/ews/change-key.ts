@@ -1,7 +1,7 @@
 // Placeholder ChangeKeys. Pure.
 //
 // Exchange puts a 4-byte ChangeKey on every id in a notification: the object's type and nothing else
-// (`CQAAAA==` a message, `DwAAAA==` a calendar item, `AQAAAA==`/`AgAAAA==` folders; ews-protocol.md §2.3 and §3:
+// (`CQAAAA==` a message, `DwAAAA==` a calendar item, `AQAAAA==`/`AgAAAA==` folders; protocol-notes.md §2.3 and §3:
 // "notifications do not provide a ChangeKey"). A real ChangeKey (SyncFolderItems, GetItem) carries the change
 // number after that prefix. A placeholder tells nothing about the item's version, so decoders drop it.
 

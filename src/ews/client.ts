@@ -44,7 +44,7 @@ export interface SyncClient {
 
 /** --details and folder names (src/enrich/). */
 export interface EnrichClient {
-  /** One result per id, in order (ews-protocol.md §8). Throws for a failed call (HTTP, fault, transport). */
+  /** One result per id, in order (protocol-notes.md §8). Throws for a failed call (HTTP, fault, transport). */
   getItems(itemIds: readonly string[], signal?: AbortSignal): Promise<ItemResult[]>;
   /** One result per folder, in order. */
   getFolders(folders: readonly FolderRef[], signal?: AbortSignal): Promise<FolderResult[]>;

@@ -1,7 +1,7 @@
 // Small pure helpers shared by the stream decoder and the response decoders: local names, the code a SOAP
-// fault stands for, and BackOffMilliseconds (ews-protocol.md §4.4).
+// fault stands for, and BackOffMilliseconds (protocol-notes.md §4.4).
 
-/** 'm:ResponseCode' → 'ResponseCode'. We never match on prefixes (ews-protocol.md, doc-sample warning). */
+/** 'm:ResponseCode' → 'ResponseCode'. We never match on prefixes (protocol-notes.md, doc-sample warning). */
 export function localName(qname: string): string {
   const colon = qname.indexOf(':');
   return colon < 0 ? qname : qname.slice(colon + 1);

@@ -1,5 +1,5 @@
 // The seven EWS event kinds: our short names ('NewMail') and their wire names ('NewMailEvent'). Pure.
-// Wire names: ews-protocol.md §1.2 and §3. StatusEvent is not here on purpose: it cannot be subscribed to.
+// Wire names: protocol-notes.md §1.2 and §3. StatusEvent is not here on purpose: it cannot be subscribed to.
 import { EVENT_TYPES, type EventType } from './types.js';
 
 const WIRE_SUFFIX = 'Event';

@@ -1,5 +1,5 @@
 // Cuts a stream of decoded text into whole SOAP `Envelope` documents, whatever their prefix, with or without
-// `<?xml?>` declarations between them (ews-protocol.md §2.2). Pure: no I/O. Memory is bounded by maxEnvelopeBytes.
+// `<?xml?>` declarations between them (protocol-notes.md §2.2). Pure: no I/O. Memory is bounded by maxEnvelopeBytes.
 // It tokenises only what framing needs (tags, quotes, comments, CDATA, PIs); saxes checks everything else.
 import { ProtocolError } from '../errors.js';
 import { excerpt } from './excerpt.js';

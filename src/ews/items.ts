@@ -1,4 +1,4 @@
-// Pure builders and decoders for enrichment: GetItem (what a NewMail is about, ews-protocol.md §8) and GetFolder
+// Pure builders and decoders for enrichment: GetItem (what a NewMail is about, protocol-notes.md §8) and GetFolder
 // (a folder's name and parent). No I/O. Server text comes back as sent: sanitising it is the output's job.
 // Batches answer one response message per id, in order; an error in one (ErrorItemNotFound) is a result, not a throw.
 import { ProtocolError, UsageError } from '../errors.js';

@@ -4,7 +4,7 @@
 // [MS-OXWSCORE] 2.2.4.25 (t:ItemIdType): "The maximum size of this attribute is 512 bytes after base64 encoding",
 // said of both Id and ChangeKey; Microsoft's "EWS item identifier and your database" advises a 512-character
 // column. Real ones are much shorter (ItemIds ~150 characters, FolderIds ~120, ChangeKeys 40 or the 8-character
-// placeholder; ews-protocol.md §2.3). We allow twice the documented maximum. SubscriptionIds have no documented
+// placeholder; protocol-notes.md §2.3). We allow twice the documented maximum. SubscriptionIds have no documented
 // bound (xs:string); Exchange's are ~100 characters, gromox's 12: the same bound serves.
 
 import type { EwsId } from './types.js';

@@ -1,5 +1,5 @@
 // Pure builders of the SOAP 1.1 requests ews-watch sends: Subscribe (streaming), GetStreamingEvents, Unsubscribe.
-// Shapes and namespaces: ews-protocol.md §1.2, §2.1, §4.2 (http:// namespaces, never the docs' https://).
+// Shapes and namespaces: protocol-notes.md §1.2, §2.1, §4.2 (http:// namespaces, never the docs' https://).
 // Every value is XML-escaped; a value XML cannot carry at all is a UsageError.
 import { UsageError } from '../errors.js';
 import type { EventType, FolderRef, FolderSelector, RequestContext } from './types.js';
@@ -7,7 +7,7 @@ import { toEwsEventType } from './event-names.js';
 
 export { parseEventTypeName, toEwsEventType } from './event-names.js';
 
-/** Recommended by ews-protocol.md §1.1: streaming needs Exchange2010_SP1 or later. */
+/** Recommended by protocol-notes.md §1.1: streaming needs Exchange2010_SP1 or later. */
 export const DEFAULT_SERVER_VERSION = 'Exchange2013_SP1';
 
 const NS_SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';

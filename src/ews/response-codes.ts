@@ -1,4 +1,4 @@
-// What an EWS response code means for a watcher: the tables of ews-protocol.md §1.4 (Subscribe) and §2.5
+// What an EWS response code means for a watcher: the tables of protocol-notes.md §1.4 (Subscribe) and §2.5
 // (mid-stream) as data, with a one-line hint for every code that stops the watcher. Pure.
 
 export type ResponseAction =

@@ -1,5 +1,5 @@
 // Pure decoders for ordinary (non-streaming) EWS answers: Subscribe, Unsubscribe, SOAP faults, ServerVersionInfo.
-// Elements are matched by local name (ews-protocol.md: "must not depend on element order or on prefix names").
+// Elements are matched by local name (protocol-notes.md: "must not depend on element order or on prefix names").
 // Errors: an EWS error → EwsResponseError; a body that is not an EWS envelope → ProtocolError.
 import { EwsResponseError, ProtocolError } from '../errors.js';
 import type { EwsErrorInfo, EwsId, ServerVersionInfo } from './types.js';

@@ -1,6 +1,6 @@
 // The GetStreamingEvents body decoder: bytes → streaming UTF-8 → envelope framer → one saxes parse per
 // envelope → StreamMessages, emitted in document order as soon as each envelope closes. Pure and push-based
-// (no I/O, no timers): the caller feeds chunks as they arrive (design.md, "pg-protocol").
+// (no I/O, no timers): the caller feeds chunks as they arrive (as node-postgres's pg-protocol parser is: bytes in, messages out).
 import { ProtocolError } from '../errors.js';
 import type { StreamMessage } from './types.js';
 import { createEnvelopeFramer } from './framer.js';

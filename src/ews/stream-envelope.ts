@@ -270,7 +270,7 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
         error: { responseCode: m.code || 'ErrorUnknown', messageText: m.text ?? '', ...(backOffMs === undefined ? {} : { backOffMs }), subscriptionIds: m.ids, fault: false },
       });
     } else if (m.ids.length > 0) {
-      // [ews] ErrorSubscriptionIds lists "invalid subscription IDs" (ews-protocol.md §2.3 (d)). gromox lists a
+      // [ews] ErrorSubscriptionIds lists "invalid subscription IDs" (protocol-notes.md §2.3 (d)). gromox lists a
       // subscription it lost there in an OK envelope with no error code at all, then sends Closed (as modelled in
       // test/fixtures/streams/gromox-lost-subscription.xml): reported before the heartbeat of the same message.
       out.push({ kind: 'lost', subscriptionIds: m.ids });

@@ -1,4 +1,4 @@
-// Pure builders and decoders for catching up after a gap (streaming cannot resume, ews-protocol.md §6):
+// Pure builders and decoders for catching up after a gap (streaming cannot resume, protocol-notes.md §6):
 // SyncFolderItems (what changed in one folder) and SyncFolderHierarchy (which folders appeared, changed or went).
 // No I/O. Any error response message or SOAP fault throws EwsResponseError; a malformed answer, ProtocolError.
 import { ProtocolError, UsageError } from '../errors.js';

@@ -23,7 +23,7 @@ const FIELD_VARS: ReadonlyArray<readonly [keyof HookEventFields, string]> = [
 /** Every variable a run may set; inherited values of these are dropped so an unknown field is truly unset. */
 export const HOOK_VAR_NAMES: ReadonlySet<string> = new Set([...FIELD_VARS.map(([, v]) => v), 'EWS_EVENTS']);
 
-/** Our own credentials are not the hook's business (cli-contract.md: argv and env are visible enough already). */
+/** Our own credentials are not the hook's business (README "Details, filters and hooks": argv and env are visible enough already). */
 const SECRET_VARS: ReadonlySet<string> = new Set(['EWS_PASSWORD', 'EWS_ACCESS_TOKEN', 'EWS_CLIENT_SECRET']);
 
 /** Removes whole escape sequences (not just ESC), turns line breaks into spaces, strips other controls. */

@@ -1,5 +1,5 @@
 // Writing HTTP answers the way an Exchange front end (IIS) does: its identifying headers, text/xml bodies,
-// gzip when the client accepts it (never on the stream), and the chunked GetStreamingEvents head (ews-protocol.md §2.2).
+// gzip when the client accepts it (never on the stream), and the chunked GetStreamingEvents head (protocol-notes.md §2.2).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';

@@ -60,7 +60,7 @@ export function createIdFactory(backendHost = 'EXSIM01.contoso.local'): IdFactor
 
 /**
  * What Exchange puts in a notification instead of the ChangeKey: its first 4 bytes (the object's type: `CQAAAA==`
- * for a message, `AQAAAA==` for a folder) and nothing else (ews-protocol.md §2.3; every sample shows it).
+ * for a message, `AQAAAA==` for a folder) and nothing else (protocol-notes.md §2.3; every sample shows it).
  */
 export function placeholderChangeKey(changeKey: string): string {
   const prefix = Buffer.alloc(4);

@@ -1,4 +1,4 @@
-// GetItem and GetFolder over the simulated mailbox (ews-protocol.md §8): one response message per requested id,
+// GetItem and GetFolder over the simulated mailbox (protocol-notes.md §8): one response message per requested id,
 // in request order; an id that cannot be served fails alone (ResponseClass="Error") while the rest succeed.
 
 import { reply } from './http-reply.js';

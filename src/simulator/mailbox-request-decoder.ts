@@ -107,7 +107,7 @@ function decodeSyncFolderItems(op: XmlNode): MailboxPayload {
     folder: decodeTargetFolder(one(found, 'SyncFolderId')!),
     ...(syncState !== undefined ? { syncState } : {}),
     ignore: ignore ? decodeItemIds(ignore, false).flatMap((i) => (i.kind === 'id' ? [i.id] : [])) : [],
-    // [ews] MaxChangesReturned is MaxSyncChangesReturnedType, 1..512 (ews-protocol.md §6.1): outside it the request
+    // [ews] MaxChangesReturned is MaxSyncChangesReturnedType, 1..512 (protocol-notes.md §6.1): outside it the request
     // fails Exchange's schema validation (HTTP 500 ErrorSchemaValidation), not an in-message error.
     maxChanges: boundedInt(one(found, 'MaxChangesReturned')!, `${NS_TYPES}:MaxSyncChangesReturnedType`, 1, 512),
     scope: scopeNode ? enumValue(scopeNode, scopeNode.text.trim(), SYNC_SCOPES, `${NS_TYPES}:SyncFolderItemsScopeType`) : 'NormalItems',

@@ -127,7 +127,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     if (log.length > MAX_CHANGES) log.splice(0, log.length - MAX_CHANGES);
     return seq;
   };
-  // [ews] every id in a notification carries a placeholder ChangeKey, never the real one (ews-protocol.md §2.3)
+  // [ews] every id in a notification carries a placeholder ChangeKey, never the real one (protocol-notes.md §2.3)
   const notified = (id: string, changeKey: string) => ({ id, changeKey: placeholderChangeKey(changeKey) });
   const ref = (f: SimFolder) => notified(f.id, f.changeKey);
   const itemEvent = (type: SimEventType, item: SimItem, ts: string): SimEvent => ({
@@ -231,7 +231,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       const ts = formatTimestamp(now());
       const item = newItem(mail, inbox, ts);
       addItem(item);
-      // [ews] new mail = CreatedEvent + NewMailEvent + folder ModifiedEvent with UnreadCount (ews-protocol.md §3)
+      // [ews] new mail = CreatedEvent + NewMailEvent + folder ModifiedEvent with UnreadCount (protocol-notes.md §3)
       const events = [itemEvent('CreatedEvent', item, ts), itemEvent('NewMailEvent', item, ts), folderModified(inbox, ts)];
       return change(item, events);
     },
@@ -279,7 +279,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       const ts = formatTimestamp(now());
       const old = notified(item.id, item.changeKey);
       removeItem(item);
-      // [ews] the item id changes on a move (ews-protocol.md §3, MovedEvent)
+      // [ews] the item id changes on a move (protocol-notes.md §3, MovedEvent)
       const moved: SimItem = { ...copyItem(item), id: ids.itemId(), changeKey: ids.itemChangeKey(), folderId: to.id };
       addItem(moved);
       const event: SimEvent = { ...itemEvent('MovedEvent', moved, ts), oldId: old, oldParent: ref(from) };
@@ -303,12 +303,12 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
     deleteItem(itemId, options) {
       const item = mustItem(itemId);
       const folder = tree.get(item.folderId)!;
-      // [ews] "On some servers, items are moved to the Recoverable Items on delete" (ews-protocol.md §3): SoftDelete
+      // [ews] "On some servers, items are moved to the Recoverable Items on delete" (protocol-notes.md §3): SoftDelete
       // takes the item out of its folder into the dumpster, reported as a MovedEvent; a later sync reports a Delete.
       if (options?.soft && !options.hard) {
         return folder.distinguished === 'recoverableitemsdeletions' ? change(item, []) : api.moveItem(itemId, 'recoverableitemsdeletions');
       }
-      // [ews] a soft delete is a MovedEvent to Deleted Items, not a DeletedEvent (ews-protocol.md §3, §9.14)
+      // [ews] a soft delete is a MovedEvent to Deleted Items, not a DeletedEvent (protocol-notes.md §3, §9.14)
       if (!options?.hard && folder.distinguished !== 'deleteditems') return api.moveItem(itemId, 'deleteditems');
       const ts = formatTimestamp(now());
       const event = itemEvent('DeletedEvent', item, ts);
@@ -332,7 +332,7 @@ export function createMailbox(address: string, ids: IdFactory, now: () => number
       const at = now();
       const folder = tree.create(name, parent, 'IPF.Note', at);
       const ts = formatTimestamp(at);
-      // [ews] a new folder: folder CreatedEvent, and the parent changes (its child count) (ews-protocol.md §3)
+      // [ews] a new folder: folder CreatedEvent, and the parent changes (its child count) (protocol-notes.md §3)
       return folderChange(folder, [folderEvent('CreatedEvent', folder, parent, ts), folderModified(parent, ts)]);
     },
 

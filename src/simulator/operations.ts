@@ -62,7 +62,7 @@ export function handleSubscribe(ctx: SimContext, call: OperationCall, payload: P
   const fail = (code: string, message?: string): void =>
     reply(call.req, call.res, ctx.replyOptions, 200, buildResponseError('Subscribe', { code, ...(message ? { message } : {}) }));
   if (!payload.streaming) return fail('ErrorInvalidSubscriptionRequest', 'This server accepts streaming subscriptions only.');
-  // [ews] all folders = SubscribeToAllFolders with FolderIds omitted (ews-protocol.md §1.2)
+  // [ews] all folders = SubscribeToAllFolders with FolderIds omitted (protocol-notes.md §1.2)
   if (payload.allFolders === payload.folders.length > 0) {
     return fail('ErrorInvalidSubscriptionRequest', payload.allFolders ? 'SubscribeToAllFolders cannot be combined with FolderIds.' : 'No folders to subscribe to.');
   }
@@ -76,7 +76,7 @@ export function handleSubscribe(ctx: SimContext, call: OperationCall, payload: P
   const cookie = ctx.ids.affinityCookie();
   ctx.issuedCookies.add(cookie);
   ctx.log(`subscribe ${sub.id.slice(0, 16)}… folders=${payload.allFolders ? 'all' : payload.folders.map((f) => (f.kind === 'id' ? 'id' : f.name)).join(',')}`);
-  // [ews] affinity: the Subscribe response sets X-BackEndOverrideCookie (and X-BackEndCookie) (ews-protocol.md §4.1)
+  // [ews] affinity: the Subscribe response sets X-BackEndOverrideCookie (and X-BackEndCookie) (protocol-notes.md §4.1)
   reply(call.req, call.res, ctx.replyOptions, 200, buildSubscribeSuccess(sub.id), {
     'Set-Cookie': [
       `X-BackEndOverrideCookie=${cookie}; path=/; HttpOnly`,
@@ -93,7 +93,7 @@ export function handleUnsubscribe(ctx: SimContext, call: OperationCall, payload:
     return;
   }
   ctx.log(`unsubscribe ${sub.id.slice(0, 16)}…`);
-  // [ews] ErrorSubscriptionUnsubscribed: unsubscribed while a connection was servicing it (ews-protocol.md §2.5)
+  // [ews] ErrorSubscriptionUnsubscribed: unsubscribed while a connection was servicing it (protocol-notes.md §2.5)
   sub.connection?.detach([sub.id], 'ErrorSubscriptionUnsubscribed');
   reply(call.req, call.res, ctx.replyOptions, 200, buildUnsubscribeSuccess());
 }
@@ -122,7 +122,7 @@ export function handleGetStreamingEvents(
   const errorSteps = steps ? undefined : unservable(ctx, call, payload.subscriptionIds);
   if (errorSteps) return ctx.openStream(call.res, [], timeoutMs, errorSteps);
   const subs = [...new Set(payload.subscriptionIds)].flatMap((id) => ctx.registry.get(id) ?? []);
-  // [ews] a second connection ends the first with ErrorNewEventStreamConnectionOpened (ews-protocol.md §2.4)
+  // [ews] a second connection ends the first with ErrorNewEventStreamConnectionOpened (protocol-notes.md §2.4)
   for (const sub of subs) sub.connection?.detach([sub.id], 'ErrorNewEventStreamConnectionOpened');
   ctx.openStream(call.res, subs, timeoutMs, steps);
 }

@@ -34,7 +34,7 @@ export const SERVER_VERSIONS: readonly string[] = [
   'V2017_07_11',
 ];
 
-/** Streaming notifications need Exchange2010_SP1 or later (ews-protocol.md §1.1). */
+/** Streaming notifications need Exchange2010_SP1 or later (protocol-notes.md §1.1). */
 export function supportsStreaming(version: string): boolean {
   return SERVER_VERSIONS.indexOf(version) >= SERVER_VERSIONS.indexOf('Exchange2010_SP1');
 }

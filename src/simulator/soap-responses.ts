@@ -1,5 +1,5 @@
 // Ordinary (non-streaming) EWS responses as Exchange serialises them: XML declaration, s:Envelope,
-// h:ServerVersionInfo header, and SOAP faults with e:ResponseCode / t:MessageXml (ews-protocol.md §1.3, §4.4). Pure.
+// h:ServerVersionInfo header, and SOAP faults with e:ResponseCode / t:MessageXml (protocol-notes.md §1.3, §4.4). Pure.
 
 import {
   NS_ERRORS,

@@ -1,5 +1,5 @@
 // The envelopes of a GetStreamingEvents body, serialised the way Exchange writes them on the wire: no XML
-// declaration, an unprefixed <Envelope xmlns=…> with soap11: Header and Body, no whitespace (ews-protocol.md §2.2–§2.3). Pure.
+// declaration, an unprefixed <Envelope xmlns=…> with soap11: Header and Body, no whitespace (protocol-notes.md §2.2–§2.3). Pure.
 
 import { buildErrorMessageFields } from './soap-responses.js';
 import type { SimEvent } from './types.js';

@@ -1,5 +1,5 @@
 // Streaming subscriptions: which folders and event types each covers, the per-subscription event queue that
-// outlives connections (ews-protocol.md §2.4), and routing of mailbox events to them. No I/O.
+// outlives connections (protocol-notes.md §2.4), and routing of mailbox events to them. No I/O.
 
 import type { IdFactory } from './ids.js';
 import type { SimEvent, SimEventType, SubscriptionInfo } from './types.js';

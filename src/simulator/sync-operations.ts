@@ -1,4 +1,4 @@
-// SyncFolderItems and SyncFolderHierarchy over the simulated mailbox (ews-protocol.md §6): opaque states from
+// SyncFolderItems and SyncFolderHierarchy over the simulated mailbox (protocol-notes.md §6): opaque states from
 // sync-state.ts, net changes and paging from sync-engine.ts, items and folders written per shape by item-xml.ts.
 
 import { reply } from './http-reply.js';

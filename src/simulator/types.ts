@@ -366,7 +366,7 @@ export interface SimulatorOptions {
   identity?: { convertId?: 'exchange' | 'unsupported'; resolveNames?: 'exchange' | 'no-results' | 'unsupported' };
   /**
    * Interval of ConnectionStatus OK heartbeats; default 10 000 ms. 0: none at all, as Exchange Online was reported to
-   * send (ews-protocol.md §2.4: the real interval is unconfirmed).
+   * send (protocol-notes.md §2.4: the real interval is unconfirmed).
    */
   heartbeatMs?: number;
   /** Length of a ConnectionTimeout minute; default 60 000 (tests shrink it). */

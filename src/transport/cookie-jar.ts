@@ -1,5 +1,5 @@
 // A minimal cookie jar for one EWS endpoint: remembers what the server set (X-BackEndOverrideCookie for
-// affinity, exchangecookie, X-BackEndCookie …) and replays it on every later request (ews-protocol.md §4.1).
+// affinity, exchangecookie, X-BackEndCookie …) and replays it on every later request (protocol-notes.md §4.1).
 // One origin only, so Domain and Path are not needed; Max-Age=0 / an expiry in the past removes a cookie.
 
 const MAX_COOKIES = 50;

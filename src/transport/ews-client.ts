@@ -1,6 +1,6 @@
 // The WatchClient of the engine over real HTTP: builds each request (src/ews/requests.ts), sends it, and turns
 // the answer into a result or one of our errors. HTTP status mapping: 401/403 → AuthError; a SOAP fault body →
-// EwsResponseError (ErrorServerBusy keeps its BackOffMilliseconds, ews-protocol.md §4.4); other non-200 →
+// EwsResponseError (ErrorServerBusy keeps its BackOffMilliseconds, protocol-notes.md §4.4); other non-200 →
 // TransportError with the status. A 401 with a provider that can refresh (OAuth) gets one new token and one retry
 // of the same request, so the subscription survives a token that expired mid-stream.
 
@@ -229,7 +229,7 @@ export function checkStatus(status: number, body: string, operation: string, use
     );
   }
   const redact = sc.redact ?? ((text: string) => text);
-  // [ews] HTTP 503 "EWS requests are queuing with IIS" (ews-protocol.md §4.4): its Retry-After is the server's hint.
+  // [ews] HTTP 503 "EWS requests are queuing with IIS" (protocol-notes.md §4.4): its Retry-After is the server's hint.
   const backOffMs = parseRetryAfter(sc.headers?.['retry-after'], sc.now);
   const fault = safeDecodeFault(body);
   if (fault) {

@@ -1,6 +1,6 @@
 // HTTP for EWS over undici. The hanging GetStreamingEvents request runs on a connection of its own; every other
 // call runs on a second one, so an Unsubscribe or a GetItem never queues behind the 30-minute request
-// (ews-protocol.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third. Every
+// (protocol-notes.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third. Every
 // ordinary call must be answered whole within its deadline, so a server that trickles an answer cannot hold it. Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
 // the hanging one asks for Accept-Encoding: identity (§2.2 point 6). -v logs requests with secrets redacted.
 // Sign-in happens here too: a header per request (Basic, bearer tokens), or for NTLM a handshake per connection,

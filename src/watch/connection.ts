@@ -1,6 +1,6 @@
 // One GetStreamingEvents connection: open it, feed the body to the stream decoder, hand each event on the moment
 // its envelope closes, and name how it ended (an Outcome). Never throws for network or server trouble; bounded by
-// the heartbeat watchdog and by ConnectionTimeout + 60 s (ews-protocol.md §2.4).
+// the heartbeat watchdog and by ConnectionTimeout + 60 s (protocol-notes.md §2.4).
 
 import { createStreamDecoder } from '../ews/stream-decoder.js';
 import type { EwsErrorInfo, EwsEvent, SkippedEvent, StreamMessage } from '../ews/types.js';

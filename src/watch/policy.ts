@@ -85,7 +85,7 @@ const NOT_OPENED: ConnectionFacts = { opened: false, messages: 0, durationMs: 0 
  * so random() = 0.5 gives exactly 1000, 2000, 4000, … 32000, 60000.
  * A valid server hint (BackOffMilliseconds or Retry-After, clamped to MAX_SERVER_HINT_MS) is a floor, not a
  * replacement: delay = max(hint, computed). A hint above the computed delay wins: [ews] "the value … should be used as
- * the duration until the client resubmits" (ews-protocol.md §4.4). A hint below it is raised to it, because the
+ * the duration until the client resubmits" (protocol-notes.md §4.4). A hint below it is raised to it, because the
  * hint can be 0: Exchange Online answers throttled calls with "Suggested backoff time 0 ms" (Microsoft Q&A, "Is anyone
  * seeing unusual EWS throttling requests?", 2023), and a client that took that literally sent hundreds of requests a
  * second into the throttle. So a retry after a failure always waits at least the computed backoff.
@@ -137,7 +137,7 @@ export const LOST_REASON = 'subscription lost: listed in ErrorSubscriptionIds';
  * The server no longer holds our subscription, so it must be neither streamed nor unsubscribed: its id may already
  * belong to someone else (gromox hands a lost id to the next subscriber). Codes that keep the subscription (missed
  * events, a superseded connection, throttling) do not lose it even when they list it: the EWS Managed API keeps a
- * subscription named with ErrorMissedNotificationEvents and drops the others it is named with (ews-protocol.md §2.5).
+ * subscription named with ErrorMissedNotificationEvents and drops the others it is named with (protocol-notes.md §2.5).
  */
 export function isSubscriptionLost(outcome: Outcome): boolean {
   if (outcome.kind === 'subscription-lost') return true;
@@ -170,13 +170,13 @@ function planFor(outcome: Outcome, conn: ConnectionFacts, healthy: boolean, stre
   switch (outcome.kind) {
     case 'closed':
       // [ews] ConnectionStatus Closed is the normal end after ConnectionTimeout; re-POST with the same
-      // SubscriptionIds, the subscription outlives the connection (ews-protocol.md §2.4; cli-contract "Staying connected").
+      // SubscriptionIds, the subscription outlives the connection (protocol-notes.md §2.4; README "Staying connected").
       // Exchange sends it only after ConnectionTimeout (≥ 1 min). A Closed right after opening is not that normal
       // end (a broken proxy, a misbehaving server): at once the first time, then backoff if it repeats.
       return { kind: 'reconnect', delay: healthy ? 'none' : 'prompt', catchUp: false, reason: 'closed' };
     case 'eof':
       // [ews] "Any EOF without a Closed counts as an unclean disconnect: reconnect with backoff and, to be safe,
-      // run a catch-up sync" (ews-protocol.md §2.4).
+      // run a catch-up sync" (protocol-notes.md §2.4).
       return { kind: 'back-off', delay: 'backoff', catchUp: true, reason: 'eof' };
     case 'stalled':
       // [ews] No heartbeat for the timeout: abort and reconnect (§2.4, §9 item 6). With backoff: the stall already

@@ -14,7 +14,7 @@ export type WatchStatus =
   | { type: 'connected'; subscriptionId: string }
   /** A request was sent `since` (clock time) and no answer has come yet, for longer than a healthy server takes. */
   | { type: 'awaiting-answer'; operation: 'Subscribe' | 'GetStreamingEvents'; since: number }
-  /** ConnectionStatus OK; `at` is clock time, so intervals can be logged (the interval is UNCONFIRMED, §2.4). */
+  /** ConnectionStatus OK; `at` is clock time, so intervals can be logged (no source settles the interval: protocol-notes.md §2.4). */
   | { type: 'heartbeat'; at: number }
   /** An event was printed; `count` is the total so far. Told by the printed path (src/printed/), not the engine. */
   | { type: 'event'; count: number }

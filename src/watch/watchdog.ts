@@ -1,4 +1,4 @@
-// The heartbeat watchdog: fires once when nothing at all has arrived for `timeoutMs` (ews-protocol.md §2.4, §9 item 6).
+// The heartbeat watchdog: fires once when nothing at all has arrived for `timeoutMs` (protocol-notes.md §2.4, §9 item 6).
 // kick() is called for every chunk, so it only records the time; one timer re-arms itself for the remainder.
 
 import type { Clock, TimerHandle } from '../base/clock.js';

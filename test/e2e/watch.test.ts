@@ -59,7 +59,7 @@ describe('watching, end to end', { concurrency: 2 }, () => {
       assert.equal(r.code, 0, r.stderr);
       const ops = sim.requests.map((q) => q.operation);
       // Subscribe first, then the watched folders' ids (GetFolder, for the `folder` key), then the catch-up's
-      // baseline (SyncFolderItems), then the stream (ews-protocol.md §6).
+      // baseline (SyncFolderItems), then the stream (protocol-notes.md §6).
       assert.deepEqual(ops, ['Subscribe', 'GetFolder', 'SyncFolderItems', 'GetStreamingEvents', 'Unsubscribe']);
       for (const q of sim.requests) {
         assert.equal(q.headers['x-anchormailbox'], sim.mailboxAddress);

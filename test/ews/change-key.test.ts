@@ -11,7 +11,7 @@ test('placeholders: the 4-byte type prefix of every notification sample (message
 });
 
 test('real ChangeKeys (type prefix, then the change number) and anything not base64 are kept as sent', () => {
-  // As SyncFolderItems and GetItem send them (ews-protocol.md §6.1), and opaque strings of other servers.
+  // As SyncFolderItems and GetItem send them (protocol-notes.md §6.1), and opaque strings of other servers.
   for (const ck of ['CQAAABYAAADZGACZQpSgSpyNkexYe2b7AAAbvSbE', 'CQAAABYAAAA1', 'CQAAAAAA', 'ck', 'CQAAAA=', 'CQ AAAA=', 'CQAAAA==x']) {
     assert.equal(isPlaceholderChangeKey(ck), false, ck);
     assert.equal(usableChangeKey(ck), ck, ck);

@@ -1,5 +1,5 @@
 // GetItem and GetFolder: request shapes (and their schema validity), then the decoders on batches in Exchange's shapes
-// (ews-protocol.md §8), with errors in the middle of a batch, untrusted text and bad values.
+// (protocol-notes.md §8), with errors in the middle of a batch, untrusted text and bad values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MT_NAMESPACES, REQUEST_HEAD as HEAD, REQUEST_TAIL as TAIL } from '../support/soap.js';

@@ -1,4 +1,4 @@
-// The response-code table (ews-protocol.md §1.4, §2.5) as a table test.
+// The response-code table (protocol-notes.md §1.4, §2.5) as a table test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyResponseCode, responseCodeHint, type ResponseAction } from '../../src/ews/response-codes.js';

@@ -9,7 +9,7 @@ import { decodeFault, decodeServerVersion, decodeSubscribeResponse, decodeUnsubs
 import { sharedDir } from '../support/shared.js';
 
 const SUB = 'JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag=';
-// ews-protocol.md §1.3 (real Exchange Online 15.0.785.6 answer, namespaces fixed)
+// protocol-notes.md §1.3 (real Exchange Online 15.0.785.6 answer, namespaces fixed)
 const SUBSCRIBE_OK = `<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
   <s:Header>
@@ -88,7 +88,7 @@ test('decodeSubscribeResponse: server text in an error message loses its control
   });
 });
 
-test('decodeSubscribeResponse: a SOAP fault throws EwsResponseError with BackOffMilliseconds (ews-protocol.md §4.4)', () => {
+test('decodeSubscribeResponse: a SOAP fault throws EwsResponseError with BackOffMilliseconds (protocol-notes.md §4.4)', () => {
   const fault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>
 <faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorServerBusy</faultcode>
 <faultstring xml:lang="en-US">The server cannot service this request right now. Try again later.</faultstring>

@@ -1,5 +1,5 @@
 // Every fixture stream (ours and the shared samples written by others), split at every byte offset, fed one byte
-// at a time and in seeded random chunks, must decode to exactly the same messages (design.md convention 2).
+// at a time and in seeded random chunks, must decode to exactly the same messages (a decoder must not care where the network cuts the bytes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // SyncFolderItems and SyncFolderHierarchy: request shapes (and their schema validity), then the decoders on answers
-// in Exchange's shapes (ews-protocol.md §6), on other prefixes, on errors and on malformed input.
+// in Exchange's shapes (protocol-notes.md §6), on other prefixes, on errors and on malformed input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MT_NAMESPACES, REQUEST_HEAD as HEAD, REQUEST_TAIL as TAIL } from '../support/soap.js';

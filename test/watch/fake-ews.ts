@@ -1,5 +1,5 @@
 // Test doubles for the watch engine: builders for GetStreamingEvents envelopes in Exchange's own framing
-// (ews-protocol.md §2.2 point 3) and a scripted WatchClient that records every call and checks that no two
+// (protocol-notes.md §2.2 point 3) and a scripted WatchClient that records every call and checks that no two
 // GetStreamingEvents requests are ever outstanding at once.
 
 import type { WatchClient } from '../../src/ews/client.js';
