@@ -3,6 +3,7 @@
 // in plain words, one line each, naming the cause and what to ask the admin. Pure: no I/O, no clock.
 
 import { cleanText } from '../base/sanitize.js';
+import { formatLatency } from '../base/duration.js';
 
 /** How the observed connection ended. Times are milliseconds on the run's clock. */
 export type LiveEnd =
@@ -56,12 +57,6 @@ const ADMIN_AFFINITY =
   'ask the admin to pass the X-BackEndOverrideCookie cookie through both ways for /EWS/, or to keep each client on one Exchange server (cookie or source-IP persistence); until then ews-watch subscribes again and again and can miss events';
 
 /** "850 ms", "4.2 s", "118 s". */
-export function formatMs(ms: number): string {
-  const v = Math.max(0, Math.round(ms));
-  if (v < 1000) return `${v} ms`;
-  if (v < 9_950) return `${(v / 1000).toFixed(1)} s`;
-  return `${Math.round(v / 1000)} s`;
-}
 
 export function analyzeLiveRun(t: LiveTimeline): LiveFinding[] {
   if (t.end.how === 'unknown-subscription') return [affinityFailure(t, t.end.code)];
@@ -77,23 +72,23 @@ function isBuffered(t: LiveTimeline): boolean {
 
 function eventFinding(t: LiveTimeline, buffered: boolean): LiveFinding | undefined {
   if (t.savedAt === undefined) return undefined;
-  const open = formatMs(t.end.at - t.openedAt);
+  const open = formatLatency(t.end.at - t.openedAt);
   if (t.eventAt === undefined) {
     if (t.end.how === 'cut') return undefined; // the cut is the finding; the event had no chance
     if (t.end.how === 'bound') return { status: 'FAIL', text: `the draft's event never came, and the connection neither closed nor broke within ConnectionTimeout + 60 s (${open}): something between holds the stream — run with -v to see what arrived` };
     return { status: 'FAIL', text: `the draft's event never came, though the connection stayed open ${open} until the server closed it: Exchange did not notify, or something between dropped it — run with -v to see the stream` };
   }
   const late = Math.max(0, t.eventAt - t.savedAt);
-  if (buffered) return { status: 'FAIL', text: `the event came only when the connection closed, ${formatMs(late)} late: a proxy or load balancer buffers responses — ${ADMIN_BUFFERING}` };
+  if (buffered) return { status: 'FAIL', text: `the event came only when the connection closed, ${formatLatency(late)} late: a proxy or load balancer buffers responses — ${ADMIN_BUFFERING}` };
   const slow = late > SLOW_MS ? ' (slow: Exchange usually takes a second or two; a busy server or a proxy that holds bytes for a while)' : '';
-  return { status: 'ok', text: `events arrive in ${formatMs(late)} (from saving the draft to its Created event)${slow}` };
+  return { status: 'ok', text: `events arrive in ${formatLatency(late)} (from saving the draft to its Created event)${slow}` };
 }
 
 function endFinding(t: LiveTimeline, buffered: boolean): LiveFinding[] {
-  const open = formatMs(t.end.at - t.openedAt);
+  const open = formatLatency(t.end.at - t.openedAt);
   const end = t.end;
   if (end.how === 'closed') {
-    const quiet = buffered ? '' : `; silences of up to ${formatMs(longestGap(t, end.at))} did no harm`;
+    const quiet = buffered ? '' : `; silences of up to ${formatLatency(longestGap(t, end.at))} did no harm`;
     return [{ status: 'ok', text: `the connection stayed open ${open}, until the server closed it at its ConnectionTimeout of ${t.minutes} min${quiet}` }];
   }
   if (end.how === 'cut') return [cutFinding(t, end.at)];
@@ -107,16 +102,16 @@ function cutFinding(t: LiveTimeline, at: number): LiveFinding {
   const last = lastByteBefore(t, at);
   const silence = at - last;
   const before = Math.max(0, ...gaps(t, last));
-  const after = formatMs(at - t.openedAt);
+  const after = formatLatency(at - t.openedAt);
   const lost = t.savedAt !== undefined && t.eventAt === undefined ? ' (before the draft\'s event came)' : '';
   if (silence > 1.5 * before) {
-    return { status: 'FAIL', text: `no byte for ${formatMs(silence)}, then the connection was cut${lost} before the server closed it: something between cuts idle connections after ~${formatMs(silence)} — ${ADMIN_IDLE}` };
+    return { status: 'FAIL', text: `no byte for ${formatLatency(silence)}, then the connection was cut${lost} before the server closed it: something between cuts idle connections after ~${formatLatency(silence)} — ${ADMIN_IDLE}` };
   }
   return { status: 'FAIL', text: `the connection was cut after ${after}${lost} before the server closed it, though bytes kept coming: something between limits how long a request may last — ${ADMIN_DURATION}` };
 }
 
 function heartbeatFinding(t: LiveTimeline, buffered: boolean): LiveFinding {
-  const span = formatMs(t.end.at - t.openedAt);
+  const span = formatLatency(t.end.at - t.openedAt);
   if (buffered) return { status: 'note', text: `heartbeats: ${t.heartbeats.length} arrived at once at the end, held back with everything else` };
   const intervals = t.heartbeats.slice(1).map((at, i) => at - t.heartbeats[i]!);
   if (intervals.length === 0) {
@@ -124,7 +119,7 @@ function heartbeatFinding(t: LiveTimeline, buffered: boolean): LiveFinding {
   }
   const sorted = [...intervals].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { status: 'note', text: `heartbeats every ${formatMs(median)} (${t.heartbeats.length} in ${span}); ews-watch reconnects after --heartbeat-timeout (90 s by default) of silence` };
+  return { status: 'note', text: `heartbeats every ${formatLatency(median)} (${t.heartbeats.length} in ${span}); ews-watch reconnects after --heartbeat-timeout (90 s by default) of silence` };
 }
 
 function affinityOk(t: LiveTimeline): LiveFinding {

@@ -5,7 +5,7 @@
 import type { MailboxWriter } from '../ews/writes.js';
 import type { WatchClient } from '../ews/client.js';
 import type { Clock } from '../base/clock.js';
-import { formatMs } from './check-live-analysis.js';
+import { formatDuration } from '../base/duration.js';
 import { failed } from './check.js';
 
 /** The most the clean-up may take, all its calls together: a stuck server must not hold a stopping user. */
@@ -101,7 +101,7 @@ function nothingMade(w: (line: string) => void, s: Scratch): boolean {
     w('nothing to remove: the check made nothing in the mailbox');
     return true;
   }
-  w(`FAIL  a call under way when the check stopped did not finish within ${formatMs(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
+  w(`FAIL  a call under way when the check stopped did not finish within ${formatDuration(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
   return false;
 }
 
@@ -140,7 +140,7 @@ function removed(o: ScratchDeps, w: (line: string) => void, s: Scratch, r: Remov
     return true;
   }
   if (r.folderGone !== true) failed(w, `removing the folder "${s.name}" (delete it in Outlook, or run \`ews-watch check --live\` again, which offers to)`, 'DeleteFolder', r.folderGone);
-  else w(`FAIL  a call under way when the check stopped did not finish within ${formatMs(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
+  else w(`FAIL  a call under way when the check stopped did not finish within ${formatDuration(CLEANUP_MS)}: the folder "${s.name}" may be left; \`ews-watch check --live\` offers to delete it next time`);
   if (unsub) w(`      ${unsub}`);
   return false;
 }

@@ -16,6 +16,7 @@ import type { WatchPort } from '../watch/engine.js';
 import type { WatchStatus } from '../watch/status.js';
 import type { WatchSettings } from './config.js';
 import { formatMs } from './duration.js';
+import { formatDuration } from '../base/duration.js';
 import { EXIT } from './exit-codes.js';
 import type { EnrichClient } from '../ews/client.js';
 
@@ -102,7 +103,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ...(s.details ? { details: createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l) }) } : {}),
     ...(filter ? { filter } : {}),
     output: o.sink,
-    ...(runner ? { hooks: { runner, waitMs: hookWaitMs, waitText: formatMs(hookWaitMs) } } : {}),
+    ...(runner ? { hooks: { runner, waitMs: hookWaitMs, waitText: formatDuration(hookWaitMs) } } : {}),
     ...(s.maxEvents !== undefined ? { maxEvents: s.maxEvents } : {}),
     ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
     ...(o.output ? { stdout: o.output } : {}),

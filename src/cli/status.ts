@@ -8,6 +8,7 @@ import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
 import type { Outcome } from '../watch/policy.js';
 import type { WatchStatus } from '../watch/status.js';
+import { formatDuration } from '../base/duration.js';
 
 export interface StatusReporterOptions {
   logger: Logger;
@@ -46,7 +47,7 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         return o.logger.debug(`GetStreamingEvents (attempt ${s.attempt})`);
       case 'awaiting-answer':
         o.status.set(`waiting for the server's answer to ${s.operation} (sent {ago})`, s.since);
-        return o.logger.debug(`no answer to ${s.operation} after ${formatDelay(Math.max(0, o.now() - s.since))}; still waiting`);
+        return o.logger.debug(`no answer to ${s.operation} after ${formatDuration(Math.max(0, o.now() - s.since))}; still waiting`);
       case 'connected':
         idle();
         return o.logger.debug('streaming');
@@ -67,7 +68,7 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
         o.status.set(s.reason === 'start' ? 'catching up from the saved state' : `catching up after ${untrusted(s.reason)}`);
         return o.logger.debug(s.reason === 'start' ? 'catching up from the saved sync state' : `events may have been missed (${stripControl(s.reason)}); catching up with SyncFolderItems`);
       case 'waiting':
-        o.status.set(`waiting ${formatDelay(s.delayMs)} before attempt ${s.attempt} (${untrusted(s.reason)})`);
+        o.status.set(`waiting ${formatDuration(s.delayMs)} before attempt ${s.attempt} (${untrusted(s.reason)})`);
         return;
       case 'unsubscribing':
         o.status.set('unsubscribing');
@@ -83,7 +84,7 @@ export function createStatusReporter(o: StatusReporterOptions): (s: WatchStatus)
 function reportDisconnect(o: StatusReporterOptions, s: Extract<WatchStatus, { type: 'disconnected' }>): void {
   const { outcome, decision } = s;
   if (decision.kind === 'stop' || decision.kind === 'fail') return;
-  const delay = decision.delayMs ? formatDelay(decision.delayMs) : undefined;
+  const delay = decision.delayMs ? formatDuration(decision.delayMs) : undefined;
   const what = describeOutcome(outcome, o.heartbeatTimeoutMs);
   let line: string;
   if (!s.streamed) {
@@ -107,7 +108,7 @@ export function describeOutcome(outcome: Outcome, heartbeatTimeoutMs: number): s
       return 'the stream ended without ConnectionStatus Closed';
     case 'stalled':
       return outcome.limit === 'heartbeat'
-        ? `no data for ${formatDelay(heartbeatTimeoutMs)} (connection stalled)`
+        ? `no data for ${formatDuration(heartbeatTimeoutMs)} (connection stalled)`
         : 'the connection outlived ConnectionTimeout + 60 s (stalled)';
     case 'aborted':
       return 'stopped';
@@ -125,8 +126,3 @@ export function describeOutcome(outcome: Outcome, heartbeatTimeoutMs: number): s
   }
 }
 
-export function formatDelay(ms: number): string {
-  if (ms < 10_000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  return `${Math.round(ms / 60_000)} min`;
-}

@@ -11,6 +11,7 @@ import { foldEvents, type FoldedRun } from './fold.js';
 import { KILL_GRACE_MS, MAX_OUTPUT_LINE_CHARS, PIPE_GRACE_MS, killProcessGroup, runHookProcess, type GroupKiller, type RunOutcome } from './process.js';
 import { createRunQueue } from './queue.js';
 import type { HookEvent, HookRunner, HookRunnerOptions, HookSpec, HookStats } from './types.js';
+import { formatDuration } from '../base/duration.js';
 
 export const HOOK_DEFAULTS = { concurrency: 4, timeoutMs: 30_000, debounceMs: 0, maxPending: 1000 } as const;
 /** A burst is run at the latest this many debounce periods after its first event, even if events keep coming. */
@@ -22,11 +23,6 @@ interface Job extends FoldedRun {
   hook: HookSpec;
 }
 
-/** '30s', '1.5s', '200ms'. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
-}
 
 function progName(hook: HookSpec): string {
   return sanitizeText(hook.argv[0], 80);

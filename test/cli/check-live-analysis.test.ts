@@ -3,7 +3,8 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeLiveRun, formatMs, type LiveTimeline } from '../../src/cli/check-live-analysis.js';
+import { formatLatency as formatMs } from '../../src/base/duration.js';
+import { analyzeLiveRun, type LiveTimeline } from '../../src/cli/check-live-analysis.js';
 
 const S = 1000;
 /** A heartbeat every `every` ms from `from` to `to` (inclusive of from). */
@@ -21,8 +22,8 @@ describe('check --live analysis', () => {
     const got = lines(timeline({ chunks: [...hb, 62, 120 * S].sort((a, b) => a - b), heartbeats: hb, eventAt: 62 }));
     assert.deepEqual(got, [
       'ok events arrive in 12 ms (from saving the draft to its Created event)',
-      'ok the connection stayed open 120 s, until the server closed it at its ConnectionTimeout of 2 min; silences of up to 10 s did no harm',
-      'note heartbeats every 10 s (12 in 120 s); ews-watch reconnects after --heartbeat-timeout (90 s by default) of silence',
+      'ok the connection stayed open 2 min, until the server closed it at its ConnectionTimeout of 2 min; silences of up to 10 s did no harm',
+      'note heartbeats every 10 s (12 in 2 min); ews-watch reconnects after --heartbeat-timeout (90 s by default) of silence',
       'ok affinity: Subscribe set the X-BackEndOverrideCookie cookie, ews-watch sent it back, and the stream found the subscription',
     ]);
   });
@@ -37,8 +38,8 @@ describe('check --live analysis', () => {
     const end = 120 * S;
     const got = lines(timeline({ chunks: [end], heartbeats: [end, end, end], eventAt: end, end: { how: 'closed', at: end } }));
     assert.equal(got.length, 4);
-    assert.match(got[0]!, /^FAIL the event came only when the connection closed, 120 s late: a proxy or load balancer buffers responses — ask the admin to turn off response buffering for \/EWS\/ \(nginx: `proxy_buffering off;`/);
-    assert.equal(got[1], 'ok the connection stayed open 120 s, until the server closed it at its ConnectionTimeout of 2 min');
+    assert.match(got[0]!, /^FAIL the event came only when the connection closed, 2 min late: a proxy or load balancer buffers responses — ask the admin to turn off response buffering for \/EWS\/ \(nginx: `proxy_buffering off;`/);
+    assert.equal(got[1], 'ok the connection stayed open 2 min, until the server closed it at its ConnectionTimeout of 2 min');
     assert.equal(got[2], 'note heartbeats: 3 arrived at once at the end, held back with everything else');
   });
 
@@ -83,23 +84,23 @@ describe('check --live analysis', () => {
 
   test('no event though the server kept the stream open and closed it normally', () => {
     const got = lines(timeline({ chunks: [1, 120 * S], heartbeats: [1] }));
-    assert.match(got[0]!, /^FAIL the draft's event never came, though the connection stayed open 120 s until the server closed it/);
+    assert.match(got[0]!, /^FAIL the draft's event never came, though the connection stayed open 2 min until the server closed it/);
   });
 
   test('neither Closed nor a cut by the safety bound: one line, whichever the event did', () => {
     const lost = lines(timeline({ chunks: [1], heartbeats: [1], end: { how: 'bound', at: 180 * S } }));
-    assert.match(lost[0]!, /^FAIL the draft's event never came, and the connection neither closed nor broke within ConnectionTimeout \+ 60 s \(180 s\)/);
+    assert.match(lost[0]!, /^FAIL the draft's event never came, and the connection neither closed nor broke within ConnectionTimeout \+ 60 s \(3 min\)/);
     assert.equal(lost.filter((l) => l.startsWith('FAIL')).length, 1);
     const came = lines(timeline({ chunks: [1, 62], heartbeats: [1], eventAt: 62, end: { how: 'bound', at: 180 * S } }));
-    assert.match(came[1]!, /^FAIL the connection neither closed nor broke within ConnectionTimeout \+ 60 s \(180 s\); ews-watch gave up on it/);
+    assert.match(came[1]!, /^FAIL the connection neither closed nor broke within ConnectionTimeout \+ 60 s \(3 min\); ews-watch gave up on it/);
   });
 
   test('an error in the stream is named, its text cleaned of control characters', () => {
     const got = lines(timeline({ chunks: [1, 62, 5000], heartbeats: [1], eventAt: 62, end: { how: 'error', at: 5000, code: 'ErrorServerBusy', message: 'busy\u001b[31m now' } }));
-    assert.equal(got[1], 'FAIL the stream ended with ErrorServerBusy after 5.0 s: busy now');
+    assert.equal(got[1], 'FAIL the stream ended with ErrorServerBusy after 5 s: busy now');
   });
 
   test('durations read as people say them', () => {
-    assert.deepEqual([formatMs(0), formatMs(-3), formatMs(999.6), formatMs(1000), formatMs(4240), formatMs(9999), formatMs(10_400), formatMs(118_600)], ['0 ms', '0 ms', '1.0 s', '1.0 s', '4.2 s', '10 s', '10 s', '119 s']);
+    assert.deepEqual([formatMs(0), formatMs(-3), formatMs(999.6), formatMs(1000), formatMs(4240), formatMs(9999), formatMs(10_400), formatMs(118_600)], ['0 ms', '0 ms', '1 s', '1 s', '4.2 s', '10 s', '10 s', '119 s']);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStatusReporter, describeOutcome, formatDelay } from '../../src/cli/status.js';
+import { formatDuration, formatLatency } from '../../src/base/duration.js';
+import { createStatusReporter, describeOutcome } from '../../src/cli/status.js';
 import { createLogger } from '../../src/term/logger.js';
 import { foldWarnings } from '../../src/term/repeats.js';
 import { createFakeClock } from '../support/fake-clock.js';
@@ -8,7 +9,8 @@ import type { StatusLine } from '../../src/term/spinner.js';
 
 describe('status reporting', () => {
   it('formats delays for people', () => {
-    assert.deepEqual([0, 1000, 1500, 9999, 15_000, 299_984].map(formatDelay), ['0 s', '1 s', '1.5 s', '10.0 s', '15 s', '5 min']);
+    assert.deepEqual([0, 904, 1000, 1500, 9_940, 9_999, 15_000, 119_400, 119_600, 299_984].map(formatDuration), ['0 s', '0.9 s', '1 s', '1.5 s', '9.9 s', '10 s', '15 s', '119 s', '2 min', '5 min']);
+    assert.deepEqual([0, 14, 999.4, 1000, 1500].map(formatLatency), ['0 ms', '14 ms', '999 ms', '1 s', '1.5 s']);
   });
   it('describes each outcome in one phrase, stripping server control characters', () => {
     assert.equal(describeOutcome({ kind: 'eof' }, 90_000), 'the stream ended without ConnectionStatus Closed');

@@ -91,7 +91,7 @@ describe('transient failures: retried, with the attempt count, never "reconnecti
     const port = await closedPort();
     const cli = startCli(['--json', '-v'], { env: { EWS_URL: `http://127.0.0.1:${port}/EWS/Exchange.asmx`, EWS_AUTH: 'basic', EWS_USER: 'alice@contoso.com', EWS_PASSWORD: 'pw-not-used-9' } });
     try {
-      await cli.stderrMatch(/connection refused \(attempt 3; next try in [\d.]+ s\)/, 15_000);
+      await cli.stderrMatch(/connection refused \(attempt 3; next try in [\d.]+ m?s\)/, 15_000);
     } finally {
       cli.child.kill('SIGINT');
     }
@@ -101,7 +101,7 @@ describe('transient failures: retried, with the attempt count, never "reconnecti
     const origin = `http://127.0.0.1:${port}`;
     const warnings = lines(r.stderr).filter((l) => l.startsWith('ews-watch: warning:'));
     assert.deepEqual(
-      warnings.slice(0, 3).map((w) => w.replace(/next try in [\d.]+ s/, 'next try in N s')),
+      warnings.slice(0, 3).map((w) => w.replace(/next try in [\d.]+ m?s/, 'next try in N s')),
       [1, 2, 3].map((n) => `ews-watch: warning: Subscribe: cannot reach ${origin}: connection refused (attempt ${n}; next try in N s)`),
     );
     assert.ok(r.stderr.includes(`ews-watch: subscribing to inbox of alice@contoso.com (attempt 2)\n`), r.stderr);
@@ -117,7 +117,7 @@ describe('transient failures: retried, with the attempt count, never "reconnecti
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseLines(r.stdout).length, 6);
       assert.deepEqual(
-        lines(r.stderr).map((l) => l.replace(/reconnecting in [\d.]+ s/, 'reconnecting in N s')),
+        lines(r.stderr).map((l) => l.replace(/reconnecting in [\d.]+ m?s/, 'reconnecting in N s')),
         ['ews-watch: warning: GetStreamingEvents: HTTP 404 (Not Found) for /EWS/Exchange.asmx: there is no EWS endpoint at this URL; check --url, and that EWS is enabled on the server; reconnecting in N s'],
       );
       assert.equal(requestsOf(sim, 'GetStreamingEvents').length, 3);
@@ -148,7 +148,7 @@ describe('transient failures: retried, with the attempt count, never "reconnecti
       const origin = new URL(sim.url).origin;
       const waited = lines(r.stderr).findIndex((l) => /^ews-watch: no answer to Subscribe after [\d.]+ s; still waiting$/.test(l));
       const timedOut = lines(r.stderr).findIndex(
-        (l) => l.replace(/next try in [\d.]+ s/, 'next try in N s') === `ews-watch: warning: Subscribe: ${origin} accepted the connection but sent no answer within 1.5 s (attempt 1; next try in N s)`,
+        (l) => l.replace(/next try in [\d.]+ m?s/, 'next try in N s') === `ews-watch: warning: Subscribe: ${origin} accepted the connection but sent no answer within 1.5 s (attempt 1; next try in N s)`,
       );
       assert.ok(waited >= 0 && timedOut > waited, r.stderr);
       assert.equal(requestsOf(sim, 'Subscribe').length, 2);

@@ -89,7 +89,7 @@ describe('hostile hooks, end to end', { concurrency: 2, skip: !haveProc && 'need
       await sim.waitFor(() => sim.connections().length > 0, 15_000);
       sim.deliverMail({ subject: 'hello' });
       await until(() => s.runs().length === 2, 10_000, 'both hooks started');
-      await run.stderrMatch(/(timed out after 1s[^]*){2}/, 15_000);
+      await run.stderrMatch(/(timed out after 1 s[^]*){2}/, 15_000);
       // Every process of both runs is gone once their runs ended: killed as a group, SIGKILL after the grace.
       await until(() => processesWith(mark).length === 0, 5_000, 'no process of the runs left').catch(() => undefined);
       assert.deepEqual(processesWith(mark), []);
@@ -101,7 +101,7 @@ describe('hostile hooks, end to end', { concurrency: 2, skip: !haveProc && 'need
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 2, r.stderr);
       for (const name of ['stubborn.sh', 'parent.sh']) {
-        assert.equal(lines.filter((l) => l.startsWith(`ews-watch: warning: hook ${s.path(name)} timed out after 1s for NewMail `)).length, 1, r.stderr);
+        assert.equal(lines.filter((l) => l.startsWith(`ews-watch: warning: hook ${s.path(name)} timed out after 1 s for NewMail `)).length, 1, r.stderr);
       }
     });
   });
@@ -145,7 +145,7 @@ describe('hostile hooks, end to end', { concurrency: 2, skip: !haveProc && 'need
         [`ews-watch: warning: stopping: ${100 - before} hook runs waiting to start will not run`],
       );
       // The runs that were going kept their deadline (--hook-timeout), and were ended then.
-      assert.equal(lines.filter((l) => / timed out after 4s for NewMail /.test(l)).length, before, r.stderr);
+      assert.equal(lines.filter((l) => / timed out after 4 s for NewMail /.test(l)).length, before, r.stderr);
       assert.equal(lines.length, before + 1, r.stderr);
       await until(() => processesWith(mark).length === 0, 5_000, 'the runs gone').catch(() => undefined);
       assert.deepEqual(processesWith(mark), []);

@@ -33,7 +33,7 @@ describe('throttled with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): 
         `ews-watch: warning: Subscribe: ErrorServerBusy: The server cannot service this request right now. Try again later., This operation exceeds the throttling budget for policy part 'MaxConcurrency', policy value '27',  Budget type: 'Ews'.  Suggested backoff time 0 ms (attempt ${n}; next try in N s)`;
       // The first three alike warnings as they came; the last two folded into one line, printed when the watch ended.
       assert.deepEqual(
-        lines(r.stderr).map((w) => w.replace(/next try in [\d.]+ s/, 'next try in N s').replace(/in the last \d+ s\)$/, 'in the last N s)')),
+        lines(r.stderr).map((w) => w.replace(/next try in [\d.]+ m?s/, 'next try in N s').replace(/in the last \d+ s\)$/, 'in the last N s)')),
         [alike(1), alike(2), alike(3), `${alike(5)} (1 more like this in the last N s)`],
       );
     });
@@ -50,7 +50,7 @@ describe('throttled with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): 
       assert.ok(syncs >= 4 && syncs <= 6, `${syncs} SyncFolderItems requests: three to five refused, then one answered`);
       assert.equal(requestsOf(sim, 'Subscribe').length, 1);
       assert.ok(lines(r.stderr).length <= 4, r.stderr);
-      assert.ok(lines(r.stderr).every((w) => /^ews-watch: warning: ErrorServerBusy: .*Suggested backoff time 0 ms \(attempt \d; next try in [\d.]+ s\)/.test(w)), r.stderr);
+      assert.ok(lines(r.stderr).every((w) => /^ews-watch: warning: ErrorServerBusy: .*Suggested backoff time 0 ms \(attempt \d; next try in [\d.]+ m?s\)/.test(w)), r.stderr);
     });
   });
 
@@ -85,7 +85,7 @@ describe('answers that trickle a byte at a time: the answer deadline gives up on
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(parseLines(r.stdout).map((l) => l.itemId), [itemId]);
       assert.deepEqual(
-        lines(r.stderr).map((l) => l.replace(/next try in [\d.]+ s/, 'next try in N s')),
+        lines(r.stderr).map((l) => l.replace(/next try in [\d.]+ m?s/, 'next try in N s')),
         [`ews-watch: warning: Subscribe: ${origin(sim)} did not send its whole answer within 1.5 s (it was still arriving); giving up on it (attempt 1; next try in N s)`],
       );
       assert.equal(requestsOf(sim, 'Subscribe').length, 2);
@@ -154,7 +154,7 @@ describe('an endless comment between envelopes', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseLines(r.stdout).length, 1);
       assert.deepEqual(
-        lines(r.stderr).map((l) => l.replace(/reconnecting in [\d.]+ s/, 'reconnecting in N s')),
+        lines(r.stderr).map((l) => l.replace(/reconnecting in [\d.]+ m?s/, 'reconnecting in N s')),
         ['ews-watch: warning: malformed stream: markup between envelopes is larger than the 4194304-byte limit; reconnecting in N s'],
       );
       assert.equal(requestsOf(sim, 'GetStreamingEvents').length, 2);

@@ -285,7 +285,7 @@ describe('the wait recipe against a mailbox with a history: only the next mail f
       const next = sim.deliverMail({ subject: 'Your one-time code: 482913', from: bank }).item!;
       const r = await ran;
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /^ews-watch: warning: [^\n]+; reconnecting in [\d.]+ s\n$/, 'one line about its own reconnect, nothing else');
+      assert.match(r.stderr, /^ews-watch: warning: [^\n]+; reconnecting in [\d.]+ m?s\n$/, 'one line about its own reconnect, nothing else');
       const [line, ...more] = parseLines(readFileSync(join(box.home, 'bank-mail.json'), 'utf8'));
       assert.deepEqual([line?.event, line?.itemId, line?.subject, line?.source, more.length], ['Created', next.id, 'Your one-time code: 482913', 'catch-up', 0]);
       assert.equal(r.stdout, `mail from the bank: ${JSON.stringify(line)}\n`);

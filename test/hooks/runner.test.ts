@@ -148,7 +148,7 @@ test('a hook past its timeout gets SIGTERM and one report line', { timeout: 20_0
   assert.deepEqual(h.reports, []);
   await h.clock.advance(1);
   await runner.drain();
-  assert.deepEqual(h.reports, [`hook ${node} timed out after 30s for NewMail AAMk1`]);
+  assert.deepEqual(h.reports, [`hook ${node} timed out after 30 s for NewMail AAMk1`]);
   assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 1, dropped: 0 });
 });
 
@@ -162,7 +162,7 @@ test('a hook that ignores SIGTERM is killed with SIGKILL 2 s later', { timeout: 
   await h.outputMatching(/got TERM$/); // still alive after SIGTERM
   await h.clock.advance(2_000);
   await runner.drain();
-  assert.deepEqual(h.reports, [`hook ${node} timed out after 500ms for Modified AAMk1`]);
+  assert.deepEqual(h.reports, [`hook ${node} timed out after 0.5 s for Modified AAMk1`]);
   assert.deepEqual(h.clock.timerDelays.slice(0, 2), [500, 2_000]);
 });
 
@@ -399,5 +399,5 @@ test('a timeout signals the group; its SIGKILL comes after the grace even when t
   await h.clock.advance(2_000);
   assert.deepEqual(groups.sent, ['SIGTERM A', 'SIGKILL A']);
   await runner.drain();
-  assert.deepEqual(h.reports, ['hook hook timed out after 1s for NewMail A']);
+  assert.deepEqual(h.reports, ['hook hook timed out after 1 s for NewMail A']);
 });

@@ -202,7 +202,7 @@ describe('the printed path', () => {
     const reports: string[] = [];
     const runner = createHookRunner({ hooks: [{ argv: ['notify'] }], concurrency: 1, clock, spawnImpl: fake.spawn, onReport: (l) => reports.push(l) });
     const filter = createEventFilter([], [parsePattern('--subject', 'invoice')]);
-    const h = setup({ details: true, clock, hooks: { runner, waitMs: 33_000, waitText: '33s' }, ...(filter ? { filter } : {}) });
+    const h = setup({ details: true, clock, hooks: { runner, waitMs: 33_000, waitText: '33 s' }, ...(filter ? { filter } : {}) });
     h.client.items.set('a', mail('Invoice 1', 'Bank', 'bank@contoso.com'));
     h.client.items.set('b', mail('Lunch', 'Megan', 'megan@contoso.com'));
     h.client.items.set('c', mail('Invoice 2', 'Bank', 'bank@contoso.com'));
@@ -230,7 +230,7 @@ describe('the printed path', () => {
     const reports: string[] = [];
     const warnings: string[] = [];
     const runner = createHookRunner({ hooks: [{ argv: ['slow'] }], concurrency: 1, clock, spawnImpl: fake.spawn, onReport: (l) => reports.push(l), killGroup: () => true });
-    const h = setup({ clock, hooks: { runner, waitMs: 33_000, waitText: '33s' }, log: { debug: () => undefined, warn: (l) => void warnings.push(l) } });
+    const h = setup({ clock, hooks: { runner, waitMs: 33_000, waitText: '33 s' }, log: { debug: () => undefined, warn: (l) => void warnings.push(l) } });
     const port = h.path.port(h.recorder);
     for (const id of ['a', 'b', 'c']) port.event(ev('NewMail', id));
     assert.equal(h.lines.length, 3);
@@ -240,7 +240,7 @@ describe('the printed path', () => {
     assert.deepEqual(reports, ['stopping: 2 hook runs waiting to start will not run']);
     const end = h.path.finish();
     await clock.advance(33_000);
-    assert.deepEqual(warnings, ['not waiting any longer for hook runs still going after 33s']);
+    assert.deepEqual(warnings, ['not waiting any longer for hook runs still going after 33 s']);
     fake.children[0]?.finish(null, 'SIGTERM');
     assert.deepEqual(await clock.runUntil(end), { printed: 3, timedOut: false });
     assert.deepEqual(fake.children.map((c) => c.env.EWS_ITEM_ID), ['a'], 'no run started after the stop');
