@@ -126,7 +126,7 @@ export async function resolveCheckConfig(opts: RawOptions & LiveFlags & { envFil
   const live = resolveLiveSettings(opts, io.stdin.isTTY === true && io.stderr.isTTY === true);
   const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
   const vars = lookupFor(opts.envFile, io, warn);
-  return Object.freeze({ live, settings, ...resolveSignIn(opts, vars, io.env), terminal: resolveTerminal(io.env) });
+  return Object.freeze({ live: live && Object.freeze(live), settings, ...resolveSignIn(opts, vars, io.env), terminal: resolveTerminal(io.env) });
 }
 
 /** `login` / `logout`: the server and user (or the OAuth app) an entry is kept for, and the store. */
@@ -193,7 +193,7 @@ function resolveTarget(opts: CredentialOptions, vars: Lookup): CredentialTarget 
     const clientId = pick(opts.clientId, 'EWS_CLIENT_ID');
     if (!tenant || !clientId) throw new UsageError('login --auth oauth needs --tenant (EWS_TENANT_ID) and --client-id (EWS_CLIENT_ID)');
     const authority = pick(opts.authority, 'EWS_AUTHORITY');
-    return { kind: 'oauth', oauth: { tenant, clientId, ...(authority ? { authority } : {}) } };
+    return Object.freeze({ kind: 'oauth', oauth: Object.freeze({ tenant, clientId, ...(authority ? { authority } : {}) }) });
   }
   if (auth === 'token') throw new UsageError('--auth token takes a ready token from EWS_ACCESS_TOKEN; there is nothing to store with login');
   const urlSetting = vars.pick(opts.url, 'EWS_URL');
@@ -209,7 +209,7 @@ function resolveTarget(opts: CredentialOptions, vars: Lookup): CredentialTarget 
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${what} must be http or https, got ${url.protocol}`);
   const user = pick(opts.user, 'EWS_USER');
   if (!user) throw new UsageError('login needs the user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
-  return { kind: 'password', url, user };
+  return Object.freeze({ kind: 'password', url, user });
 }
 
 function probeProgram(path: string): ProbeResult {
