@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Env } from '../src/cli/config.js';
-import type { Io } from '../src/cli/main.js';
+import type { IOStreams as Io } from '../src/cli/io-streams.js';
 import { UsageError } from '../src/errors.js';
 import { startSimulator } from '../src/simulator/index.js';
 import type { Simulator } from '../src/simulator/types.js';
@@ -119,7 +119,7 @@ async function runAgainst(args: Args, deps: MainDeps, sim: Simulator | undefined
   const simEnv = sim && { EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password };
   const env: Env = simEnv ?? deps.env;
   const logger = createLogger((t) => void deps.io.stderr.write(t), 0, 'ews-watch conformance');
-  const target = await connectTarget(env, { ...deps.io, env }, logger);
+  const target = await connectTarget({ ...deps.io, env }, logger);
   const random = seededRandom(args.seed);
   const knobs = sim
     ? { EWS_WATCH_QUIET_SYNC_MS: '300', EWS_WATCH_SYNC_PAGE_SIZE: '4' }

@@ -4,9 +4,10 @@
 // answer of the last call, so that a call that goes wrong can be shown as the server answered it.
 
 import { findMailbox } from '../src/auth/find-mailbox.js';
-import { loadDotenv } from '../src/cli/dotenv.js';
-import { resolveConnection, type Env } from '../src/cli/config.js';
-import { readCaFile, resolveAuth, type Io } from '../src/cli/main.js';
+import { resolveCheckConfig } from '../src/cli/command-config.js';
+import { readCaFile } from '../src/cli/connect.js';
+import type { IOStreams } from '../src/cli/io-streams.js';
+import { resolveAuth } from '../src/cli/sign-in.js';
 import type { Logger } from '../src/term/logger.js';
 import { createEwsClient } from '../src/transport/ews-client.js';
 import { createEwsHttp, type EwsHttp } from '../src/transport/http.js';
@@ -26,11 +27,12 @@ export interface Target {
 /** How much of a raw answer is kept for the report. */
 const MAX_RAW = 16_384;
 
-export async function connectTarget(env: Env, io: Io, logger: Logger): Promise<Target> {
-  const { vars: dotenv, name } = loadDotenv(undefined, io.cwd, (line) => logger.warn(line));
-  const conn = resolveConnection({}, env, dotenv, name);
+export async function connectTarget(io: IOStreams, logger: Logger): Promise<Target> {
+  // Resolved as `ews-watch check` resolves it: flags (none here), the environment, ./.env, defaults.
+  const config = await resolveCheckConfig({}, io, (line) => logger.warn(line));
+  const conn = config.connection;
   let passwordSource: string | undefined;
-  const auth = await resolveAuth(conn, io, dotenv, (source) => (passwordSource = source));
+  const auth = await resolveAuth(config, io, { passwordFrom: (source) => (passwordSource = source) });
   for (const s of auth.secrets) logger.addSecret(s);
   const anchor = { mailbox: conn.mailbox };
   const tls = conn.caFile !== undefined ? { ca: readCaFile(conn.caFile), ...(conn.insecure ? { insecure: true } : {}) } : conn.insecure ? { insecure: true } : undefined;

@@ -11,7 +11,7 @@ import type { EwsHttp } from '../transport/http.js';
 import type { WatchClient } from '../ews/client.js';
 import { systemClock } from '../base/clock.js';
 import { runLiveCheck, type LiveCheckOptions } from './check-live.js';
-import type { Env } from './config.js';
+import { canDrawStatus, type IOStreams, type TerminalConfig } from './io-streams.js';
 import type { Interrupts } from './signals.js';
 
 /** The flags of `check` that --live adds. */
@@ -102,7 +102,9 @@ export function askYesNo(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, q
 }
 
 export interface LiveCommandDeps {
-  io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; env: Env };
+  io: Pick<IOStreams, 'stdin' | 'stdout' | 'stderr'>;
+  /** What the environment allows on this terminal (command-config.ts). */
+  terminal: TerminalConfig;
   interrupts: Interrupts;
   verbose: boolean;
   settings: LiveSettings;
@@ -116,8 +118,8 @@ export interface LiveCommandDeps {
 export async function runLiveCheckCommand(d: LiveCommandDeps): Promise<number> {
   const { io } = d;
   // Progress only where a person watches both streams, and not among -v's request lines.
-  const terminal = io.stdout.isTTY === true && io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && !d.verbose;
-  const status = createStatusLine(io.stderr, { enabled: terminal, clock: systemClock, colour: decideColourLevel('auto', io.stderr.isTTY === true, io.env) > 0 });
+  const terminal = canDrawStatus(io, d.terminal) && !d.verbose;
+  const status = createStatusLine(io.stderr, { enabled: terminal, clock: systemClock, colour: decideColourLevel('auto', io.stderr.isTTY === true, d.terminal.colourEnv) > 0 });
   let left: string | undefined;
   // A second Ctrl-C exits at once (signals.ts): the note says what may be left, and how to remove it.
   d.interrupts.attach({ write: (t) => status.write(t), verbose: d.verbose, beforeExit: () => (status.stop(), left && void io.stderr.write(left)) });

@@ -1,6 +1,6 @@
-// Flags + environment (+ .env, already merged into `env` by the caller) → one frozen, validated config.
-// Pure: no I/O. Every problem is a UsageError with one clear line, raised before any network I/O.
-// Precedence: a flag beats the environment, which beats .env, which beats the default.
+// Flags → the watch settings; flags + environment + .env (through the one precedence rule, precedence.ts) → the
+// connection settings. Pure: no I/O. Every problem is a UsageError with one clear line, raised before any network
+// I/O. The configuration of each command is put together from these in command-config.ts.
 
 import { UsageError } from '../errors.js';
 import { DEFAULT_SERVER_VERSION, isDistinguishedFolder, parseEventTypeName } from '../ews/requests.js';
@@ -11,8 +11,9 @@ import { HOOK_DEFAULTS } from '../hooks/runner.js';
 import type { HookSpec } from '../hooks/types.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import type { RawHook } from './hook-args.js';
+import type { Lookup, Source } from './precedence.js';
 
-export type Source = 'flag' | 'env' | '.env' | 'default';
+export type { Env, Source } from './precedence.js';
 export type OutputFormat = 'pretty' | 'ndjson';
 export type AuthKind = 'auto' | 'basic' | 'ntlm' | 'oauth' | 'token';
 
@@ -120,8 +121,6 @@ export interface ConnectionSettings {
 /** A connection whose mailbox is known (given, or found after sign-in). */
 export type MailboxConnection = ConnectionSettings & { mailbox: string };
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
 export function resolveWatchSettings(raw: RawOptions, stdoutIsTTY: boolean): WatchSettings {
   if (raw.verbose && raw.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
   if (raw.json && raw.format && raw.format !== 'ndjson') throw new UsageError(`--json conflicts with --format ${raw.format}`);
@@ -200,24 +199,23 @@ function parseOnEvents(text: string, watched: readonly EventType[]): ReadonlySet
   return out;
 }
 
-/** `dotenvName`: how to name the .env file in messages (./.env, or the --env-file path). */
-export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env, dotenvName = './.env'): ConnectionSettings {
+/** `vars`: the flag, the environment and .env, in that order (precedence.ts); each value's source is noted for `check`. */
+export function resolveConnection(raw: RawOptions, vars: Lookup): ConnectionSettings {
   const sources: Record<string, Source> = {};
-  const pick = (key: string, flag: string | undefined, envName: string): string | undefined => {
-    const [value, source] = flag !== undefined ? [flag, 'flag' as const] : env[envName] !== undefined && env[envName] !== '' ? [env[envName], 'env' as const] : dotenv[envName] !== undefined && dotenv[envName] !== '' ? [dotenv[envName], '.env' as const] : [undefined, 'default' as const];
+  const pick: PickSetting = (key, flag, envName) => {
+    const { value, source } = vars.pick(flag, envName);
     sources[key] = source;
     return value;
   };
   // A bad value is blamed on where it came from: the flag, or the variable (and the file) that held it.
-  const named: Named = (key, flag, envName) =>
-    sources[key] === 'env' ? `${envName} (from the environment)` : sources[key] === '.env' ? `${envName} in ${dotenvName}` : flag;
+  const named: Named = (key, flag, envName) => vars.describe(sources[key] ?? 'default', flag, envName);
   const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
   // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there.
   const urlText = pick('url', raw.url, 'EWS_URL') ?? (authText === 'oauth' ? EXCHANGE_ONLINE_EWS_URL : undefined);
   if (!urlText) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
   const url = parseUrl(urlText, named('url', '--url', 'EWS_URL'));
   const auth = parseAuth(authText, url, named('auth', '--auth', 'EWS_AUTH'));
-  const oauth = auth === 'oauth' ? resolveOAuth(raw, env, dotenv, pick, named) : undefined;
+  const oauth = auth === 'oauth' ? resolveOAuth(raw, vars, pick, named) : undefined;
   const user = pick('user', raw.user, 'EWS_USER');
   if ((auth === 'basic' || auth === 'ntlm' || auth === 'auto') && !user) {
     throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
@@ -251,12 +249,13 @@ export function resolveConnection(raw: RawOptions, env: Env, dotenv: Env, dotenv
   });
 }
 
-type Pick = (key: string, flag: string | undefined, envName: string) => string | undefined;
+/** The value of one setting (flag, environment, .env), its source noted under `key`. */
+type PickSetting = (key: string, flag: string | undefined, envName: string) => string | undefined;
 /** "--url", "EWS_URL (from the environment)" or "EWS_URL in ./.env": whichever gave the value. */
 type Named = (key: string, flag: string, envName: string) => string;
 
 /** --tenant, --client-id and the app's credential kind; a person signs in when there is neither secret nor certificate. */
-function resolveOAuth(raw: RawOptions, env: Env, dotenv: Env, pick: Pick, named: Named): OAuthSettings {
+function resolveOAuth(raw: RawOptions, vars: Lookup, pick: PickSetting, named: Named): OAuthSettings {
   const tenant = pick('tenant', raw.tenant, 'EWS_TENANT_ID');
   const clientId = pick('clientId', raw.clientId, 'EWS_CLIENT_ID');
   if (!tenant) throw new UsageError('--auth oauth needs the Entra tenant: pass --tenant contoso.onmicrosoft.com (or its id) or set EWS_TENANT_ID');
@@ -264,7 +263,7 @@ function resolveOAuth(raw: RawOptions, env: Env, dotenv: Env, pick: Pick, named:
   if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw new UsageError(`${named('tenant', '--tenant', 'EWS_TENANT_ID')} must be a tenant id or domain, got ${JSON.stringify(tenant)}`);
   if (!/^[A-Za-z0-9-]+$/.test(clientId)) throw new UsageError(`${named('clientId', '--client-id', 'EWS_CLIENT_ID')} must be an application id (a GUID), got ${JSON.stringify(clientId)}`);
   const clientCert = pick('clientCert', raw.clientCert, 'EWS_CLIENT_CERT');
-  const hasSecret = Boolean(env.EWS_CLIENT_SECRET || dotenv.EWS_CLIENT_SECRET);
+  const hasSecret = vars.variable('EWS_CLIENT_SECRET').value !== undefined;
   if (clientCert && hasSecret) throw new UsageError('EWS_CLIENT_SECRET and --client-cert cannot be used together: choose one app credential');
   const authority = pick('authority', raw.authority, 'EWS_AUTHORITY');
   if (authority !== undefined && !/^https:\/\/[^/\s]+/.test(authority)) throw new UsageError(`${named('authority', '--authority', 'EWS_AUTHORITY')} must be an https URL, got ${JSON.stringify(authority)}`);

@@ -15,7 +15,7 @@ export interface ProgramActions {
   check(opts: RawOptions & { envFile?: string } & LiveFlags): Promise<void>;
 }
 
-/** What `login` and `logout` take (src/cli/login.ts). */
+/** What `login` and `logout` take (src/cli/commands/login.ts, logout.ts). */
 export interface CredentialOptions {
   url?: string;
   user?: string;

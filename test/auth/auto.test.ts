@@ -5,8 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAutoAuth, offeredSchemes } from '../../src/auth/auto.js';
 import { createNtlmAuth, ntlmChallengeOf, splitNtlmUser } from '../../src/auth/ntlm.js';
-import { resolveConnection } from '../../src/cli/config.js';
+import { resolveConnection as resolveConnectionFrom, type ConnectionSettings, type RawOptions } from '../../src/cli/config.js';
 import { AuthError, UsageError } from '../../src/errors.js';
+import { createLookup, type Env } from '../../src/cli/precedence.js';
+
+/** The connection from flags, the environment and .env, as a command resolves it (through precedence.ts). */
+const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv }));
 
 const HTTPS = new URL('https://mail.contoso.com/EWS/Exchange.asmx');
 const PLAIN = new URL('http://mail.contoso.com/EWS/Exchange.asmx');

@@ -4,10 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EXCHANGE_ONLINE_EWS_URL, resolveConnection } from '../../src/cli/config.js';
+import { EXCHANGE_ONLINE_EWS_URL, resolveConnection as resolveConnectionFrom, type ConnectionSettings, type RawOptions } from '../../src/cli/config.js';
 import { AuthError, UsageError } from '../../src/errors.js';
 import type { EwsHttp, HttpResponse, StreamResponse } from '../../src/transport/http.js';
 import { checkStatus, createEwsClient, diagnosticsOf } from '../../src/transport/ews-client.js';
+import { createLookup, type Env } from '../../src/cli/precedence.js';
+
+/** The connection from flags, the environment and .env, as a command resolves it (through precedence.ts). */
+const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv }));
 
 const SUBSCRIBED = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:SubscribeResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:SubscribeResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:SubscriptionId>SUB1</m:SubscriptionId></m:SubscribeResponseMessage></m:ResponseMessages></m:SubscribeResponse></s:Body></s:Envelope>`;
 

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveConnection, resolveWatchSettings } from '../../src/cli/config.js';
+import { resolveConnection as resolveConnectionFrom, resolveWatchSettings, type ConnectionSettings, type RawOptions } from '../../src/cli/config.js';
 import { UsageError } from '../../src/errors.js';
+import { createLookup, type Env } from '../../src/cli/precedence.js';
+
+/** The connection from flags, the environment and .env, as a command resolves it (through precedence.ts). */
+const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv }));
 
 const usage = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (err: unknown) => err instanceof UsageError && pattern.test(err.message));

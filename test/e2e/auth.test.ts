@@ -185,16 +185,4 @@ describe('TLS: --ca-file and --insecure', () => {
       assert.match(c.stderr, /--insecure: the server certificate is NOT verified/);
     });
   });
-
-  it('a --ca-file that is missing or holds no certificate is a usage error before any request', async () => {
-    await withSim({ tls: { key: cert.key, cert: cert.cert } }, async (sim) => {
-      const missing = await runCli(['--json', '--ca-file', join(dir, 'nope.pem')], { env: env(sim.url, sim.credentials.user, sim.credentials.password) });
-      assert.equal(missing.code, 2);
-      assert.match(missing.stderr, /cannot read --ca-file .*nope\.pem: ENOENT/);
-      const junk = await runCli(['--json', '--ca-file', join(dir, 'not-a-cert.pem')], { env: env(sim.url, sim.credentials.user, sim.credentials.password) });
-      assert.equal(junk.code, 2);
-      assert.match(junk.stderr, /holds no PEM certificate/);
-      assert.equal(sim.requests.length, 0);
-    });
-  });
 });

@@ -1,13 +1,13 @@
 // `ews-watch check --live` end to end against the simulator: the latency against a plain Exchange; one line naming
 // each cause a proxy or load balancer in front of Exchange can be (buffering, an idle timeout, no affinity) with what
 // to ask the admin; the mailbox as it was found afterwards, also after SIGINT; leftovers of a killed run removed by
-// the next; no consent without a terminal or --yes; -v still redacts; on a terminal it asks, and "n" writes nothing.
+// the next; -v still redacts; on a terminal it asks, and "n" writes nothing. No consent without a terminal or --yes,
+// and --help against the README: in-process (test/cli/usage.test.ts, help.test.ts).
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/types.js';
-import { literal, repoRoot, runCli, startCli } from '../support/cli.js';
+import { literal, runCli, startCli } from '../support/cli.js';
 import { haveScript, screenLines, startPty } from '../support/pty.js';
 import { validateEwsRequest } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
@@ -158,29 +158,6 @@ describe('ews-watch check --live', () => {
     });
   });
 
-  it('no terminal to ask and no --yes: one usage line, exit 2, nothing sent; other misuses of the flags too', async () => {
-    await withSim(FAST, async (sim) => {
-      const r = await runCli(['check', '--live'], { env: envFor(sim) });
-      assert.deepEqual(r, {
-        code: 2,
-        signal: null,
-        stdout: '',
-        stderr: 'ews-watch: check --live writes to the mailbox (a scratch folder and a draft, deleted afterwards): pass --yes, or run it on a terminal to be asked\n',
-      });
-      const misuses: Array<[string[], string]> = [
-        [['--yes'], '--yes goes with --live (it answers the question --live asks before writing)'],
-        [['--live', '--yes', '--folder', 'inbox'], '--live watches a scratch folder of its own: leave out --folder, --all-folders and --events'],
-        [['--live', '--yes', '--live-minutes', '31'], "--live-minutes must be a whole number of minutes from 1 to 30, got '31'"],
-        [['--live-minutes', '5'], '--live-minutes goes with --live'],
-      ];
-      for (const [args, message] of misuses) {
-        const m = await runCli(['check', ...args], { env: envFor(sim) });
-        assert.deepEqual([m.code, m.stdout, m.stderr], [2, '', `ews-watch: ${message}\n`], args.join(' '));
-      }
-      assert.equal(sim.requests.length, 0);
-    });
-  });
-
   it('-v: requests and answers on stderr with the credentials and cookies redacted; the report unchanged', async () => {
     await withSim(FAST, async (sim) => {
       const r = await runCli(['check', '--live', '--yes', '-v'], { env: envFor(sim) });
@@ -197,21 +174,6 @@ describe('ews-watch check --live', () => {
       const basic = Buffer.from(`${sim.credentials.user}:${sim.credentials.password}`).toString('base64');
       for (const secret of [sim.credentials.password, basic, cookie]) assert.equal(r.stdout.includes(secret) || r.stderr.includes(secret), false);
     });
-  });
-
-  it('--help and the README tell the same story: the flags, what it writes, each finding', async () => {
-    const help = await runCli(['check', '--help']);
-    assert.equal(help.code, 0);
-    assert.equal(help.stderr, '');
-    const readme = readFileSync(`${repoRoot}README.md`, 'utf8');
-    const section = readme.slice(readme.indexOf('### `check --live`'), readme.indexOf('## Options'));
-    const flat = (text: string): string => text.replace(/\s+/g, ' ');
-    for (const said of ['--live', '--yes', '--live-minutes', 'HardDelete', 'ews-watch check <date> <time> #<4 hex digits>', 'events arrive in', 'the event came only when the connection closed', 'no byte for', 'the affinity cookie did not come back', "the stream's server did not know the subscription", 'heartbeats']) {
-      assert.ok(flat(help.stdout).includes(said), `--help: ${said}`);
-      assert.ok(flat(section).includes(said), `README: ${said}`);
-    }
-    assert.match(flat(help.stdout), /Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped/);
-    assert.match(flat(section), /exits 0 when all is well, 1 when a line says `FAIL` .*, 2 for a usage error, 4 when the sign-in is refused, 130 when stopped/);
   });
 
   const skip = haveScript() ? false : 'script(1) from util-linux is not installed: no pseudo-terminal to test with';

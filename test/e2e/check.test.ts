@@ -44,13 +44,4 @@ describe('ews-watch check', () => {
       assert.equal(r.stdout.includes('not-the-password') || r.stderr.includes('not-the-password'), false);
     });
   });
-
-  it('a configuration error exits 2 before any request', async () => {
-    await withSim({}, async (sim) => {
-      const r = await runCli(['check', '--connection-timeout', '5'], { env: envFor(sim) });
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /unknown option '--connection-timeout'/);
-      assert.equal(sim.requests.length, 0);
-    });
-  });
 });

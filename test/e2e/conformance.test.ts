@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { conformanceMain } from '../../conformance/run.js';
 import type { StartCli } from '../../conformance/harness.js';
-import type { Io } from '../../src/cli/main.js';
+import type { IOStreams as Io } from '../../src/cli/io-streams.js';
 import type { Simulator } from '../../src/simulator/types.js';
 import { repoRoot, startCli } from '../support/cli.js';
 import { spawn } from 'node:child_process';

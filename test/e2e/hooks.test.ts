@@ -1,6 +1,7 @@
 // Hooks end to end: --exec runs a real program (a small node script that records what it was given) for each
 // printed event, with the event's JSON on stdin and EWS_* variables; --on picks events; `;` separates hooks;
-// a failing hook is reported and the watch goes on; --debounce folds a burst into one run; usage errors exit 2.
+// a failing hook is reported and the watch goes on; --debounce folds a burst into one run. Usage errors (exit 2)
+// are checked in-process: test/cli/usage.test.ts.
 
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -134,43 +135,6 @@ describe('hooks, end to end', { concurrency: 2 }, () => {
       assert.deepEqual(a.runs().map((x) => x.env.EWS_EVENT).sort(), ['Created', 'NewMail']);
       assert.deepEqual(b.runs().map((x) => x.env.EWS_EVENT), ['Modified']);
       assert.equal(b.runs()[0]?.env.EWS_FOLDER_ID, sim.folder('inbox')!.id);
-    });
-  });
-
-  for (const [args, message] of [
-    [['--on', 'NewMail'], /^ews-watch: --on NewMail must be followed by --exec <program> \[args…\]\n$/],
-    [['--exec'], /^ews-watch: --exec needs a program to run, e.g. --exec notify-send "New mail"\n$/],
-    [['--debounce', '500'], /^ews-watch: --debounce applies to hooks: add --exec <program> \[args…\]\n$/],
-    [['--events', 'NewMail', '--on', 'Deleted', '--exec', 'true'], /^ews-watch: --on Deleted: that event is not watched \(--events NewMail\)\n$/],
-    [['--on', 'Sent', '--exec', 'true'], /^ews-watch: --on: unknown event "Sent"; use NewMail, /],
-    [['--exec=notify-send'], /^ews-watch: --exec takes the program and its arguments as separate words/],
-    // Checked before subscribing, not warned about on every event.
-    [['--exec', '/nonexistent/prog'], /^ews-watch: --exec: cannot find program \/nonexistent\/prog\n$/],
-    [['--on', 'NewMail', '--exec', 'true', ';', '--exec', 'no-such-program-ews-watch', 'x'], /^ews-watch: --exec: cannot find program no-such-program-ews-watch on PATH\n$/],
-    [['--exec', './no/such/hook.sh'], /^ews-watch: --exec: cannot find program \.\/no\/such\/hook\.sh\n$/],
-  ] as const) {
-    it(`usage error before any request: ${args.join(' ')}`, async () => {
-      await withSim({}, async (sim) => {
-        const r = await runCli([...args], { env: envFor(sim) });
-        assert.equal(r.code, 2);
-        assert.match(r.stderr, message);
-        assert.equal(sim.requests.length, 0);
-      });
-    });
-  }
-
-  it('a hook program that is not executable exits 2 before any request, saying how to fix it', async () => {
-    await withSim({}, async (sim) => {
-      const dir = mkdtempSync(join(tmpdir(), 'ews-watch-hook-'));
-      const script = join(dir, 'notify.sh');
-      writeFileSync(script, '#!/bin/sh\n');
-      chmodSync(script, 0o644);
-      const r = await runCli(['--json', '--exec', script], { env: envFor(sim) });
-      rmSync(dir, { recursive: true, force: true });
-      assert.equal(r.code, 2);
-      assert.equal(r.stdout, '');
-      assert.equal(r.stderr, `ews-watch: --exec: ${script} is not executable (chmod +x ${script})\n`);
-      assert.equal(sim.requests.length, 0);
     });
   });
 

@@ -86,25 +86,6 @@ describe('login and logout, end to end', { concurrency: 2 }, () => {
     });
   });
 
-  it('usage errors: no password source for login, --keychain none, a bad --keychain', async () => {
-    await withSim({}, async (sim) => {
-      const env = storeEnv(sim, 'file');
-      const noTty = await runCli(['login'], { env, stdin: '' });
-      assert.equal(noTty.code, 2);
-      assert.match(noTty.stderr, /login needs the password: run it on a terminal to be asked, or pipe it with --password-stdin/);
-      const none = await runCli(['login', '--password-stdin', '--keychain', 'none'], { env, stdin: 'x\n' });
-      assert.equal(none.code, 2);
-      assert.match(none.stderr, /--keychain none .* turns the credential store off/);
-      const bad = await runCli(['logout', '--keychain', 'kwallet'], { env });
-      assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--keychain must be one of auto, keychain, file, none/);
-      const noUrl = await runCli(['login', '--password-stdin'], { env: { ...env, EWS_URL: '' }, stdin: 'x\n' });
-      assert.equal(noUrl.code, 2);
-      assert.match(noUrl.stderr, /login needs the server: pass --url/);
-      assert.equal(existsSync(join(env.XDG_CONFIG_HOME, 'ews-watch')), false);
-    });
-  });
-
   describe('with the real OS keychain', () => {
     let unavailable: string | undefined;
     before(async () => {

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -316,6 +316,8 @@ describe('watching, end to end', { concurrency: 2 }, () => {
 });
 
 describe('refusals, end to end', { concurrency: 2 }, () => {
+  // The one usage error run end to end, for its exit code through a real process; the others are in-process
+  // (test/cli/usage.test.ts).
   it('an unknown flag exits 2 with one line, before any network I/O', async () => {
     await withSim({}, async (sim) => {
       const r = await runCli(['--bogus'], { env: envFor(sim) });
@@ -325,25 +327,6 @@ describe('refusals, end to end', { concurrency: 2 }, () => {
       assert.equal(sim.requests.length, 0);
     });
   });
-
-  const usage: [string, string[], Record<string, string>, RegExp][] = [
-    ['--connection-timeout 31', ['--connection-timeout', '31'], {}, /--connection-timeout must be from 1 to 30, got 31/],
-    ['no URL', [], { EWS_URL: '' }, /no EWS URL/],
-    ['no password off a terminal', [], { EWS_PASSWORD: '' }, /no password: set EWS_PASSWORD/],
-    ['an unknown event', ['--events', 'NewMail,Arrived'], {}, /unknown event "Arrived"/],
-    ['--auth token without a token', ['--auth', 'token'], {}, /EWS_ACCESS_TOKEN/],
-  ];
-  for (const [name, args, env, pattern] of usage) {
-    it(`usage error: ${name} → exit 2, one line, no request`, async () => {
-      await withSim({}, async (sim) => {
-        const r = await runCli(args, { env: { ...envFor(sim), ...env } });
-        assert.equal(r.code, 2, r.stderr);
-        assert.match(r.stderr, pattern);
-        assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
-        assert.equal(sim.requests.length, 0);
-      });
-    });
-  }
 
   it('HTTP 401 (wrong password) exits 4 with one line that says what to check, without retrying', async () => {
     await withSim({}, async (sim) => {
@@ -385,39 +368,6 @@ describe('refusals, end to end', { concurrency: 2 }, () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 2);
     assert.match(err, /^ews-watch: cannot read --env-file \/nonexistent\/ews.env: ENOENT[^\n]*\n$/);
-  });
-
-  it('--env-file supplies variables; the environment beats it', async () => {
-    await withSim({}, async (sim) => {
-      sim.script('GetStreamingEvents', [{ op: 'newMail' }, { op: 'stall' }]);
-      const dir = mkdtempSync(join(tmpdir(), 'ews-watch-env-'));
-      const file = join(dir, 'ews.env');
-      writeFileSync(file, `# comment\nEWS_URL=${sim.url}\nEWS_USER=${sim.credentials.user}\nEWS_PASSWORD="${sim.credentials.password}"\nEWS_MAILBOX=wrong@example.com\n`);
-      const r = await runCli(['--json', '--max-events', '1', '--env-file', file], { env: { EWS_MAILBOX: sim.mailboxAddress } });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(parseLines(r.stdout)[0].mailbox, sim.mailboxAddress);
-      assert.equal(requestsOf(sim, 'Subscribe')[0].headers['x-anchormailbox'], sim.mailboxAddress);
-    });
-  });
-
-  it('a .env in the current directory is read', async () => {
-    await withSim({}, async (sim) => {
-      sim.script('GetStreamingEvents', [{ op: 'newMail' }, { op: 'stall' }]);
-      const dir = mkdtempSync(join(tmpdir(), 'ews-watch-cwd-'));
-      writeFileSync(join(dir, '.env'), `EWS_URL=${sim.url}\nEWS_USER=${sim.credentials.user}\nEWS_PASSWORD=${sim.credentials.password}\n`);
-      const r = await runCli(['--json', '--max-events', '1'], { cwd: dir });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(parseLines(r.stdout).length, 1);
-    });
-  });
-
-  it('--password-stdin reads the password from standard input', async () => {
-    await withSim({}, async (sim) => {
-      sim.script('GetStreamingEvents', [{ op: 'newMail' }, { op: 'stall' }]);
-      const r = await runCli(['--json', '--max-events', '1', '--password-stdin'], { env: envFor(sim, { EWS_PASSWORD: '' }), stdin: `${sim.credentials.password}\n` });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(parseLines(r.stdout).length, 1);
-    });
   });
 
   it('-v shows requests and headers but never the password, the Basic credential or cookie values', async () => {

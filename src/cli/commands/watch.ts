@@ -1,0 +1,33 @@
+// `ews-watch [options]`: watch a mailbox and print every event until stopped. The options are the root command's
+// (program.ts); the configuration is resolved once (command-config.ts), the connection after the terminal is set
+// up so that .env's warnings and a password prompt go through the status line.
+
+import { resolveWatchConfig } from '../command-config.js';
+import type { RawOptions } from '../config.js';
+import type { CommandContext } from '../io-streams.js';
+import { resolveAuth } from '../sign-in.js';
+import { runWatching } from '../watching.js';
+import { watchWith } from '../watch-with.js';
+
+export type WatchOptions = RawOptions & { envFile?: string };
+
+export function runWatchCommand(ctx: CommandContext, opts: WatchOptions): Promise<number> {
+  return runWatching(ctx, opts, async ({ run, logger, status, sink, signal }) => {
+    const config = resolveWatchConfig(opts, run, ctx.io, (line) => logger.warn(line));
+    // The status line draws nothing before its first set(), which comes once signed in: a password prompt is never overdrawn.
+    const auth = await resolveAuth(config, ctx.io, { signal });
+    return watchWith({
+      conn: config.connection,
+      auth,
+      settings: config.settings,
+      logger,
+      status,
+      sink,
+      signal,
+      stateDir: config.stateDir,
+      tuning: config.tuning,
+      hookEnv: config.hookEnv,
+      out: ctx.out,
+    });
+  });
+}
