@@ -35,3 +35,12 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(timer) };
   },
 };
+
+/**
+ * `clock` with every sleep shortened to `percent` of its length; now() and timers unchanged. The engine sleeps only
+ * to back off, so this shortens its retries (the EWS_WATCH_BACKOFF_PERCENT test knob) and nothing else.
+ */
+export function scaledSleeps(clock: Clock, percent: number): Clock {
+  if (percent >= 100) return clock;
+  return { now: () => clock.now(), setTimer: (ms, fn) => clock.setTimer(ms, fn), sleep: (ms, signal) => clock.sleep(Math.round((ms * percent) / 100), signal) };
+}

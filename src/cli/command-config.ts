@@ -41,6 +41,8 @@ export interface Tuning {
   readonly quietSyncMs: number;
   readonly syncPageSize: number;
   readonly stateRetryMs: number;
+  /** EWS_WATCH_BACKOFF_PERCENT, 1..100: the watch's back-off waits last this share of what the policy decided. */
+  readonly backoffPercent: number;
 }
 
 /** Where and as whom to sign in: watching and `check`. */
@@ -176,6 +178,8 @@ export function resolveTuning(vars: Lookup): Tuning {
     syncPageSize: Math.min(512, Math.max(1, whole('EWS_WATCH_SYNC_PAGE_SIZE', 0, 100))),
     // How soon a refused write of the state is tried again.
     stateRetryMs: retry >= 10 ? retry : WRITE_RETRY_MS,
+    // Tests whose point is what a failure prints, not how long the retry waits, need not wait out 1 s, 2 s, 4 s.
+    backoffPercent: Math.min(100, whole('EWS_WATCH_BACKOFF_PERCENT', 1, 100)),
   });
 }
 

@@ -12,7 +12,7 @@ import { createMemoryStateStore, openStateStore, type StateStore } from '../stat
 import { LEDGER_FILE_NAME } from '../state/paths.js';
 import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
-import { systemClock } from '../base/clock.js';
+import { scaledSleeps, systemClock } from '../base/clock.js';
 import { runWatch } from '../watch/engine.js';
 import type { Tuning } from './command-config.js';
 import type { ConnectionSettings, MailboxConnection, WatchSettings } from './config.js';
@@ -77,7 +77,7 @@ export async function watchWith(run: WatchRun): Promise<number> {
       {
         client,
         initialGap: 'start',
-        clock: systemClock,
+        clock: scaledSleeps(systemClock, run.tuning.backoffPercent),
         random: Math.random,
         port: pipeline.port(catchUp),
         connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
