@@ -10,6 +10,11 @@
 // ChangeKey the watcher learnt for the item afterwards (from the first sync that reports it, or GetItem with
 // --details; -v says which). When the first one learnt is already the item's ChangeKey after the change, the
 // change is folded into what was printed and needs no line (README, Limits).
+//
+// A change printed twice fails the run, with one documented exception (README, "Catching up" → Limits): a process
+// killed with SIGKILL between printing a line and recording it in the ledger has the next process print that change
+// again. Such a repeat is counted apart (killWindow) only when the test saw the first line at most KILL_WINDOW_MS
+// before it sent the SIGKILL and a later process's catch-up printed the second; any other repeat is a duplicate.
 
 import type { Readable } from 'node:stream';
 
@@ -85,7 +90,12 @@ export interface VerdictInput {
   /** Folder ids a folder line may be about (as folderId, oldFolderId or parentFolderId); omitted: folder lines are not judged. */
   knownFolders?: ReadonlySet<string>;
   t0: number;
+  /** When the driver sent SIGKILL to a process (process number → ms); omitted: no repeat is excused. */
+  kills?: ReadonlyMap<number, number>;
 }
+
+/** How close before a SIGKILL a printed line may have been seen for its repeat to count as the kill window's. */
+export const KILL_WINDOW_MS = 100;
 
 export interface Verdict {
   /** Changes that had to be reported. */
@@ -94,6 +104,8 @@ export interface Verdict {
   unknowable: number;
   missed: string[];
   duplicated: string[];
+  /** Changes printed twice because the process that printed them first was killed within KILL_WINDOW_MS after. */
+  killWindow: string[];
   spurious: string[];
   /** Lines printed in all, and how many of them by a catch-up. */
   lines: number;
@@ -165,19 +177,32 @@ export function judge(input: VerdictInput): Verdict {
       missed.push(`modify ${id} (at ${t.modifiedAt - t0} ms, ${here ? 'still there' : `gone at ${(t.goneAt ?? 0) - t0}`}, created ${t.createdAt === undefined ? 'before' : t.createdAt - t0}; first ChangeKey learnt ${firstLearnt(id) ?? 'none'}, after the change ${t.modifiedKey}; lines: ${about.join(' ')})`);
     }
   }
-  const duplicated = [...printed]
-    .filter(([k, ls]) => !k.startsWith('newmail:') && ls.length > 1)
-    .map(([k, ls]) => `${k.slice(0, 7)}…${k.slice(-12)} ×${ls.length} (${ls.map((l) => `${String(l.rec.event)} ${String(l.rec.source)} in process ${l.proc} at ${l.at - t0} ms`).join(', ')})`);
+  const describe = ([k, ls]: [string, Line[]]): string =>
+    `${k.slice(0, 7)}…${k.slice(-12)} ×${ls.length} (${ls.map((l) => `${String(l.rec.event)} ${String(l.rec.source)} in process ${l.proc} at ${l.at - t0} ms`).join(', ')})`;
+  const repeats = [...printed].filter(([k, ls]) => !k.startsWith('newmail:') && ls.length > 1);
+  const excused = repeats.filter(([, ls]) => inKillWindow(ls, input.kills));
+  const duplicated = repeats.filter((r) => !excused.includes(r)).map(describe);
   return {
     obligations,
     unknowable,
     missed,
     duplicated,
+    killWindow: excused.map(describe),
     spurious: spuriousLines(input),
     lines: lines.length,
     fromCatchUp: lines.filter((l) => l.rec.source === 'catch-up').length,
     printed,
   };
+}
+
+/** Two lines: the first seen at most KILL_WINDOW_MS before its process was killed, the second a later process's catch-up. */
+function inKillWindow(ls: readonly Line[], kills: ReadonlyMap<number, number> | undefined): boolean {
+  if (!kills || ls.length !== 2) return false;
+  const [first, again] = ls as [Line, Line];
+  const killedAt = kills.get(first.proc);
+  if (killedAt === undefined) return false;
+  const before = killedAt - first.at;
+  return before >= 0 && before <= KILL_WINDOW_MS && again.proc > first.proc && again.rec.source === 'catch-up';
 }
 
 /** Lines about nothing the driver made: an item line whose ids are all unknown, or (when judged) such a folder line. */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Simulator } from '../../src/simulator/types.js';
-import { collectOutput, createOutput, judge, type Truth } from '../../conformance/verdict.js';
+import { collectOutput, createOutput, judge, KILL_WINDOW_MS, type Truth } from '../../conformance/verdict.js';
 import { startCli, type CliRun } from '../support/cli.js';
 import { seededRandom } from '../support/random.js';
 import { envFor, withSim } from './helpers.js';
@@ -51,10 +51,14 @@ async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
     const figures = { changes: 0, restarts: 0, kills: 0, drops: 0, expired: 0, throttled: 0 };
     let run: CliRun | undefined;
     let procs = 0;
+    /** Which process each run is, and when a process was sent SIGKILL: the verdict's kill window. */
+    const procOf = new Map<CliRun, number>();
+    const kills = new Map<number, number>();
     const start = (): CliRun => {
       const proc = (procs += 1);
       const r = startCli(['--json', '-v', '--heartbeat-timeout', '2', ...extraArgs], { env });
       collectOutput(r.child, proc, output, () => t0);
+      procOf.set(r, proc);
       return r;
     };
     const connected = async (): Promise<void> => {
@@ -107,6 +111,7 @@ async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
         sim.script('SyncFolderItems', { fault: 'ErrorServerBusy', backOffMs: 300 });
         figures.throttled += 1;
       } else if (fault < 0.095 && run && !down) {
+        kills.set(procOf.get(run)!, Date.now());
         run.child.kill('SIGKILL');
         figures.kills += 1;
         const dead = run;
@@ -134,10 +139,10 @@ async function chaos(seed: number, extraArgs: string[] = []): Promise<void> {
     assert.equal((await last.result()).code, 0);
 
     for (const id of truth.keys()) known.add(id);
-    const verdict = judge({ truth, output, present: new Set(sim.items('inbox').map((x) => x.id)), known, t0: t0! });
-    const { missed, duplicated, spurious, obligations, unknowable } = verdict;
+    const verdict = judge({ truth, output, present: new Set(sim.items('inbox').map((x) => x.id)), known, t0: t0!, kills });
+    const { missed, duplicated, killWindow, spurious, obligations, unknowable } = verdict;
     const fromCatchUp = verdict.fromCatchUp;
-    const report = `chaos seed=${seed}${extraArgs.length ? ` ${extraArgs.join(' ')}` : ''}: changes made ${figures.changes}, changes that had to be reported ${obligations}, modifications not knowable ${unknowable} (streamed item changed before any ChangeKey was learnt), lines printed ${lines.length} (${fromCatchUp} catch-up), missed ${missed.length}, duplicated ${duplicated.length}, spurious ${spurious.length}, restarts ${figures.restarts} (kill -9), drops ${figures.drops}, subscriptions lost ${figures.expired}, throttled ${figures.throttled}`;
+    const report = `chaos seed=${seed}${extraArgs.length ? ` ${extraArgs.join(' ')}` : ''}: changes made ${figures.changes}, changes that had to be reported ${obligations}, modifications not knowable ${unknowable} (streamed item changed before any ChangeKey was learnt), lines printed ${lines.length} (${fromCatchUp} catch-up), missed ${missed.length}, duplicated ${duplicated.length}, printed again after a kill -9 within ${KILL_WINDOW_MS} ms of printing ${killWindow.length}, spurious ${spurious.length}, restarts ${figures.restarts} (kill -9), drops ${figures.drops}, subscriptions lost ${figures.expired}, throttled ${figures.throttled}`;
     console.log(report);
     assert.deepEqual(missed, [], `${report}\nmissed: ${missed.join('; ')}\nduplicated: ${duplicated.join('; ')}\nstderr: ${warnings.join('\n')}`);
     assert.deepEqual(duplicated, [], `${report}\nduplicated: ${duplicated.join('; ')}\nstderr: ${warnings.join('\n')}`);
