@@ -9,7 +9,7 @@ import { EVENT_TYPES, type RequestContext } from '../../src/ews/types.js';
 import { buildConvertId, buildResolveNames, PLACEHOLDER_MAILBOX } from '../../src/ews/identity.js';
 import { buildGetFolder } from '../../src/ews/items.js';
 import { buildCreateFolder, buildCreateItem, buildDeleteFolder, buildDeleteItem, buildFindFolder, buildMoveCopyItem, buildUpdateItem } from '../../src/ews/writes.js';
-import { extractPayloads, validateEwsRequest } from '../support/schema.js';
+import { extractPayloads, validateEwsRequest, validateEwsRequests, type SchemaResult } from '../support/schema.js';
 import { sharedDir } from '../support/shared.js';
 
 const examples = (): string | undefined => {
@@ -32,10 +32,8 @@ test('validator: every example in ews-schema/examples/valid is valid', async (t)
   if (!dir) return t.skip('../shared not found: schema validation skipped');
   const files = readdirSync(join(dir, 'valid')).filter((f) => f.endsWith('.xml'));
   assert.equal(files.length, 6);
-  for (const f of files) {
-    const r = await validateEwsRequest(readFileSync(join(dir, 'valid', f), 'utf8'));
-    assert.deepEqual(r, { valid: true, errors: [] }, f);
-  }
+  const results = await validateEwsRequests(files.map((f) => readFileSync(join(dir, 'valid', f), 'utf8')));
+  files.forEach((f, i) => assert.deepEqual(results[i], { valid: true, errors: [] }, f));
 });
 
 test('validator: every example in ews-schema/examples/invalid is invalid, for its stated reason', async (t) => {
@@ -43,11 +41,12 @@ test('validator: every example in ews-schema/examples/invalid is invalid, for it
   if (!dir) return t.skip('../shared not found: schema validation skipped');
   const files = readdirSync(join(dir, 'invalid')).filter((f) => f.endsWith('.xml')).sort();
   assert.deepEqual(files, Object.keys(INVALID_REASONS).sort());
-  for (const f of files) {
-    const r = await validateEwsRequest(readFileSync(join(dir, 'invalid', f), 'utf8'));
+  const results = await validateEwsRequests(files.map((f) => readFileSync(join(dir, 'invalid', f), 'utf8')));
+  files.forEach((f, i) => {
+    const r = results[i]!;
     assert.equal(r.valid, false, f);
     assert.ok(r.errors.some((e) => INVALID_REASONS[f].test(e)), `${f}: ${r.errors.join(' | ')}`);
-  }
+  });
 });
 
 test('validator: envelope checks come before the schema (no xmllint needed)', async () => {
@@ -120,13 +119,33 @@ const requests: [string, string][] = [
   ['DeleteItem: MoveToDeletedItems', buildDeleteItem(ctx, ITEM_ID, 'MoveToDeletedItems')],
 ];
 
-for (const [name, xml] of requests) {
+test('validator: several envelopes in one run are judged each on its own (a bad one fails alone, with its own errors)', async (t) => {
+  const dir = examples();
+  if (!dir) return t.skip('../shared not found: schema validation skipped');
+  const good = readFileSync(join(dir, 'valid', readdirSync(join(dir, 'valid')).filter((f) => f.endsWith('.xml')).sort()[0]!), 'utf8');
+  const badName = 'getstreamingevents-status-closed-lowercase.response.xml';
+  const bad = readFileSync(join(dir, 'invalid', badName), 'utf8');
+  const rootless = readFileSync(join(dir, 'invalid', 'subscribe-https-soap-namespace.request.xml'), 'utf8');
+  const [a, b, c, d] = await validateEwsRequests([good, bad, good, rootless]);
+  assert.deepEqual(a, { valid: true, errors: [] });
+  assert.deepEqual(c, { valid: true, errors: [] });
+  assert.equal(b!.valid, false);
+  assert.ok(b!.errors.some((e) => INVALID_REASONS[badName].test(e)), b!.errors.join(' | '));
+  assert.equal(d!.valid, false);
+  assert.match(d!.errors.join(' '), /root is \{https:/);
+  assert.deepEqual(await validateEwsRequests([]), []);
+});
+
+// Validated together in one xmllint run, on first use; each test still asserts its own request's result.
+let checked: Promise<SchemaResult[]> | undefined;
+requests.forEach(([name, xml], i) => {
   test(`schema: ${name} is valid (Body and Header)`, async (t) => {
     if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
-    const r = await validateEwsRequest(xml, { header: true });
+    checked ??= validateEwsRequests(requests.map(([, x]) => x), { header: true });
+    const r = (await checked)[i];
     assert.deepEqual(r, { valid: true, errors: [] }, xml);
   });
-}
+});
 
 test("schema: a request with 'NewMail' as EventType, built by hand, is reported invalid", async (t) => {
   if (!sharedDir()) return t.skip('../shared not found: schema validation skipped');
