@@ -38,7 +38,7 @@ const fileLimitMs = Number(process.env.EWS_TEST_FILE_TIMEOUT_MS) || 300_000;
 const watchdog = pathToFileURL(join(root, 'dist', 'test', 'support', 'watchdog.js')).href;
 const r = spawnSync(
   process.execPath,
-  ['--import', watchdog, '--test', '--test-reporter=spec', `--test-concurrency=${Number(process.env.EWS_TEST_CONCURRENCY) || 6}`, `--test-timeout=${fileLimitMs}`, ...files],
+  ['--import', watchdog, '--test', '--test-reporter=spec', `--test-concurrency=${Number(process.env.EWS_TEST_CONCURRENCY) || 4}`, `--test-timeout=${fileLimitMs}`, ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, EWS_TEST_FILE_TIMEOUT_MS: String(fileLimitMs) } },
 );
 process.exit(r.status ?? 1);
