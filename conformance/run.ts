@@ -18,6 +18,8 @@ import type { Simulator } from '../src/simulator/types.js';
 import { createLogger } from '../src/term/logger.js';
 import { runConformance, SCRATCH_PREFIX, type StartCli } from './harness.js';
 import { connectTarget } from './target.js';
+// The run's random choices, replayable with --seed: the same generator the chaos test uses.
+import { seededRandom } from '../test/support/random.js';
 
 const USAGE = `usage: npm run conformance -- [--simulator] [--changes N] [--seed N] [--remove-leftovers | --keep-leftovers]
 
@@ -58,17 +60,6 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-/** mulberry32: the run's random choices, replayable with --seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface MainDeps {
   env: Env;

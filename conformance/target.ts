@@ -5,12 +5,11 @@
 
 import { findMailbox } from '../src/auth/find-mailbox.js';
 import { resolveCheckConfig } from '../src/cli/command-config.js';
-import { readCaFile } from '../src/cli/connect.js';
+import { createClientFor } from '../src/cli/connect.js';
 import type { IOStreams } from '../src/cli/io-streams.js';
 import { resolveAuth } from '../src/cli/sign-in.js';
 import type { Logger } from '../src/term/logger.js';
-import { createEwsClient } from '../src/transport/ews-client.js';
-import { createEwsHttp, type EwsHttp } from '../src/transport/http.js';
+import type { EwsHttp } from '../src/transport/http.js';
 import type { HarnessClient } from './harness.js';
 
 export interface Target {
@@ -33,12 +32,9 @@ export async function connectTarget(io: IOStreams, logger: Logger): Promise<Targ
   const conn = config.connection;
   let passwordSource: string | undefined;
   const auth = await resolveAuth(config, io, { passwordFrom: (source) => (passwordSource = source) });
-  for (const s of auth.secrets) logger.addSecret(s);
-  const anchor = { mailbox: conn.mailbox };
-  const tls = conn.caFile !== undefined ? { ca: readCaFile(conn.caFile), ...(conn.insecure ? { insecure: true } : {}) } : conn.insecure ? { insecure: true } : undefined;
-  const base = createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), ...(tls ? { tls } : {}) });
   let last: string | undefined;
-  const http: EwsHttp = {
+  // The client ews-watch itself builds (TLS, anchor, secrets for redaction), with each raw answer kept for the report.
+  const keepRaw = (base: EwsHttp): EwsHttp => ({
     async post(body, opts) {
       last = undefined;
       const res = await base.post(body, opts);
@@ -48,19 +44,8 @@ export async function connectTarget(io: IOStreams, logger: Logger): Promise<Targ
     openStream: (body, opts) => base.openStream(body, opts),
     scheme: () => base.scheme(),
     close: () => base.close(),
-  };
-  const client = createEwsClient({
-    http,
-    url: conn.url,
-    now: () => Date.now(),
-    ctx: { serverVersion: conn.serverVersion, ...(conn.impersonate ? { impersonate: conn.impersonate } : {}) },
-    auth,
-    redact: logger.redact,
-    folders: { kind: 'all' },
-    events: ['NewMail'],
-    user: conn.user ?? conn.mailbox ?? 'the account',
-    streamIdleMs: 120_000,
   });
+  const { http, client, anchor } = createClientFor(conn, auth, { folders: { kind: 'all' }, events: ['NewMail'], heartbeatTimeoutMs: 90_000 }, logger, { wrapHttp: keepRaw });
   if (anchor.mailbox === undefined) anchor.mailbox = (await findMailbox(client, conn.user ?? '', { debug: (line) => logger.debug(line), host: conn.url.hostname })).address;
   // A prompted password cannot be typed again by each watcher: it gets it on standard input.
   const prompted = passwordSource === 'prompt' && auth.secrets[0] !== undefined;

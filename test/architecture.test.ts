@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
+import { code, specifiers } from './support/imports.js';
 import { repoRoot } from './support/shared.js';
 
 const SRC = join(repoRoot, 'src');
@@ -51,22 +52,11 @@ function walk(dir: string): string[] {
   });
 }
 
-/** The source without comments, so that prose may name what the code must not import. */
-function code(text: string): string {
-  return text.replace(/\/\*[^]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
-}
 
-export function specifiers(source: string): string[] {
-  const out: string[] = [];
-  const patterns = [/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
-  for (const re of patterns) for (const m of source.matchAll(re)) out.push(m[1]!);
-  return out;
-}
 
 /** The folder of src/ a file is in ('errors.ts' for the file at the root). */
 function layerOf(file: string): string {
-  const rel = relative(SRC, file).split(sep);
-  return rel.length === 1 ? rel[0]! : rel[0]!;
+  return relative(SRC, file).split(sep)[0]!;
 }
 
 const isBuiltin = (s: string): boolean => s.startsWith('node:') || builtinModules.includes(s);

@@ -17,20 +17,29 @@ import { describeVersion } from './server-version.js';
 
 export type RunClient = EwsClient;
 
-/** The HTTP transport and the EWS client for one run, shared by watching and `check`. */
+export interface ClientOptions {
+  onServerVersion?: (v: ServerVersionInfo) => void;
+  answerTimeoutMs?: number;
+  /** An existing transport to send on (check --live's stream shares the calls' connections and cookie jar). */
+  http?: EwsHttp;
+  /** Wraps the transport made here (the conformance run keeps each raw answer for its report). */
+  wrapHttp?: (http: EwsHttp) => EwsHttp;
+}
+
+/** The HTTP transport and the EWS client for one run, shared by watching, `check` and the conformance run. */
 export function createClientFor(
   conn: ConnectionSettings,
   auth: AuthProvider,
   settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
   logger: Logger,
-  onServerVersion?: (v: ServerVersionInfo) => void,
-  answerTimeoutMs = DEFAULT_ANSWER_TIMEOUT_MS,
-  over?: EwsHttp,
+  o: ClientOptions = {},
 ): { http: EwsHttp; client: RunClient; anchor: { mailbox?: string } } {
   for (const s of auth.secrets) logger.addSecret(s);
   // X-AnchorMailbox: the mailbox once it is known (a DOMAIN\user sign-in finds it after signing in).
   const anchor = { mailbox: conn.mailbox };
-  const http = over ?? createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
+  const answerTimeoutMs = o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+  const made = o.http ?? createEwsHttp({ url: conn.url, auth, anchorMailbox: () => anchor.mailbox, logger, now: () => Date.now(), tls: tlsFor(conn, logger), answerTimeoutMs });
+  const http = o.wrapHttp ? o.wrapHttp(made) : made;
   const client = createEwsClient({
     http,
     url: conn.url,
@@ -44,7 +53,7 @@ export function createClientFor(
     streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
     onServerVersion: (v) => {
       logger.debug(`server version: ${describeVersion(v)}`);
-      onServerVersion?.(v);
+      o.onServerVersion?.(v);
     },
   });
   return { http, client, anchor };
@@ -63,7 +72,7 @@ export async function connectMailbox(
   signal: AbortSignal | undefined,
   answerTimeoutMs: number,
 ): Promise<{ http: EwsHttp; client: RunClient; conn: MailboxConnection } | undefined> {
-  const { http, client, anchor } = createClientFor(given, auth, settings, logger, undefined, answerTimeoutMs);
+  const { http, client, anchor } = createClientFor(given, auth, settings, logger, { answerTimeoutMs });
   if (given.mailbox !== undefined) return { http, client, conn: given as MailboxConnection };
   let found: FoundMailbox;
   try {

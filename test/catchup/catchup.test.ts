@@ -15,6 +15,7 @@ import type { WatchedEvent } from '../../src/base/event.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
 import { createFakeClock, FAKE_EPOCH } from '../support/fake-clock.js';
 import type { SyncClient } from '../../src/ews/client.js';
+import { scriptedSync } from './scripted-sync.js';
 
 const item = (type: EwsEvent['type'], id: string, old?: string): EwsEvent => ({
   type,
@@ -164,20 +165,6 @@ describe('ledger keys', () => {
   });
 });
 
-/** A SyncFolderItems that answers from a list of pages per call, remembering the states it was asked with. */
-function scriptedSync(pages: (SyncItemsPage | Error)[]): SyncClient & { asked: (string | undefined)[] } {
-  const asked: (string | undefined)[] = [];
-  return {
-    asked,
-    async syncFolderItems(o) {
-      asked.push(o.syncState);
-      const next = pages.shift();
-      if (!next) throw new Error('no more scripted pages');
-      if (next instanceof Error) throw next;
-      return next;
-    },
-  };
-}
 
 describe('catch-up passes', () => {
   let dir: string;

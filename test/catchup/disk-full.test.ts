@@ -10,32 +10,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createCatchUp } from '../../src/catchup/catchup.js';
 import { createLedger, type Ledger } from '../../src/catchup/ledger.js';
-import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
+import type { ItemChange } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import type { WatchedEvent } from '../../src/base/event.js';
 import { createWriteHealth } from '../../src/state/health.js';
 import { openStateStore, StateError, type StateStore } from '../../src/state/index.js';
 import { createFakeClock } from '../support/fake-clock.js';
 import type { SyncClient } from '../../src/ews/client.js';
+import { scriptedSync } from './scripted-sync.js';
 
 const item = (type: EwsEvent['type'], id: string): EwsEvent => ({ type, subscriptionId: 'SUB', timestamp: '2026-11-28T10:00:00Z', kind: 'item', target: { id }, parentFolderId: { id: 'INBOX-ID' } });
 const streamed = (e: EwsEvent): WatchedEvent => ({ event: e, mailbox: 'alice@contoso.com', source: 'stream' });
 const change = (kind: ItemChange['kind'], itemId: string): ItemChange => ({ kind, itemId });
 const INBOX = { key: 'inbox', ref: { kind: 'distinguished', name: 'inbox' }, name: 'inbox' } as const;
 
-/** SyncFolderItems from a list of pages, remembering the states it was asked with. */
-function scriptedSync(pages: SyncItemsPage[]): SyncClient & { asked: (string | undefined)[] } {
-  const asked: (string | undefined)[] = [];
-  return {
-    asked,
-    async syncFolderItems(o) {
-      asked.push(o.syncState);
-      const next = pages.shift();
-      if (!next) throw new Error('no more scripted pages');
-      return next;
-    },
-  };
-}
 
 describe('catching up on a full disk', () => {
   let dir: string;

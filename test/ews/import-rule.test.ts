@@ -5,24 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { code, specifiers } from '../support/imports.js';
 import { repoRoot } from '../support/shared.js';
 
 const dir = join(repoRoot, 'src', 'ews');
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
 
-// Comments removed, so that prose may mention what the code must not do.
-function code(file: string): string {
-  return readFileSync(join(dir, file), 'utf8')
-    .replace(/\/\*[^]*?\*\//g, '')
-    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-}
+const source = (file: string): string => code(readFileSync(join(dir, file), 'utf8'));
 
-function specifiers(source: string): string[] {
-  const out: string[] = [];
-  const patterns = [/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
-  for (const re of patterns) for (const m of source.matchAll(re)) out.push(m[1]);
-  return out;
-}
 
 test('import rule: the protocol files are the ones we expect', () => {
   for (const f of ['framer.ts', 'requests.ts', 'response-codes.ts', 'responses.ts', 'stream-decoder.ts', 'types.ts']) assert.ok(files.includes(f), f);
@@ -31,7 +21,7 @@ test('import rule: the protocol files are the ones we expect', () => {
 test('import rule: src/ews imports only saxes, ./… and ../errors.js', () => {
   const allowed = (s: string): boolean => s === 'saxes' || s === '../errors.js' || /^\.\/[a-z0-9-]+\.js$/.test(s);
   for (const f of files) {
-    const bad = specifiers(code(f)).filter((s) => !allowed(s));
+    const bad = specifiers(source(f)).filter((s) => !allowed(s));
     assert.deepEqual(bad, [], `${f} imports ${bad.join(', ')}`);
   }
 });
@@ -47,7 +37,7 @@ test('import rule: the checker itself catches a forbidden import', () => {
 
 test('pure: no process, timers, clock or console in src/ews', () => {
   for (const f of files) {
-    const src = code(f);
+    const src = source(f);
     for (const word of [/\bprocess\./, /\bsetTimeout\b/, /\bsetInterval\b/, /\bsetImmediate\b/, /\bDate\.now\b/, /\bnew Date\b/, /\bconsole\./, /\bBuffer\./]) {
       assert.doesNotMatch(src, word, `${f} uses ${word}`);
     }

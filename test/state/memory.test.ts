@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCatchUp } from '../../src/catchup/catchup.js';
 import { createLedger } from '../../src/catchup/ledger.js';
-import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
+import type { ItemChange } from '../../src/ews/sync.js';
 import type { WatchedEvent } from '../../src/base/event.js';
 import { createMemoryStateStore, StateError } from '../../src/state/index.js';
 import { createFakeClock } from '../support/fake-clock.js';
-import type { SyncClient } from '../../src/ews/client.js';
+import { scriptedSync } from '../catchup/scripted-sync.js';
 
 const FIXED = new Date('2024-05-06T07:08:09.000Z');
 
@@ -67,19 +67,6 @@ describe('createMemoryStateStore', () => {
 
 const change = (kind: ItemChange['kind'], itemId: string): ItemChange => ({ kind, itemId });
 
-/** SyncFolderItems from a list of pages, remembering the state each call was made with. */
-function scriptedSync(pages: SyncItemsPage[]): SyncClient & { asked: (string | undefined)[] } {
-  const asked: (string | undefined)[] = [];
-  return {
-    asked,
-    async syncFolderItems(o) {
-      asked.push(o.syncState);
-      const next = pages.shift();
-      if (!next) throw new Error('no more scripted pages');
-      return next;
-    },
-  };
-}
 
 describe('a catch-up over the in-memory store and a ledger without a file (--since now)', () => {
   it('the start is a silent baseline, and a gap later in the run prints only what changed since it, as catch-up', async () => {

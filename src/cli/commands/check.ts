@@ -45,7 +45,7 @@ async function checkWith(
 ): Promise<number> {
   const { connection: conn, settings, live, tuning } = config;
   let version: ServerVersionInfo | undefined;
-  const { http, client, anchor } = createClientFor(conn, auth, settings, logger, (v) => (version = v), tuning.answerTimeoutMs);
+  const { http, client, anchor } = createClientFor(conn, auth, settings, logger, { onServerVersion: (v) => (version = v), answerTimeoutMs: tuning.answerTimeoutMs });
   const { runCheck } = await import('../check.js');
   // A DOMAIN\user sign-in without --mailbox: found from the server, and shown with how it was found.
   const find = async (): Promise<CheckRow> => {
@@ -61,7 +61,7 @@ async function checkWith(
       const { runLiveCheckCommand } = await import('../check-live-command.js');
       // The stream's client: Created events of the scratch folder alone, on the same connections and cookie jar.
       const clientFor = (folderId: string, over: EwsHttp, streamIdleMs: number) =>
-        createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, (v) => (version = v), tuning.answerTimeoutMs, over).client;
+        createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, { onServerVersion: (v) => (version = v), answerTimeoutMs: tuning.answerTimeoutMs, http: over }).client;
       const check = { redact: logger.redact, configuration, scheme: () => http.scheme(), serverVersion: () => version, ...found, ...(conn.mailbox ? { mailbox: conn.mailbox } : {}) };
       return await runLiveCheckCommand({ io: ctx.io, terminal: config.terminal, interrupts: ctx.interrupts, verbose, settings: live, http, writer: client, clientFor, check });
     }
