@@ -9,7 +9,7 @@ import type { AuthProvider } from '../auth/types.js';
 import { TransportError, UsageError } from '../errors.js';
 import { readCachedServer, writeCachedServer, type CachedServer } from '../state/autodiscover-cache.js';
 import type { Logger } from '../term/logger.js';
-import { connectorFor, createEwsHttp, type EwsHttp, type Route, type TlsOptions } from '../transport/http.js';
+import { connectorFor, createEwsHttp, toTransportError, type EwsHttp, type Route, type TlsOptions } from '../transport/http.js';
 import type { Tuning } from './command-config.js';
 import type { ConfiguredConnection, ConnectionSettings } from './config.js';
 import { createClientFor, readCaFile } from './connect.js';
@@ -62,7 +62,8 @@ export async function locateServer(conn: ConfiguredConnection, auth: AuthProvide
 /** One GetFolder at the cached URL: undefined when it answers as EWS, else why not (a network error, not EWS). */
 async function probe(conn: ConnectionSettings, auth: AuthProvider, logger: Logger, o: LocateOptions): Promise<string | undefined> {
   const settings = { folders: { kind: 'all' as const }, events: [], heartbeatTimeoutMs: 60_000 };
-  const { http, client } = createClientFor(conn, auth, settings, logger, { answerTimeoutMs: o.tuning.answerTimeoutMs });
+  // Quiet: watching makes its own client next, with the --insecure warning and the -v request lines.
+  const { http, client } = createClientFor(conn, auth, settings, quietLogger(logger), { answerTimeoutMs: o.tuning.answerTimeoutMs });
   try {
     await client.rootFolder(o.signal);
     return undefined;
@@ -90,7 +91,7 @@ function createDeps(conn: ConfiguredConnection, auth: AuthProvider, logger: Logg
   const dns = parseTestDns(o.tuning.testDns);
   const tls: TlsOptions | undefined = conn.caFile !== undefined || conn.insecure ? { ...(conn.caFile ? { ca: readCaFile(conn.caFile) } : {}), ...(conn.insecure ? { insecure: true } : {}) } : undefined;
   // The transport's own -v lines (every header) would bury the one line per place this flow writes.
-  const quiet: Logger = { verbosity: 0, addSecret: logger.addSecret, debug: () => undefined, info: logger.info, warn: logger.warn, error: logger.error, redact: logger.redact };
+  const quiet = quietLogger(logger);
   const open = new Map<string, EwsHttp>();
   const address = conn.autodiscover!.address;
   const transportFor = (url: URL): EwsHttp => {
@@ -103,7 +104,10 @@ function createDeps(conn: ConfiguredConnection, auth: AuthProvider, logger: Logg
   };
   const deps: AutodiscoverDeps = {
     async post(url, body, protocol) {
-      const res = await transportFor(url).post(body, { operation: `autodiscover (${protocol})`, ...(o.signal ? { signal: o.signal } : {}) });
+      const operation = `autodiscover (${protocol})`;
+      const res = await transportFor(url)
+        .post(body, { operation, ...(o.signal ? { signal: o.signal } : {}) })
+        .catch((err: unknown) => Promise.reject(bare(err, operation)));
       return { status: res.status, body: res.body, ...locationOf(res.headers) };
     },
     get: (url) => plainGet(url, dns?.route, o.tuning.answerTimeoutMs),
@@ -111,6 +115,18 @@ function createDeps(conn: ConfiguredConnection, auth: AuthProvider, logger: Logg
     log: (line) => logger.debug(line),
   };
   return { deps, close: async () => void (await Promise.allSettled([...open.values()].map((h) => h.close()))) };
+}
+
+/** The flow names the place itself: the transport's "<operation>: " prefix would say it twice. */
+function bare(err: unknown, operation: string): unknown {
+  if (!(err instanceof TransportError) || !err.message.startsWith(`${operation}: `)) return err;
+  return new TransportError(err.message.slice(operation.length + 2), { cause: err });
+}
+
+/** Secrets still registered with (and redacted by) the run's logger; nothing printed. */
+function quietLogger(logger: Logger): Logger {
+  const none = (): void => undefined;
+  return { verbosity: 0, addSecret: (secret, kind) => logger.addSecret(secret, kind), debug: none, info: none, warn: none, error: none, redact: (text) => logger.redact(text) };
 }
 
 function locationOf(headers: Record<string, string | string[] | undefined>): { location?: string } {
@@ -127,6 +143,8 @@ async function plainGet(url: URL, route: Route | undefined, timeoutMs: number): 
     const res = await client.request({ method: 'GET', path: url.pathname, headers: { 'user-agent': 'ews-watch' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
     await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     return { status: res.statusCode, ...locationOf(res.headers) };
+  } catch (err) {
+    throw bare(toTransportError(err, 'GET', url.origin), 'GET');
   } finally {
     await client.destroy().catch(() => undefined);
   }

@@ -5,7 +5,7 @@
 // downgrade to http and a redirect to another domain are refused with one line and exit 2; --url always wins.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -186,6 +186,26 @@ describe('autodiscover, end to end', { concurrency: 2 }, () => {
       const allowed = await runCli(['check', '--autodiscover-allow', 'hoster.example'], { env });
       assert.equal(allowed.code, 0, allowed.stderr);
       assert.ok(autodiscoverRequests(sim).some((q) => q.host === 'autodiscover.hoster.example'));
+    });
+  });
+
+  it('--since now keeps nothing on disk: the answer is not cached, the state directory not even made', async () => {
+    await withHttpsSim({ hosts: { 'contoso.test': { soap: 'settings' } } }, async (sim) => {
+      const parent = mkdtempSync(join(tmpdir(), 'ews-watch-autod-state-'));
+      try {
+        const stateDir = join(parent, 'state');
+        const run = startCli(['--json', '--events', 'NewMail', '--max-events', '1', '--since', 'now'], { env: envFor(sim, dns({ 'contoso.test:443': sim }), { EWS_STATE_DIR: stateDir }) });
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
+        sim.deliverMail({ subject: 'now' });
+        const r = await run.result();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(parseLines(r.stdout)[0]?.event, 'NewMail');
+        assert.equal(r.stderr, '');
+        assert.equal(autodiscoverRequests(sim).length, 1);
+        assert.deepEqual(readdirSync(parent), []);
+      } finally {
+        rmSync(parent, { recursive: true, force: true });
+      }
     });
   });
 
