@@ -118,6 +118,20 @@ describe('autodiscover, end to end', { concurrency: 2 }, () => {
     });
   });
 
+  it('signs in to autodiscover as to EWS: --auth auto picks NTLM from the 401 there too, and -v shows no credential', async () => {
+    await withHttpsSim({ hosts: { 'contoso.test': { soap: 'settings' } } }, async (sim) => {
+      const env = envFor(sim, dns({ 'contoso.test:443': sim }));
+      delete env.EWS_AUTH;
+      const r = await runCli(['check', '-v'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const asked = autodiscoverRequests(sim);
+      assert.deepEqual(asked.map((q) => (q.authorization ?? 'none').split(' ')[0]), ['none', 'NTLM', 'NTLM']);
+      assert.ok(sim.ntlm.logins.length >= 1);
+      assert.ok(!r.stderr.includes(sim.credentials.password));
+      assert.match(r.stderr, /autodiscover: SOAP https:\/\/contoso\.test\/autodiscover\/autodiscover\.svc: EWS URL /);
+    });
+  });
+
   it('autodiscover.<domain> when <domain> has no server at all', async () => {
     await withHttpsSim({ hosts: { 'autodiscover.contoso.test': { soap: 'settings' } } }, async (sim) => {
       const r = await runCli(['check', '-v'], { env: envFor(sim, dns({ 'autodiscover.contoso.test:443': sim })) });
