@@ -216,7 +216,7 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConfiguredConn
   // A bad value is blamed on where it came from: the flag, or the variable (and the file) that held it.
   const named: Named = (key, flag, envName) => vars.describe(sources[key] ?? 'default', flag, envName);
   const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
-  // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there (scale-notes: no
+  // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there (protocol-notes.md §7: no
   // autodiscover for Exchange Online); without a URL otherwise, autodiscover finds it after sign-in (src/autodiscover/).
   const urlText = pick('url', raw.url, 'EWS_URL') ?? (authText === 'oauth' ? EXCHANGE_ONLINE_EWS_URL : undefined);
   if (!urlText && authText === 'token') throw new UsageError('no EWS URL: --auth token does not use autodiscover; pass --url https://mail.example.com/EWS/Exchange.asmx (Exchange Online: https://outlook.office365.com/EWS/Exchange.asmx) or set EWS_URL');
