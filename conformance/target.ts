@@ -4,6 +4,7 @@
 // answer of the last call, so that a call that goes wrong can be shown as the server answered it.
 
 import { findMailbox } from '../src/auth/find-mailbox.js';
+import { UsageError } from '../src/errors.js';
 import { resolveCheckConfig } from '../src/cli/command-config.js';
 import { createClientFor } from '../src/cli/connect.js';
 import type { IOStreams } from '../src/cli/io-streams.js';
@@ -29,7 +30,10 @@ const MAX_RAW = 16_384;
 export async function connectTarget(io: IOStreams, logger: Logger): Promise<Target> {
   // Resolved as `ews-watch check` resolves it: flags (none here), the environment, ./.env, defaults.
   const config = await resolveCheckConfig({}, io, (line) => logger.warn(line));
-  const conn = config.connection;
+  const given = config.connection;
+  // The conformance run names its server: autodiscover is ews-watch's, not what this run measures.
+  if (given.url === undefined) throw new UsageError('the conformance run needs the server: pass --url or set EWS_URL');
+  const conn = { ...given, url: given.url };
   let passwordSource: string | undefined;
   const auth = await resolveAuth(config, io, { passwordFrom: (source) => (passwordSource = source) });
   let last: string | undefined;

@@ -30,13 +30,15 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   enrich: { ours: ['base', 'ews'], packages: [] },
   hooks: { ours: ['base'], packages: [] },
   catchup: { ours: ['base', 'ews', 'state', 'watch'], packages: [] },
+  // Autodiscover: its codec builds on the EWS XML helpers; its flow gets HTTP and DNS injected by cli/.
+  autodiscover: { ours: ['base', 'ews'], packages: [] },
   // The path an event takes after the engine: enrich → filter → print → record → hooks → count.
   printed: { ours: ['base', 'ews', 'watch', 'enrich', 'output', 'catchup', 'hooks'], packages: [] },
   // The simulated Exchange has its own XML reading and writing, so that it never shares our client's assumptions;
   // it borrows only a type or two from the codec.
   simulator: { ours: ['ews'], packages: ['saxes'] },
   // The composition root and the commands: anything.
-  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator'], packages: ['commander', 'undici', 'chalk'] },
+  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator', 'autodiscover'], packages: ['commander', 'undici', 'chalk'] },
   types: { ours: [], packages: [] },
 };
 

@@ -10,7 +10,7 @@ import { WRITE_RETRY_MS } from '../state/health.js';
 import { defaultStateDir } from '../state/index.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../transport/http.js';
 import type { LiveFlags, LiveSettings } from './check-live-command.js';
-import { resolveConnection, resolveWatchSettings, type ConnectionSettings, type RawOptions, type WatchSettings } from './config.js';
+import { resolveConnection, resolveWatchSettings, type ConfiguredConnection, type RawOptions, type WatchSettings } from './config.js';
 import { loadDotenv } from './dotenv.js';
 import type { IOStreams, TerminalConfig } from './io-streams.js';
 import { createLookup, type Env, type Lookup, type Setting } from './precedence.js';
@@ -43,11 +43,14 @@ export interface Tuning {
   readonly stateRetryMs: number;
   /** EWS_WATCH_BACKOFF_PERCENT, 1..100: the watch's back-off waits last this share of what the policy decided. */
   readonly backoffPercent: number;
+  /** EWS_WATCH_DNS: where autodiscover's host names resolve to in tests (src/cli/locate.ts). */
+  readonly testDns?: string;
 }
 
 /** Where and as whom to sign in: watching and `check`. */
 export interface SignInConfig {
-  readonly connection: ConnectionSettings;
+  /** Without a URL when autodiscover is to find it (src/cli/locate.ts). */
+  readonly connection: ConfiguredConnection;
   readonly secrets: Secrets;
   readonly keychain: KeychainConfig;
   readonly tuning: Tuning;
@@ -180,6 +183,7 @@ export function resolveTuning(vars: Lookup): Tuning {
     stateRetryMs: retry >= 10 ? retry : WRITE_RETRY_MS,
     // Tests whose point is what a failure prints, not how long the retry waits, need not wait out 1 s, 2 s, 4 s.
     backoffPercent: Math.min(100, whole('EWS_WATCH_BACKOFF_PERCENT', 1, 100)),
+    ...(vars.variable('EWS_WATCH_DNS').value !== undefined ? { testDns: vars.variable('EWS_WATCH_DNS').value } : {}),
   });
 }
 

@@ -42,6 +42,7 @@ export interface RawOptions {
   authority?: string;
   caFile?: string;
   insecure?: boolean;
+  autodiscoverAllow?: string;
   stateDir?: string;
   backfill?: boolean;
   since?: string;
@@ -101,6 +102,8 @@ export const EXCHANGE_ONLINE_EWS_URL = 'https://outlook.office365.com/EWS/Exchan
 
 export interface ConnectionSettings {
   url: URL;
+  /** No URL was given: autodiscover finds it for this address (src/cli/locate.ts), trusting these domains besides its own. */
+  autodiscover?: { readonly address: string; readonly allowedDomains: readonly string[] };
   auth: AuthKind;
   user?: string;
   /** --mailbox, or the user when it is an SMTP address; undefined: found from the server after sign-in (DOMAIN\user). */
@@ -117,6 +120,9 @@ export interface ConnectionSettings {
   /** --insecure: no certificate checks (warned about on every start). */
   insecure: boolean;
 }
+
+/** As configured: the URL is missing when autodiscover is to find it. */
+export type ConfiguredConnection = Omit<ConnectionSettings, 'url'> & { url?: URL };
 
 /** A connection whose mailbox is known (given, or found after sign-in). */
 export type MailboxConnection = ConnectionSettings & { mailbox: string };
@@ -200,7 +206,7 @@ function parseOnEvents(text: string, watched: readonly EventType[]): ReadonlySet
 }
 
 /** `vars`: the flag, the environment and .env, in that order (precedence.ts); each value's source is noted for `check`. */
-export function resolveConnection(raw: RawOptions, vars: Lookup): ConnectionSettings {
+export function resolveConnection(raw: RawOptions, vars: Lookup): ConfiguredConnection {
   const sources: Record<string, Source> = {};
   const pick: PickSetting = (key, flag, envName) => {
     const { value, source } = vars.pick(flag, envName);
@@ -210,10 +216,11 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConnectionSett
   // A bad value is blamed on where it came from: the flag, or the variable (and the file) that held it.
   const named: Named = (key, flag, envName) => vars.describe(sources[key] ?? 'default', flag, envName);
   const authText = (pick('auth', raw.auth, 'EWS_AUTH') ?? 'auto').toLowerCase();
-  // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there.
+  // Exchange Online is the only place OAuth for EWS exists, so it is the default URL there (protocol-notes.md §7: no
+  // autodiscover for Exchange Online); without a URL otherwise, autodiscover finds it after sign-in (src/autodiscover/).
   const urlText = pick('url', raw.url, 'EWS_URL') ?? (authText === 'oauth' ? EXCHANGE_ONLINE_EWS_URL : undefined);
-  if (!urlText) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
-  const url = parseUrl(urlText, named('url', '--url', 'EWS_URL'));
+  if (!urlText && authText === 'token') throw new UsageError('no EWS URL: --auth token does not use autodiscover; pass --url https://mail.example.com/EWS/Exchange.asmx (Exchange Online: https://outlook.office365.com/EWS/Exchange.asmx) or set EWS_URL');
+  const url = urlText === undefined ? undefined : parseUrl(urlText, named('url', '--url', 'EWS_URL'));
   const auth = parseAuth(authText, url, named('auth', '--auth', 'EWS_AUTH'));
   const oauth = auth === 'oauth' ? resolveOAuth(raw, vars, pick, named) : undefined;
   const user = pick('user', raw.user, 'EWS_USER');
@@ -221,7 +228,7 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConnectionSett
     throw new UsageError('no user name: pass --user alice@contoso.com (or CONTOSO\\alice) or set EWS_USER');
   }
   const caFile = pick('caFile', raw.caFile, 'EWS_CA_FILE');
-  if (caFile !== undefined && url.protocol !== 'https:') throw new UsageError(`${named('caFile', '--ca-file', 'EWS_CA_FILE')} applies to https URLs only, and ${url.origin} is plain http`);
+  if (caFile !== undefined && url !== undefined && url.protocol !== 'https:') throw new UsageError(`${named('caFile', '--ca-file', 'EWS_CA_FILE')} applies to https URLs only, and ${url.origin} is plain http`);
   const explicitMailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
   if (oauth?.app && !explicitMailbox) {
     throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
@@ -230,12 +237,15 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConnectionSett
   const mailbox = explicitMailbox ?? (user && isSmtp(user) ? user : undefined);
   if (!mailbox && !user) throw new UsageError('no mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
   if (mailbox !== undefined && !isSmtp(mailbox)) throw new UsageError(`${named('mailbox', '--mailbox', 'EWS_MAILBOX')} must be an SMTP address, got ${JSON.stringify(mailbox)}`);
+  if (url === undefined && !mailbox) {
+    throw new UsageError(`no EWS URL, and autodiscover needs an SMTP address, not ${JSON.stringify(user)}: pass --url https://mail.example.com/EWS/Exchange.asmx (or set EWS_URL), or --mailbox alice@contoso.com`);
+  }
   const serverVersion = pick('serverVersion', raw.serverVersion, 'EWS_SERVER_VERSION') ?? DEFAULT_SERVER_VERSION;
   if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
     throw new UsageError(`${named('serverVersion', '--server-version', 'EWS_SERVER_VERSION')} must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
   }
   return Object.freeze({
-    url,
+    ...(url ? { url } : { autodiscover: Object.freeze({ address: mailbox as string, allowedDomains: parseDomains(pick('autodiscoverAllow', raw.autodiscoverAllow, 'EWS_AUTODISCOVER_ALLOW'), named('autodiscoverAllow', '--autodiscover-allow', 'EWS_AUTODISCOVER_ALLOW')) }) }),
     auth,
     user,
     mailbox,
@@ -282,14 +292,22 @@ function parseUrl(text: string, what = '--url'): URL {
   return url;
 }
 
-function parseAuth(text: string, url: URL, what = '--auth'): AuthKind {
+/** --autodiscover-allow: a comma list of domain names redirects may lead to. */
+function parseDomains(text: string | undefined, what: string): readonly string[] {
+  const names = (text ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^\.+|\.+$/g, '')).filter((d) => d !== '');
+  for (const d of names) if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(d)) throw new UsageError(`${what} takes domain names such as hoster.example, got ${JSON.stringify(d)}`);
+  return Object.freeze(names);
+}
+
+/** Without a URL (autodiscover), every place asked is https: the plain-http checks apply to a given URL only. */
+function parseAuth(text: string, url: URL | undefined, what = '--auth'): AuthKind {
   if (text === 'oauth') {
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) throw new UsageError(`refusing to send an OAuth token over plain http to ${url.hostname}; use an https URL`);
+    if (url?.protocol === 'http:' && !isLoopback(url.hostname)) throw new UsageError(`refusing to send an OAuth token over plain http to ${url.hostname}; use an https URL`);
     return 'oauth';
   }
   if (text !== 'auto' && text !== 'basic' && text !== 'ntlm' && text !== 'token') throw new UsageError(`${what} must be one of auto, basic, ntlm, oauth, token; got ${JSON.stringify(text)}`);
   // auto refuses Basic over plain http later, when the server has said it offers nothing better.
-  if (text === 'basic' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if (text === 'basic' && url?.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new UsageError(`refusing to send a password with Basic authentication over plain http to ${url.hostname}; use an https URL`);
   }
   return text;

@@ -62,7 +62,8 @@ function addWatchOptions(cmd: Command, o: { demo?: boolean } = {}): Command {
 /** Where and as whom to connect: the root command's options, shared by `check`. */
 function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL)')
+    .option('--url <url>', 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (EWS_URL); without it, autodiscover finds it from the address (cached a day), and --auth oauth means Exchange Online')
+    .option('--autodiscover-allow <domains>', 'comma list of other domains autodiscover may follow a redirect to with your credentials (EWS_AUTODISCOVER_ALLOW)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
     .option('--auth <kind>', 'auto, ntlm, basic, oauth or token (EWS_AUTH; default auto: NTLM, else Basic, as the server offers)')
     .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in)')
@@ -106,13 +107,14 @@ Everything after --exec is the program's, up to a lone ';' (type \\; or ';'), af
 may follow; \`-- program args…\` is the same as --exec, to the end. A failing hook is reported and never stops the watch.
 
 Exit status: 0 stopped (SIGINT/SIGTERM, --max-events, reader closed stdout), 1 runtime failure (also a URL
-that answers but is not EWS, before anything streamed) or stdout unwritable, 2 usage or configuration error,
-4 authentication failed, 124 --timeout ran out before enough events matched, 130 second SIGINT (or Ctrl-C at
+that answers but is not EWS, before anything streamed) or stdout unwritable, 2 usage or configuration error
+(also: autodiscover found no URL, or was sent to another domain), 4 authentication failed, 124 --timeout ran out before enough events matched, 130 second SIGINT (or Ctrl-C at
 the password prompt).
 
 Examples:
   ews-watch demo --max-events 3 --json
   ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user alice@contoso.com --events NewMail,Created
+  ews-watch --user alice@contoso.com -v      (no --url: autodiscover; -v says where it looked)
   ews-watch --events NewMail --json | jq -r .itemId
   ews-watch --events NewMail --from bank --since now --max-events 1 --timeout 2m --json
   ews-watch --details --on NewMail --exec notify-send "New mail"

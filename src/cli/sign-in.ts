@@ -51,7 +51,8 @@ async function findPassword(config: SignInConfig, io: Terminal, o: SignInOptions
   let source = config.secrets.password.source === 'env' ? 'env' : '.env';
   if (password === undefined && conn.passwordStdin) [password, source] = [await readPasswordFromStdin(io.stdin), 'standard input'];
   // The keychain step: loaded only here, so --help, --version and EWS_PASSWORD runs never touch native code.
-  if (password === undefined) {
+  // Kept per server: without a URL yet (autodiscover, nothing cached) there is no entry to look up.
+  if (password === undefined && conn.url !== undefined) {
     const stored = await (await import('./stored-credentials.js')).findStoredPassword(conn.url, user, config.keychain);
     if (stored) [password, source] = [stored.password, stored.from];
   }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { TransportError, UsageError } from '../errors.js';
 import { createChangeSignal } from './change-signal.js';
 import { createAuthGate, type AuthConfig } from './auth.js';
+import { createAutodiscoverEndpoint } from './autodiscover.js';
 import { seedDemo, startDemo } from './demo.js';
 import { createFrontDoor } from './front-door.js';
 import { createIdFactory } from './ids.js';
@@ -217,6 +218,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         signal.notify();
       },
     }),
+    autodiscover: createAutodiscoverEndpoint({ options: options.autodiscover, mailbox: mailboxAddress, ewsUrl: () => url, log }),
     takeScript(operation) {
       const throttled = throttles.find((t) => t.until > Date.now() && t.operations.has(operation));
       return throttled ? throttledAnswer(operation, throttled.backOffMs) : scripts.get(operation)?.shift();

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildChallenges, type AuthConfig, type AuthGate } from './auth.js';
+import type { AutodiscoverEndpoint } from './autodiscover.js';
 import { buildHeaderEchoFault, buildHeaderEchoPage } from './echo-page.js';
 import { frontEndHeaders, reply } from './http-reply.js';
 import { handleGetStreamingEvents, handleSubscribe, handleUnsubscribe, type OperationCall, type SimContext } from './operations.js';
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   onTrickle(request: RecordedRequest, res: ServerResponse): void;
   /** A cancellable wait (ends early, resolving false, when the simulator closes). */
   delay(ms: number): Promise<boolean>;
+  /** /autodiscover/autodiscover.svc and .xml (src/simulator/autodiscover.ts). */
+  autodiscover?: AutodiscoverEndpoint;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -220,6 +223,13 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
     const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
+    // Autodiscover: the plain-http site's GET carries no credentials; every POST signs in first, as for EWS.
+    if (deps.autodiscover?.handles(path)) {
+      if (req.method === 'GET') return deps.autodiscover.get(req, res);
+      const asked = deps.authGate.judge(req.headers.authorization, req.socket);
+      if (!asked.allow) return challenge(req, res, deps, asked.ntlmChallenge ? { 'WWW-Authenticate': asked.ntlmChallenge } : {});
+      return deps.autodiscover.post(req, res, body);
+    }
     // IIS answers other paths and missing credentials before EWS ever sees the body.
     if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return otherPath(req, res, deps, path);
     const verdict = deps.authGate.judge(req.headers.authorization, req.socket);

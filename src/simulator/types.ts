@@ -336,7 +336,31 @@ export interface NtlmRejection {
   at: number;
 }
 
+/**
+ * What one autodiscover endpoint answers: 'settings' (the mailbox's EWS URL, or `ewsUrl`), a redirect to another
+ * address or autodiscover URL in the protocol's own words, or a bare HTTP status (with Location for a 3xx).
+ */
+export type AutodiscoverReply = 'settings' | { ewsUrl: string } | { redirectAddr: string } | { redirectUrl: string } | { status: number; location?: string };
+
+/** One host name's autodiscover: SOAP (.svc) and POX (.xml); absent means IIS's 404; `httpRedirect` answers a plain GET with a 302. */
+export interface AutodiscoverHost {
+  soap?: AutodiscoverReply;
+  pox?: AutodiscoverReply;
+  httpRedirect?: string;
+}
+
+export interface AutodiscoverOptions {
+  /** By the Host header's name (lower case); without it every host answers settings at both endpoints. */
+  hosts?: Record<string, AutodiscoverHost>;
+  /** The EWS URL settings carry; default the simulator's own. */
+  ewsUrl?: string;
+  /** Default Default-First-Site-Name (the AD site: what an on-premises capture showed). */
+  groupingInformation?: string;
+}
+
 export interface SimulatorOptions {
+  /** Autodiscover at /autodiscover/autodiscover.svc and .xml (src/simulator/autodiscover.ts). */
+  autodiscover?: AutodiscoverOptions;
   /** Default: a random free port on 127.0.0.1. */
   port?: number;
   /** The account for Basic and NTLM: a UPN, DOMAIN\user or a bare name; default: the mailbox address. */

@@ -7,7 +7,7 @@
 // redone whenever undici replaces the socket; --auth auto picks the scheme from the first 401.
 
 import { rootCertificates } from 'node:tls';
-import { Client, errors as undiciErrors, type Dispatcher } from 'undici';
+import { buildConnector, Client, errors as undiciErrors, type Dispatcher } from 'undici';
 import { offeredSchemes } from '../auth/auto.js';
 import type { AuthProvider, ConnectionHandshake } from '../auth/types.js';
 import { AuthError, TransportError } from '../errors.js';
@@ -75,7 +75,12 @@ export interface HttpOptions {
    * request may take to answer with its headers (default 120 s).
    */
   answerTimeoutMs?: number;
+  /** Test-only (EWS_WATCH_DNS): where to connect instead; the TLS name stays the URL's host. */
+  route?: Route;
 }
+
+/** host + port → where to connect instead; undefined: the host is not found. */
+export type Route = (host: string, port: number) => { host: string; port: number } | undefined;
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 export const DEFAULT_ANSWER_TIMEOUT_MS = 120_000;
@@ -104,7 +109,7 @@ interface Channel {
 export function createEwsHttp(opts: HttpOptions): EwsHttp {
   const origin = opts.url.origin;
   const path = `${opts.url.pathname}${opts.url.search}`;
-  const connect = connectOptions(opts.tls);
+  const connect = connectorFor(opts.tls, opts.route);
   const channel = (name: Channel['name'], keepAliveTimeout: number): Channel => {
     const client = new Client(origin, { pipelining: 1, keepAliveTimeout, ...(connect ? { connect } : {}) });
     const ch: Channel = { name, client, generation: 0, connected: false, authenticated: -1, lock: Promise.resolve(), users: 0 };
@@ -298,6 +303,18 @@ function connectOptions(tls: TlsOptions | undefined): { ca?: string[]; rejectUna
     // An explicit list replaces Node's, so the public roots go in too (Exchange Online and internal servers both work).
     ...(tls.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
     ...(tls.insecure ? { rejectUnauthorized: false } : {}),
+  };
+}
+
+/** connectOptions, and with a test route a connector that dials the routed address under the original name. */
+export function connectorFor(tls: TlsOptions | undefined, route: Route | undefined): ReturnType<typeof connectOptions> | buildConnector.connector {
+  const options = connectOptions(tls);
+  if (!route) return options;
+  const base = buildConnector({ ...(options ?? {}) });
+  return (o, callback) => {
+    const to = route(o.hostname, Number(o.port) || (o.protocol === 'https:' ? 443 : 80));
+    if (!to) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${o.hostname}`), { code: 'ENOTFOUND' }), null);
+    return base({ ...o, hostname: to.host, port: String(to.port), servername: o.servername ?? o.hostname }, callback);
   };
 }
 

@@ -10,7 +10,7 @@ import { AuthError, UsageError } from '../../src/errors.js';
 import { createLookup, type Env } from '../../src/cli/precedence.js';
 
 /** The connection from flags, the environment and .env, as a command resolves it (through precedence.ts). */
-const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv }));
+const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv })) as ConnectionSettings;
 
 const HTTPS = new URL('https://mail.contoso.com/EWS/Exchange.asmx');
 const PLAIN = new URL('http://mail.contoso.com/EWS/Exchange.asmx');

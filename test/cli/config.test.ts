@@ -5,7 +5,7 @@ import { UsageError } from '../../src/errors.js';
 import { createLookup, type Env } from '../../src/cli/precedence.js';
 
 /** The connection from flags, the environment and .env, as a command resolves it (through precedence.ts). */
-const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv }));
+const resolveConnection = (raw: RawOptions, env: Env, dotenv: Env = {}): ConnectionSettings => resolveConnectionFrom(raw, createLookup({ env, dotenv })) as ConnectionSettings;
 
 const usage = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (err: unknown) => err instanceof UsageError && pattern.test(err.message));
@@ -105,8 +105,19 @@ describe('resolveConnection', () => {
     }
     assert.equal(resolveConnection({ url: 'http://mail.contoso.com/EWS/Exchange.asmx' }, env, {}).auth, 'auto');
   });
+  it('no URL with an SMTP address: autodiscover is to find it (for the mailbox), with the domains allowed besides its own', () => {
+    const c = resolveConnectionFrom({ mailbox: 'shared@contoso.com', autodiscoverAllow: ' Hoster.Example, .other.example.' }, createLookup({ env: { EWS_USER: 'alice@contoso.com' }, dotenv: {} }));
+    assert.equal(c.url, undefined);
+    assert.deepEqual(c.autodiscover, { address: 'shared@contoso.com', allowedDomains: ['hoster.example', 'other.example'] });
+    // A URL wins, always: no autodiscover then.
+    const given = resolveConnectionFrom({ url: 'https://mail.contoso.com/EWS/Exchange.asmx' }, createLookup({ env: { EWS_USER: 'alice@contoso.com' }, dotenv: {} }));
+    assert.equal(given.autodiscover, undefined);
+    assert.equal(given.url?.href, 'https://mail.contoso.com/EWS/Exchange.asmx');
+  });
   const bad: [string, Parameters<typeof resolveConnection>[0], Record<string, string>, RegExp][] = [
-    ['no url', {}, { EWS_USER: 'a@b.c' }, /no EWS URL/],
+    ['no url and no address to autodiscover', {}, { EWS_USER: 'CONTOSO\\a' }, /^no EWS URL, and autodiscover needs an SMTP address, not "CONTOSO\\\\a": pass --url .* or --mailbox/],
+    ['no url with --auth token', { auth: 'token' }, { EWS_USER: 'a@b.c' }, /no EWS URL: --auth token does not use autodiscover/],
+    ['a bad --autodiscover-allow', { autodiscoverAllow: 'hoster.example,not a domain' }, { EWS_USER: 'a@b.c' }, /--autodiscover-allow takes domain names such as hoster\.example, got "not a domain"/],
     ['bad url', { url: 'mail.contoso.com' }, env, /--url is not a URL/],
     ['ftp url', { url: 'ftp://mail.contoso.com/' }, env, /must be http or https/],
     ['credentials in url', { url: 'https://a:b@mail.contoso.com/EWS/Exchange.asmx' }, env, /must not carry credentials/],

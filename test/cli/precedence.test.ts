@@ -67,7 +67,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const URL_BASE = { EWS_URL: 'https://mail.contoso.com/EWS/Exchange.asmx', EWS_USER: 'alice@contoso.com' };
 const OAUTH_BASE = { EWS_AUTH: 'oauth', EWS_USER: 'alice@contoso.com', EWS_TENANT_ID: 'contoso.onmicrosoft.com', EWS_CLIENT_ID: '00000000-0000-0000-0000-000000000001' };
-const url = (c: Resolved): string => (c.target?.kind === 'password' ? c.target.url.href : c.connection.url.href);
+const url = (c: Resolved): string => (c.target?.kind === 'password' ? c.target.url.href : c.connection.url?.href ?? '');
 const user = (c: Resolved): string | undefined => (c.target?.kind === 'password' ? c.target.user : c.connection.user);
 const oauth = (c: Resolved): { tenant: string; clientId: string; authority?: string; clientCert?: string; app?: boolean } | undefined => (c.target?.kind === 'oauth' ? c.target.oauth : c.connection.oauth);
 
@@ -76,9 +76,18 @@ const rows: Row[] = [
     name: 'EWS_URL',
     flag: 'url',
     values: ['https://flag.example/EWS/Exchange.asmx', 'https://env.example/EWS/Exchange.asmx', 'https://dotenv.example/EWS/Exchange.asmx'],
-    base: { EWS_USER: 'alice@contoso.com' },
+    // A DOMAIN\user: with an address, no URL means autodiscover (the next row).
+    base: { EWS_USER: 'CONTOSO\\alice' },
     read: { watch: url, check: url, login: url },
     fallback: /no EWS URL|login needs the server/,
+  },
+  {
+    name: 'EWS_AUTODISCOVER_ALLOW',
+    flag: 'autodiscoverAllow',
+    values: ['flag.example', 'env.example', 'dotenv.example'],
+    base: { EWS_USER: 'alice@contoso.com' },
+    read: { watch: (c) => c.connection.autodiscover?.allowedDomains.join(','), check: (c) => c.connection.autodiscover?.allowedDomains.join(',') },
+    fallback: '',
   },
   { name: 'EWS_AUTH', flag: 'auth', values: ['basic', 'ntlm', 'token'], base: { ...URL_BASE }, read: { watch: (c) => c.connection.auth, check: (c) => c.connection.auth }, fallback: 'auto' },
   {

@@ -18,8 +18,11 @@ export interface TestCertificate {
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** A new CA and server certificate on every call, so two calls give certificates that do not trust each other. */
-export function makeTestCertificate(commonName = 'ews-watch test CA'): TestCertificate {
+/**
+ * A new CA and server certificate on every call, so two calls give certificates that do not trust each other.
+ * `dnsNames`: more names the certificate is for (autodiscover's contoso.test and autodiscover.contoso.test).
+ */
+export function makeTestCertificate(commonName = 'ews-watch test CA', dnsNames: readonly string[] = []): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'ews-watch-tls-'));
   const file = (name: string): string => join(dir, name);
   const run = (args: string[]): void => void execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -27,7 +30,7 @@ export function makeTestCertificate(commonName = 'ews-watch test CA'): TestCerti
     run(['req', '-x509', ...EC, '-keyout', file('ca-key.pem'), '-out', file('ca.pem'), '-days', '2', '-subj', `/CN=${commonName}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     run(['req', ...EC, '-keyout', file('key.pem'), '-out', file('csr.pem'), '-subj', '/CN=127.0.0.1']);
-    writeFileSync(file('ext.cnf'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    writeFileSync(file('ext.cnf'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((n) => `DNS:${n}`)].join(',')}\n`);
     run(['x509', '-req', '-in', file('csr.pem'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'), '-set_serial', `0x1${randomBytes(8).toString('hex')}`,
       '-days', '2', '-extfile', file('ext.cnf'), '-out', file('cert.pem')]);
     return { ca: readFileSync(file('ca.pem'), 'utf8'), key: readFileSync(file('key.pem'), 'utf8'), cert: readFileSync(file('cert.pem'), 'utf8') };

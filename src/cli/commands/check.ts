@@ -10,11 +10,15 @@ import type { EwsHttp } from '../../transport/http.js';
 import type { LiveFlags } from '../check-live-command.js';
 import type { CheckRow } from '../check.js';
 import { resolveCheckConfig, type CheckConfig } from '../command-config.js';
-import type { RawOptions } from '../config.js';
+import type { ConnectionSettings, RawOptions } from '../config.js';
 import { createClientFor } from '../connect.js';
 import { exitCodeFor } from '../exit-codes.js';
+import { locateServer } from '../locate.js';
 import type { CommandContext } from '../io-streams.js';
 import { describeSecretSource, resolveAuth } from '../sign-in.js';
+
+/** The configuration with the server's URL: given, or found by autodiscover. */
+type Located = CheckConfig & { connection: ConnectionSettings };
 
 export type CheckCommandOptions = RawOptions & LiveFlags & { envFile?: string };
 
@@ -28,7 +32,9 @@ export async function runCheckCommand(ctx: CommandContext, opts: CheckCommandOpt
     const config = await resolveCheckConfig(opts, io, (line) => logger.warn(line));
     const secretSource = describeSecretSource(config);
     const auth = await resolveAuth(config, io, { passwordFrom: (source) => (secretSource.source = source) });
-    return await checkWith(ctx, config, auth, logger, opts.verbose === true, secretSource);
+    // No --url: autodiscover, afresh (check shows what would be found now, and keeps nothing).
+    const connection = await locateServer(config.connection, auth, logger, { cacheDir: undefined, tuning: config.tuning });
+    return await checkWith(ctx, { ...config, connection }, auth, logger, opts.verbose === true, secretSource);
   } catch (err) {
     logger.error(describeError(err));
     return exitCodeFor(err);
@@ -37,7 +43,7 @@ export async function runCheckCommand(ctx: CommandContext, opts: CheckCommandOpt
 
 async function checkWith(
   ctx: CommandContext,
-  config: CheckConfig,
+  config: Located,
   auth: Awaited<ReturnType<typeof resolveAuth>>,
   logger: Logger,
   verbose: boolean,
@@ -82,11 +88,11 @@ async function checkWith(
 }
 
 /** The configuration table: each value and where it came from. */
-function configurationRows(config: CheckConfig, secretSource: { what: string; source: string }): CheckRow[] {
+function configurationRows(config: Located, secretSource: { what: string; source: string }): CheckRow[] {
   const { connection: conn, settings, live } = config;
   const src = (key: string): string => conn.sources[key] ?? 'default';
   return [
-    { name: 'url', value: conn.url.href, source: src('url') },
+    { name: 'url', value: conn.url.href, source: conn.autodiscover ? 'autodiscover (-v says where)' : src('url') },
     { name: 'auth', value: conn.auth, source: src('auth') },
     ...(conn.user ? [{ name: 'user', value: conn.user, source: src('user') }] : []),
     { name: 'mailbox', value: conn.mailbox ?? '?', source: conn.mailbox === undefined ? 'to be found after sign-in' : conn.sources.mailbox === 'default' ? 'default: the user' : src('mailbox') },

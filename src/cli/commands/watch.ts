@@ -5,6 +5,7 @@
 import { resolveWatchConfig } from '../command-config.js';
 import type { RawOptions } from '../config.js';
 import type { CommandContext } from '../io-streams.js';
+import { locateServer, withCachedServer } from '../locate.js';
 import { resolveAuth } from '../sign-in.js';
 import { runWatching } from '../watching.js';
 import { watchWith } from '../watch-with.js';
@@ -13,11 +14,14 @@ export type WatchOptions = RawOptions & { envFile?: string };
 
 export function runWatchCommand(ctx: CommandContext, opts: WatchOptions): Promise<number> {
   return runWatching(ctx, opts, async ({ run, logger, status, sink, signal }) => {
-    const config = resolveWatchConfig(opts, run, ctx.io, (line) => logger.warn(line));
+    const configured = resolveWatchConfig(opts, run, ctx.io, (line) => logger.warn(line));
+    // No --url: a URL autodiscover found in the last day (--since now keeps nothing on disk, so asks every time).
+    const where = { cacheDir: configured.settings.since === 'now' ? undefined : configured.stateDir, tuning: configured.tuning, signal };
+    const config = { ...configured, connection: await withCachedServer(configured.connection, where, logger) };
     // The status line draws nothing before its first set(), which comes once signed in: a password prompt is never overdrawn.
     const auth = await resolveAuth(config, ctx.io, { signal });
     return watchWith({
-      conn: config.connection,
+      conn: await locateServer(config.connection, auth, logger, where),
       auth,
       settings: config.settings,
       logger,
