@@ -97,16 +97,19 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     if (!failure && stdout.errored) fail(stdout.errored as NodeJS.ErrnoException);
   };
   const buffered = (): number => stdout.writableLength ?? 0;
-  const onDone = (err?: Error | null): void => {
-    if (err) return fail(err as NodeJS.ErrnoException);
-    done += 1;
-    // Waiters are in the order of `upTo`; one that fails stdout stops the rest (fail() empties the list).
-    while (waiterHead < waiters.length && waiters[waiterHead]!.upTo <= done) {
+  /** Runs the waiters of every batch up to `upTo`, in order; one that fails stdout stops the rest (fail() empties the list). */
+  const outUpTo = (upTo: number): void => {
+    while (waiterHead < waiters.length && waiters[waiterHead]!.upTo <= upTo) {
       const w = waiters[waiterHead]!;
       waiterHead += 1;
       w.fn();
     }
     if (waiterHead === waiters.length) [waiters, waiterHead] = [[], 0];
+  };
+  const onDone = (err?: Error | null): void => {
+    if (err) return fail(err as NodeJS.ErrnoException);
+    done += 1;
+    outUpTo(done);
     if (backedUp && buffered() <= STDOUT_MARKS.low) unblock();
   };
   const writeBatch = (): void => {
@@ -114,8 +117,11 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     batch = '';
     issued += 1;
     stdout.write(text, onDone);
-    if (buffered() > STDOUT_MARKS.high) backedUp = true;
     check();
+    // Taken at once (a file, a terminal, a pipe that keeps up): out now, in the same turn as the write, so what is
+    // recorded for it is recorded before anything else can happen (the callback comes a tick later).
+    if (!failure && buffered() === 0) outUpTo(issued);
+    else if (buffered() > STDOUT_MARKS.high) backedUp = true;
   };
   /** The one place lines leave the process: the batch of this turn, in one write(). */
   const flush = (): void => {
