@@ -33,7 +33,10 @@ export interface EnrichStageOptions {
 }
 
 export interface EnrichStage extends EventSink {
-  /** Runs `fn` with the event as printed (details added) once `e` was printed or filtered out; never if the stage stopped before. */
+  /**
+   * Runs `fn` with the event as printed (details added) once `e` was printed or filtered out; never if the stage
+   * stopped before. Asked for an event still waiting, or for the one written last (right after its write()).
+   */
   whenSettled(e: WatchedEvent, fn: (printed: WatchedEvent) => void): void;
   /** Resolves when nothing is waiting. */
   idle(): Promise<void>;
@@ -45,8 +48,11 @@ export interface EnrichStage extends EventSink {
 
 interface Entry {
   state: 'waiting' | 'ready' | 'settled' | 'dropped';
+  /** As written (the key of `queued`), and as it will be printed. */
+  written: WatchedEvent;
   event: WatchedEvent;
-  after: Array<(printed: WatchedEvent) => void>;
+  /** Told once it is printed (whenSettled); most events have nobody to tell but the ledger. */
+  after: Array<(printed: WatchedEvent) => void> | undefined;
 }
 
 /** What write() throws once the stage has stopped (--max-events reached, or the output failed): check `stopped` first. */
@@ -70,7 +76,10 @@ function wantsDetails(e: WatchedEvent): boolean {
 
 export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
   const queue = createFifo<Entry>();
-  const byEvent = new WeakMap<WatchedEvent, Entry>();
+  // The entries still in the queue by the event as written, and the last one written (with nothing to look up, it
+  // is printed inside write()): what whenSettled() is asked about. No map entry for an event printed at once.
+  const queued = new Map<WatchedEvent, Entry>();
+  let last: Entry | undefined;
   const backlog = createBacklog(o.marks ?? BACKLOG_MARKS);
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
@@ -85,6 +94,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
   const stop = (): void => {
     stopped = true;
     for (const entry of queue.takeAll()) entry.state = 'dropped';
+    queued.clear();
     backlog.release();
     wakeIdle();
   };
@@ -93,6 +103,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
   const pump = (): void => {
     while (!stopped && queue.peek()?.state === 'ready') {
       const entry = queue.take() as Entry;
+      if (queued.size > 0) queued.delete(entry.written);
       let more = true;
       if (!o.filter || o.filter(entry.event)) {
         try {
@@ -105,7 +116,7 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
         }
       }
       entry.state = 'settled';
-      for (const fn of entry.after.splice(0)) fn(entry.event);
+      if (entry.after) for (const fn of entry.after.splice(0)) fn(entry.event);
       if (!more) stop();
     }
     backlog.update(queue.length);
@@ -151,16 +162,18 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     write(e) {
       // Thrown, not ignored: an event taken after the stop would never be printed, yet its sender would think so.
       if (stopped) throw new StageStopped();
-      const entry: Entry = { state: 'waiting', event: prepare(e), after: [] };
+      const entry: Entry = { state: 'waiting', written: e, event: prepare(e), after: undefined };
       queue.push(entry);
-      byEvent.set(e, entry);
+      last = entry;
       const work = lookups(entry.event);
       if (!work) {
         // Nothing to look up: printed at once unless events ahead of it are still waiting.
         entry.state = 'ready';
         pump();
+        if (entry.state === 'ready') queued.set(e, entry);
         return;
       }
+      queued.set(e, entry);
       backlog.update(queue.length);
       work.then(
         (enriched) => {
@@ -176,9 +189,9 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
       );
     },
     whenSettled(e, fn) {
-      const entry = byEvent.get(e);
+      const entry = last?.written === e ? last : queued.get(e);
       if (entry?.state === 'settled') fn(entry.event);
-      else if (entry?.state === 'waiting' || entry?.state === 'ready') entry.after.push(fn);
+      else if (entry?.state === 'waiting' || entry?.state === 'ready') (entry.after ??= []).push(fn);
     },
     idle() {
       if (queue.length === 0) return Promise.resolve();
