@@ -3,6 +3,7 @@
 // its lines are out. Also what every pass is given (PassDeps) and what one pass is (PassRun).
 
 import { EwsResponseError } from '../errors.js';
+import { raceAbort } from '../base/abortable.js';
 import type { ItemChange, SyncItemsPage } from '../ews/sync.js';
 import type { ChangeKeyLearner } from './change-keys.js';
 import { judgeSyncChange } from './dedup.js';
@@ -106,11 +107,16 @@ async function askPage(d: PassDeps, f: WatchedFolder, o: { state: string | undef
   }
 }
 
-/** Prints what a page reports that was not printed yet; resolves once the lines are out. False: no more wanted. */
+/**
+ * Prints what a page reports that was not printed yet; resolves once the lines are out and the printed path keeps up
+ * (its hook runs too: a catch-up of 30,000 changes must not queue them all). False: no more wanted.
+ */
 async function printPage(d: PassDeps, f: WatchedFolder, changes: readonly ItemChange[], o: { run: PassRun; askedAt: number }): Promise<boolean> {
   const lines = d.printing.page(o.run.emit);
   for (const c of changes) if (!printChange(d, f, c, { lines, askedAt: o.askedAt })) return false;
-  return lines.out(o.run.signal);
+  if (!(await lines.out(o.run.signal))) return false;
+  const behind = o.run.emit.ready?.();
+  return behind === undefined || !(await raceAbort(behind, o.run.signal)).aborted;
 }
 
 function printChange(d: PassDeps, f: WatchedFolder, c: ItemChange, o: { lines: PageLines; askedAt: number }): boolean {

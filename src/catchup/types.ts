@@ -18,4 +18,8 @@ export interface WatchedFolder {
  * Hands one event the catch-up found to the printed path (src/printed/), which prints it when its turn comes; false
  * when the watch wants no more (--max-events reached, the output failed), and then nothing was taken.
  */
-export type Emit = (e: WatchedEvent) => boolean;
+export interface Emit {
+  (e: WatchedEvent): boolean;
+  /** Back-pressure: undefined while the printed path keeps up; else resolves once it does. A pass waits between pages. */
+  ready?(): Promise<void> | undefined;
+}

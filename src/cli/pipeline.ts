@@ -38,7 +38,7 @@ export interface PipelineOptions {
   /** Told `{ type: 'event', count }` after each printed event (the status line counts printed events). */
   onStatus?(s: WatchStatus): void;
   /** Standard output's progress (src/cli/stdout.ts): a line is recorded as printed only once it left the process. */
-  output?: { whenWritten(fn: () => void): void; flushed(): Promise<void> };
+  output?: { whenWritten(fn: () => void): void; flushed(): Promise<void>; ready?(): Promise<void> | undefined };
   /** Runs `fn` when the process exits however it does (a forced exit: hooks' process groups are killed then). */
   onProcessExit?(fn: () => void): () => void;
 }

@@ -45,8 +45,9 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   const status = createStatusLine(io.stderr, { enabled: canDrawStatus(io, terminal) && settings.verbosity >= 0, clock: systemClock, colour });
   // A storm of alike warnings (a server refusing every few seconds for an hour) folds into a line a minute.
   const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
-  // Events on a terminal share the screen with the status line, which steps aside for each line.
-  const sink = buildSink(run, io, (line) => status.beside(() => out.writeLine(line)));
+  // Events on a terminal share the screen with the status line, which steps aside for each write of lines.
+  const offWrap = out.wrapWrites((write) => status.beside(write));
+  const sink = buildSink(run, io, (line) => out.writeLine(line));
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
   const offStdout = out.onFailure(() => stop.abort('stdout-closed'));
   const onInterrupt = (): void => stop.abort(interrupts.signal.reason);
@@ -71,6 +72,7 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
     logger.flush();
     status.stop();
     offStdout();
+    offWrap();
     interrupts.signal.removeEventListener('abort', onInterrupt);
     interrupts.dispose();
   }

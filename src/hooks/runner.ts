@@ -1,5 +1,6 @@
-// Runs the user's hook programs for each event: filtered per hook, optionally debounced per item, through a bounded
-// queue that keeps runs for one item in order. Failures are reported as one line each and are never fatal.
+// Runs the user's hook programs for each event: filtered per hook, optionally debounced per item, through a queue
+// that keeps runs for one item in order. No run is dropped for load: past a backlog, ready() asks the engine to stop
+// reading the stream until the runs catch up. Failures are reported as one line each and are never fatal.
 // Hook output goes to onOutput (our stderr), never to our stdout: stdout carries NDJSON and nothing else.
 // Each run has its own process group (POSIX); at the end, no run starts any more and every group is ended.
 
@@ -10,10 +11,13 @@ import { buildChildEnv, sanitizeText } from './env.js';
 import { foldEvents, type FoldedRun } from './fold.js';
 import { KILL_GRACE_MS, MAX_OUTPUT_LINE_CHARS, PIPE_GRACE_MS, killProcessGroup, runHookProcess, type GroupKiller, type RunOutcome } from './process.js';
 import { createRunQueue } from './queue.js';
+import { createBacklog } from '../base/backlog.js';
 import type { HookEvent, HookRunner, HookRunnerOptions, HookSpec, HookStats } from './types.js';
 import { formatDuration } from '../base/duration.js';
 
-export const HOOK_DEFAULTS = { concurrency: 4, timeoutMs: 30_000, debounceMs: 0, maxPending: 1000 } as const;
+export const HOOK_DEFAULTS = { concurrency: 4, timeoutMs: 30_000, debounceMs: 0 } as const;
+/** Runs waiting (debounced bursts included) above which the stream waits: enough to keep every slot busy, a few MB. */
+export const HOOK_BACKLOG_MIN = 256;
 /** A burst is run at the latest this many debounce periods after its first event, even if events keep coming. */
 const MAX_WAIT_PERIODS = 10;
 /** A burst is run at once when it reaches this many events (bounds EWS_EVENTS). */
@@ -97,6 +101,9 @@ function createDebouncer(clock: Clock, debounceMs: number, emit: (hook: HookSpec
     flushAll(): void {
       for (const key of [...bursts.keys()]) flush(key);
     },
+    get size(): number {
+      return bursts.size;
+    },
     /** Drops every burst not yet run; returns how many. */
     clear(): number {
       for (const b of bursts.values()) b.timer?.cancel();
@@ -154,11 +161,10 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
   const concurrency = positiveInt('concurrency', o.concurrency, HOOK_DEFAULTS.concurrency, 1);
   const timeoutMs = positiveInt('timeoutMs', o.timeoutMs, HOOK_DEFAULTS.timeoutMs, 1);
   const debounceMs = positiveInt('debounceMs', o.debounceMs, HOOK_DEFAULTS.debounceMs, 0);
-  const maxPending = positiveInt('maxPending', o.maxPending, HOOK_DEFAULTS.maxPending, 1);
   const baseEnv = o.env ?? process.env;
   const spawnImpl = o.spawnImpl ?? nodeSpawn;
   const onOutput = o.onOutput ?? o.onReport;
-  const stats: HookStats = { started: 0, failed: 0, timedOut: 0, dropped: 0 };
+  const stats: HookStats = { started: 0, failed: 0, timedOut: 0 };
   // Windows has no process groups to signal; a fake spawn (tests) has none either unless the test gives one.
   const killGroup = o.killGroup ?? (o.spawnImpl === undefined && process.platform !== 'win32' ? killProcessGroup : undefined);
   const groups = createGroups(killGroup);
@@ -188,16 +194,14 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
     if (line !== undefined) o.onReport(line);
   };
 
+  const high = Math.max(HOOK_BACKLOG_MIN, 4 * concurrency);
+  const backlog = createBacklog({ high, low: high / 2 });
   const queue = createRunQueue<Job>({
     concurrency,
-    maxPending,
     // Runs about one item (or one folder) never overlap and keep their order.
     keyOf: (job) => job.fields.itemId ?? job.fields.folderId,
     run: execute,
-    onDrop: (job) => {
-      stats.dropped++;
-      o.onReport(`hook queue full (${maxPending} waiting): dropped the oldest run, ${progName(job.hook)} for ${describeRun(job)}`);
-    },
+    onSize: (waiting) => backlog.update(waiting + (debouncer?.size ?? 0)),
   });
   const enqueue = (hook: HookSpec, burst: HookEvent[]): void => queue.push({ hook, ...foldEvents(burst) });
   const debouncer = debounceMs > 0 ? createDebouncer(o.clock, debounceMs, enqueue) : undefined;
@@ -205,6 +209,7 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
   const stop = (): number => {
     if (stopped) return 0;
     stopped = true;
+    backlog.release();
     const n = (debouncer?.clear() ?? 0) + queue.clear().length;
     if (n > 0) o.onReport(`stopping: ${n} hook run${n === 1 ? '' : 's'} waiting to start will not run`);
     return n;
@@ -219,7 +224,9 @@ export function createHookRunner(o: HookRunnerOptions): HookRunner {
         if (debouncer && ev.fields.itemId !== undefined) debouncer.add(`${i}\u0000${ev.fields.itemId}`, hook, ev);
         else enqueue(hook, [ev]);
       });
+      if (debouncer) backlog.update(queue.waiting + debouncer.size);
     },
+    ready: () => backlog.ready(),
     async drain() {
       debouncer?.flushAll();
       await queue.idle();

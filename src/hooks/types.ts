@@ -40,10 +40,8 @@ export interface HookRunnerOptions {
   timeoutMs?: number;
   /** Fold events for one item that arrive within this of each other into one run; 0 = off (default 0). */
   debounceMs?: number;
-  /** Runs waiting beyond this drop the oldest, with a report line (default 1000). */
-  maxPending?: number;
   clock: Clock;
-  /** One line per failure, timeout or dropped run, for stderr (no trailing newline). */
+  /** One line per failure or timeout, and one when runs waiting at a stop will not run, for stderr (no newline). */
   onReport(line: string): void;
   /** Each line a hook writes to its stdout or stderr, prefixed and sanitised, for OUR stderr; default onReport. */
   onOutput?(line: string): void;
@@ -63,12 +61,16 @@ export interface HookStats {
   /** Non-zero exits, deaths by signal, programs that could not start. Timeouts are counted apart. */
   failed: number;
   timedOut: number;
-  /** Runs dropped because the queue was full. */
-  dropped: number;
 }
 
 export interface HookRunner {
+  /** Queues the runs for one printed event; never drops one (see ready()). */
   submit(ev: HookEvent): void;
+  /**
+   * Back-pressure: undefined while the runs keep up; else resolves once few enough wait (or after stop()). The
+   * printed path stops reading the stream meanwhile, so a burst of events cannot grow the queue without bound.
+   */
+  ready(): Promise<void> | undefined;
   /** Runs every debounced burst now and resolves once nothing is waiting or running (used at exit). */
   drain(): Promise<void>;
   /** ews-watch is stopping: no run starts any more; those waiting are dropped, with one report line. Returns how many. */

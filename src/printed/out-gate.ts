@@ -7,6 +7,8 @@ export interface StdoutProgress {
   whenWritten(fn: () => void): void;
   /** Resolves once nothing waits in Node's buffer (or standard output failed). */
   flushed(): Promise<void>;
+  /** Back-pressure: undefined while the reader keeps up; else resolves once it caught up enough (or stdout failed). */
+  ready?(): Promise<void> | undefined;
 }
 
 /** Runs what waits for a line to be out of the process; after the drain, nothing more (a reader stalled at exit). */

@@ -1,6 +1,7 @@
 // The printed path: everything that happens to an event after the engine decoded it or a catch-up found it, in one
 // place and in arrival order: enrich (folder names, --details) → filter (--from, --subject) → print (src/output/) →
 // hooks (--exec) → count (--max-events, count.ts); the catch-up records an event once its line is out of the process.
+// When a step cannot keep up (stdout's reader, --details lookups, hook runs), the port's ready() holds the stream.
 
 import type { CatchUp, Emit } from '../catchup/catchup.js';
 import type { DetailsSource } from '../enrich/details.js';
@@ -80,14 +81,19 @@ export function createPrintedPath(o: PrintedPathOptions): PrintedPath {
   // The user's stop, also while draining: no hook run starts any more from then on.
   const offStopHooks = o.hooks ? whenAborted(o.signal, () => void o.hooks?.runner.stop()) : () => undefined;
   const out = createOutGate(o.stdout);
-  const emit: Emit = (e) => {
-    if (stage.stopped) return false;
-    stage.write(e);
-    return true;
-  };
+  const ready = createReadiness([() => o.stdout?.ready?.(), () => stage.ready(), () => o.hooks?.runner.ready()]);
+  // The catch-up waits for ready() between pages, as the engine does between chunks of the stream.
+  const emit: Emit = Object.assign(
+    (e: WatchedEvent) => {
+      if (stage.stopped) return false;
+      stage.write(e);
+      return true;
+    },
+    { ready },
+  );
   return {
     signal: end.signal,
-    port: (recorder) => createPort({ o, stage, emit, out, recorder }),
+    port: (recorder) => createPort({ o, stage, emit, out, recorder, ready }),
     settled: (e, then) => stage.whenSettled(e, () => out.when(then)),
     async finish() {
       end.settle();
@@ -95,6 +101,27 @@ export function createPrintedPath(o: PrintedPathOptions): PrintedPath {
       if (end.failure) throw end.failure.error;
       return { printed: count.printed, timedOut: end.timedOut && !count.satisfied };
     },
+  };
+}
+
+/**
+ * Back-pressure over every step that can fall behind: undefined when none is behind (the engine's hot path pays one
+ * call per chunk); else resolves once none is (a step that stops, or fails, lets its waiters go).
+ */
+export function createReadiness(steps: ReadonlyArray<() => Promise<void> | undefined>): () => Promise<void> | undefined {
+  const behind = (): Promise<void> | undefined => {
+    for (const step of steps) {
+      const wait = step();
+      if (wait) return wait;
+    }
+    return undefined;
+  };
+  return () => {
+    const first = behind();
+    if (!first) return undefined;
+    return (async () => {
+      for (let wait: Promise<void> | undefined = first; wait; wait = behind()) await wait;
+    })();
   };
 }
 
@@ -113,12 +140,14 @@ interface PortParts {
   emit: Emit;
   out: OutGate;
   recorder: Recorder | undefined;
+  ready(): Promise<void> | undefined;
 }
 
 /** What the engine hands over: stream events (held back when a catch-up printed them already) and gaps. */
-function createPort({ o, stage, emit, out, recorder }: PortParts): WatchPort {
+function createPort({ o, stage, emit, out, recorder, ready }: PortParts): WatchPort {
   const verdict = (): Verdict => (stage.stopped ? 'enough' : 'more');
   return {
+    ready,
     event(event) {
       if (stage.stopped) return 'enough';
       const e: WatchedEvent = { event, mailbox: o.mailbox, source: 'stream' };

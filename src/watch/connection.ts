@@ -1,6 +1,7 @@
 // One GetStreamingEvents connection: open it, feed the body to the stream decoder, hand each event on the moment
 // its envelope closes, and name how it ended (an Outcome). Never throws for network or server trouble; bounded by
-// the heartbeat watchdog and by ConnectionTimeout + 60 s (protocol-notes.md §2.4).
+// the heartbeat watchdog and by ConnectionTimeout + 60 s (protocol-notes.md §2.4). Back-pressure: after each chunk it
+// waits for ready() before reading the next, so the server holds what we cannot print yet.
 
 import { createStreamDecoder } from '../ews/stream-decoder.js';
 import type { EwsErrorInfo, EwsEvent, SkippedEvent, StreamMessage } from '../ews/types.js';
@@ -8,7 +9,7 @@ import { raceAbort, releaseIterable, releaseIterator } from '../base/abortable.j
 import type { WatchClient } from '../ews/client.js';
 import type { Clock } from '../base/clock.js';
 import { outcomeOfError, type ConnectionFacts, type Outcome } from './policy.js';
-import { createWatchdog } from './watchdog.js';
+import { createWatchdog, type Watchdog } from './watchdog.js';
 
 /** exchangelib's bound: "connection_timeout * 60 + 60 … to always get the final message containing Closed" (§2.4). */
 export const CONNECTION_GRACE_MS = 60_000;
@@ -22,6 +23,11 @@ export interface ConnectionOptions {
   maxEnvelopeBytes?: number;
   /** Each decoded event, as soon as its envelope closed. Return false to end the connection now (--max-events). */
   onEvent(event: EwsEvent): boolean;
+  /**
+   * Asked after each chunk: undefined to read on, or a promise to wait for before reading the next (the heartbeat
+   * watchdog is paused meanwhile; ConnectionTimeout + 60 s and `signal` still end the connection).
+   */
+  ready?(): Promise<void> | undefined;
   /** The server answered 200: the stream is open. */
   onOpen?(): void;
   /** ConnectionStatus OK arrived. */
@@ -56,7 +62,7 @@ export async function runConnection(opts: ConnectionOptions, signal: AbortSignal
   let opened = false;
   let outcome: Outcome;
   try {
-    const end = await pump(opts, request.signal, () => watchdog.kick(), reader, () => {
+    const end = await pump(opts, request.signal, watchdog, reader, () => {
       opened = true;
       opts.onOpen?.();
     });
@@ -78,14 +84,14 @@ export async function runConnection(opts: ConnectionOptions, signal: AbortSignal
 async function pump(
   opts: ConnectionOptions,
   signal: AbortSignal,
-  kick: () => void,
+  watchdog: Watchdog,
   reader: MessageReader,
   onOpened: () => void,
 ): Promise<'ended' | 'done' | 'aborted'> {
   const opening = opts.client.openStream(opts.subscriptionId, opts.connectionTimeoutMinutes, signal);
   const open = await raceAbort(opening, signal, releaseIterable);
   if (open.aborted) return 'aborted';
-  kick();
+  watchdog.kick();
   onOpened();
   const it = open.value[Symbol.asyncIterator]();
   try {
@@ -94,12 +100,27 @@ async function pump(
       const next = await raceAbort(it.next(), signal);
       if (next.aborted) return 'aborted';
       if (next.value.done) return 'ended';
-      kick();
+      watchdog.kick();
       reader.feed(next.value.value);
       if (reader.done()) return 'done';
+      const behind = opts.ready?.();
+      if (behind && (await waitUntilReady(behind, signal, watchdog)) === 'aborted') return 'aborted';
     }
   } finally {
     releaseIterator(it);
+  }
+}
+
+/**
+ * Back-pressure: what was read is not printed yet, so the next chunk waits. Exchange keeps the events meanwhile (and
+ * if it gives up on us, the gap's catch-up finds them). The silence is ours: the watchdog does not count it.
+ */
+async function waitUntilReady(behind: Promise<void>, signal: AbortSignal, watchdog: Watchdog): Promise<'ready' | 'aborted'> {
+  watchdog.pause();
+  try {
+    return (await raceAbort(behind, signal)).aborted ? 'aborted' : 'ready';
+  } finally {
+    watchdog.resume();
   }
 }
 

@@ -38,10 +38,19 @@ export interface WatchOptions {
 /** The port's answer: 'enough' ends the watch (in the CLI: --max-events reached, or the output failed). */
 export type Verdict = 'more' | 'enough';
 
-/** What the engine hands on. It never waits for an event to be printed; a gap it does wait for. */
+/**
+ * What the engine hands on. It never waits for an event to be printed; a gap it does wait for, and for ready() before
+ * it reads on.
+ */
 export interface WatchPort {
   /** One decoded stream event, the moment its envelope closed; 'enough' ends the connection at once. */
   event(event: EwsEvent): Verdict;
+  /**
+   * Back-pressure, asked after each chunk of the stream: undefined when the port keeps up (nothing is awaited), else
+   * a promise the engine awaits before reading the next chunk, so that a burst waits at the server instead of in our
+   * memory. It must settle once the port caught up or stopped; the user's stop ends the wait anyway.
+   */
+  ready?(): Promise<void> | undefined;
   /**
    * Events may have been missed (after a resubscribe, eof, stall, missed events, …): called after the subscription
    * exists and before streaming resumes. A throw goes through the policy like any other failure; the gap stays pending.
@@ -182,6 +191,7 @@ function createWatchRun(opts: WatchOptions, signal: AbortSignal): { run(): Promi
         connectionTimeoutMinutes: opts.connectionTimeoutMinutes,
         heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
         onEvent: handOver,
+        ready: () => opts.port.ready?.(),
         onOpen: () => {
           answered();
           report({ type: 'connected', subscriptionId: id });

@@ -1,11 +1,15 @@
 // The heartbeat watchdog: fires once when nothing at all has arrived for `timeoutMs` (protocol-notes.md §2.4, §9 item 6).
-// kick() is called for every chunk, so it only records the time; one timer re-arms itself for the remainder.
+// kick() is called for every chunk, so it only records the time; one timer re-arms itself for the remainder. While
+// paused (we stopped reading: back-pressure), silence is ours, not the server's, and is not counted.
 
 import type { Clock, TimerHandle } from '../base/clock.js';
 
 export interface Watchdog {
   /** Something arrived: the silence starts again from now. */
   kick(): void;
+  /** We are not reading: silence does not count until resume(), which starts it again from then. */
+  pause(): void;
+  resume(): void;
   /** Disarms it for good; onTimeout will not be called after this. */
   stop(): void;
 }
@@ -13,11 +17,13 @@ export interface Watchdog {
 export function createWatchdog(clock: Clock, timeoutMs: number, onTimeout: () => void): Watchdog {
   let last = clock.now();
   let done = false;
+  let paused = false;
   let timer: TimerHandle = clock.setTimer(timeoutMs, check);
 
   function check(): void {
     if (done) return;
-    const silentMs = clock.now() - last;
+    // Paused: look again a whole window later (resume() moves `last` on, so that check waits for the rest).
+    const silentMs = paused ? 0 : clock.now() - last;
     if (silentMs >= timeoutMs) {
       done = true;
       onTimeout();
@@ -29,6 +35,13 @@ export function createWatchdog(clock: Clock, timeoutMs: number, onTimeout: () =>
 
   return {
     kick() {
+      if (!done) last = clock.now();
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
       if (!done) last = clock.now();
     },
     stop() {

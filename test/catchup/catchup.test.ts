@@ -30,6 +30,13 @@ const streamed = (e: EwsEvent): WatchedEvent => ({ event: e, mailbox: 'alice@con
 function deliver(c: { admit(e: WatchedEvent): boolean; printed(e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void }, e: WatchedEvent, emit: (e: WatchedEvent) => boolean): void {
   if (c.admit(e)) c.printed(e, emit);
 }
+/** Lets the event loop turn (file I/O included) until `test` holds; no clock involved. */
+async function turnsUntil(test: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; !(await test()); i++) {
+    if (i > 1000) throw new Error('never happened');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 const change = (kind: ItemChange['kind'], itemId: string, isRead?: boolean): ItemChange => ({ kind, itemId, ...(isRead === undefined ? {} : { isRead }) });
 
 describe('ledger keys', () => {
@@ -240,6 +247,51 @@ describe('catch-up passes', () => {
       ['Created', 'A', 'catch-up', 'inbox'],
       ['Created', 'B', 'catch-up', 'inbox'],
     ]);
+  });
+
+  it('back-pressure: the next page waits until the printed path keeps up (emit.ready)', async () => {
+    await store.save('inbox', 'S0');
+    const sync = scriptedSync([
+      { syncState: 'S1', includesLast: false, changes: [change('create', 'A'), change('create', 'B')] },
+      { syncState: 'S2', includesLast: true, changes: [change('create', 'C')] },
+    ]);
+    const { c, printed } = setup(sync);
+    let release!: () => void;
+    let behind: Promise<void> | undefined = new Promise<void>((resolve) => (release = resolve));
+    // What had been asked of the server each time the pass asked for readiness.
+    const askedWhenReady: string[][] = [];
+    const emit = Object.assign((e: WatchedEvent): boolean => (printed.push(e), true), {
+      ready: () => (askedWhenReady.push(sync.asked.map(String)), behind),
+    });
+    const pass = c.gap(gap('eof'), new AbortController().signal, emit);
+    await turnsUntil(async () => askedWhenReady.length > 0);
+    assert.deepEqual(askedWhenReady, [['S0']], 'asked after the first page');
+    assert.deepEqual(printed.map((e) => e.event.target.id), ['A', 'B']);
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(sync.asked, ['S0'], 'page 2 waits');
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S0', 'nor is page 1 saved before its wait is over');
+    behind = undefined;
+    release();
+    await pass;
+    assert.deepEqual(sync.asked, ['S0', 'S1']);
+    assert.deepEqual(printed.map((e) => e.event.target.id), ['A', 'B', 'C']);
+  });
+
+  it('back-pressure: an abort ends the wait for readiness; the page is not saved past', async () => {
+    await store.save('inbox', 'S2');
+    const stopped = scriptedSync([{ syncState: 'S3', includesLast: false, changes: [change('create', 'D')] }]);
+    const again = setup(stopped);
+    const abort = new AbortController();
+    const never = Object.assign((e: WatchedEvent): boolean => (again.printed.push(e), true), { ready: () => new Promise<void>(() => undefined) });
+    const waiting = again.c.gap(gap('eof'), abort.signal, never);
+    await turnsUntil(async () => again.printed.length === 1);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    abort.abort();
+    await waiting;
+    assert.deepEqual(stopped.asked, ['S2'], 'no further page after the abort');
+    const saved = await store.load('inbox');
+    assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S2', "the waiting page's state is not saved: its lines may not all be out");
   });
 
   it('a stream event still waiting for its details: a catch-up meanwhile skips it, and saves its state only once it is out', async () => {

@@ -150,18 +150,48 @@ describe('enrichment stage', () => {
     assert.equal(client.folderCalls.length, 1);
   });
 
-  it('beyond maxWaiting events, new ones skip their lookup and say why', async () => {
+  it('no event skips its lookup for load: above the high mark ready() holds the stream until the backlog is down to the low mark', async () => {
     const clock = createFakeClock();
     const client = fakeClient();
     client.hold = true;
     const details = createDetailsSource({ client, clock });
     const printed: WatchedEvent[] = [];
-    const stage = createEnrichStage({ details: (id) => details.get(id), print: (e) => (printed.push(e), true), onError: () => undefined, maxWaiting: 2 });
-    for (const id of ['a', 'b', 'c']) stage.write(itemEvent('NewMail', id));
+    const stage = createEnrichStage({ details: (id) => details.get(id), print: (e) => (printed.push(e), true), onError: () => undefined, marks: { high: 3, low: 1 } });
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const id of ids) client.items.set(id, mail(`subject ${id}`, 'Megan Bowen', 'megan@contoso.com'));
+    const readiness: Array<'ready' | 'behind'> = [];
+    for (const id of ids) {
+      stage.write(itemEvent('NewMail', id));
+      readiness.push(stage.ready() === undefined ? 'ready' : 'behind');
+    }
+    assert.deepEqual(readiness, ['ready', 'ready', 'ready', 'behind', 'behind', 'behind']);
+    let resumed = false;
+    void stage.ready()?.then(() => (resumed = true));
+    await clock.advance(1000);
+    assert.equal(resumed, false, 'still six waiting');
+    client.release();
+    await clock.runUntil(stage.idle());
+    assert.equal(resumed, true);
+    assert.equal(stage.ready(), undefined);
+    assert.deepEqual(printed.map(summary), ids.map((id) => `NewMail ${id} subject ${id}`), 'every event has its details');
+  });
+
+  it('a stage that stops lets whoever waits for ready() go on', async () => {
+    const clock = createFakeClock();
+    const client = fakeClient();
+    client.hold = true;
+    const details = createDetailsSource({ client, clock });
+    const stage = createEnrichStage({ details: (id) => details.get(id), print: () => false, onError: () => undefined, marks: { high: 1, low: 0 } });
+    for (const id of ['a', 'b']) stage.write(itemEvent('NewMail', id));
+    const wait = stage.ready();
+    assert.ok(wait);
+    let resumed = false;
+    void wait.then(() => (resumed = true));
     await clock.advance(1000);
     client.release();
     await clock.runUntil(stage.idle());
-    assert.deepEqual(client.itemCalls, [['a', 'b']]);
-    assert.match(printed[2]?.detailsError ?? '', /too many events were waiting/);
+    assert.equal(stage.stopped, true);
+    assert.equal(resumed, true);
+    assert.equal(stage.ready(), undefined);
   });
 });

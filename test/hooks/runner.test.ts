@@ -1,5 +1,5 @@
 // The hook runner: real child processes for what the OS does (stdin, env, exit codes, ENOENT, signals) and a fake
-// spawn for what the runner decides (order per item, concurrency, the queue bound, debouncing, filters).
+// spawn for what the runner decides (order per item, concurrency, back-pressure, debouncing, filters).
 // Time is the fake clock's: timeouts and debounce timers fire only when a test advances it.
 
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHookRunner, type HookEvent, type HookRunnerOptions } from '../../src/hooks/index.js';
+import { HOOK_BACKLOG_MIN } from '../../src/hooks/runner.js';
 import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
 import { createFakeSpawn, type FakeChild } from './fake-spawn.js';
 
@@ -100,7 +101,7 @@ test('a hook gets the event JSON on stdin and the EWS_* variables; its stdout go
   ]);
   assert.deepEqual(h.output, [`hook ${node}: recorded NewMail`]);
   assert.deepEqual(h.reports, []);
-  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 0, dropped: 0 });
+  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 0 });
 });
 
 test('a failing hook and a missing program each give one report line; later hooks and events still run', { timeout: 20_000 }, async (t) => {
@@ -126,7 +127,7 @@ test('a failing hook and a missing program each give one report line; later hook
   ]);
   assert.equal(h.reports.length, 4);
   assert.deepEqual((await records(out)).map((r) => r.env.EWS_EVENT).sort(), ['Deleted', 'NewMail']);
-  assert.deepEqual(runner.stats(), { started: 6, failed: 4, timedOut: 0, dropped: 0 });
+  assert.deepEqual(runner.stats(), { started: 6, failed: 4, timedOut: 0 });
 });
 
 test('a hook that does not read its stdin is not a failure (EPIPE ignored)', { timeout: 20_000 }, async () => {
@@ -136,7 +137,7 @@ test('a hook that does not read its stdin is not a failure (EPIPE ignored)', { t
   runner.submit(big);
   await runner.drain();
   assert.deepEqual(h.reports, []);
-  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 0, dropped: 0 });
+  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 0 });
 });
 
 test('a hook past its timeout gets SIGTERM and one report line', { timeout: 20_000 }, async () => {
@@ -149,7 +150,7 @@ test('a hook past its timeout gets SIGTERM and one report line', { timeout: 20_0
   await h.clock.advance(1);
   await runner.drain();
   assert.deepEqual(h.reports, [`hook ${node} timed out after 30 s for NewMail AAMk1`]);
-  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 1, dropped: 0 });
+  assert.deepEqual(runner.stats(), { started: 1, failed: 0, timedOut: 1 });
 });
 
 test('a hook that ignores SIGTERM is killed with SIGKILL 2 s later', { timeout: 20_000 }, async () => {
@@ -221,22 +222,49 @@ test('no more than `concurrency` runs at once; the rest start as slots free up',
   assert.equal(runner.stats().started, 6);
 });
 
-test('the waiting queue is bounded: the oldest waiting run is dropped with a report line', async () => {
+test('no run is dropped for load: past the backlog ready() holds the stream until half of it is left; every run happens in order', async () => {
   const h = harness();
   const fake = createFakeSpawn();
-  const runner = createHookRunner({ ...h, concurrency: 1, maxPending: 2, spawnImpl: fake.spawn, hooks: [{ argv: ['stuck-hook'] }] });
-  for (let i = 1; i <= 4; i++) runner.submit(event('NewMail', `item${i}`));
-  assert.deepEqual(h.reports, ['hook queue full (2 waiting): dropped the oldest run, stuck-hook for NewMail item2']);
-  const finishAll = async (): Promise<void> => {
-    for (let c = fake.running()[0]; c; c = fake.running()[0]) {
-      c.finish(0);
-      await flushFake(h.clock);
-    }
-  };
-  await finishAll();
+  const runner = createHookRunner({ ...h, concurrency: 1, spawnImpl: fake.spawn, hooks: [{ argv: ['slow-hook'] }] });
+  const n = HOOK_BACKLOG_MIN + 2;
+  const behindAt: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    runner.submit(event('NewMail', `item${i}`));
+    if (runner.ready() !== undefined) behindAt.push(i);
+  }
+  // One runs, HOOK_BACKLOG_MIN + 1 wait: one more than the mark.
+  assert.deepEqual(behindAt, [n]);
+  let resumedAfter: number | undefined;
+  let finished = 0;
+  void runner.ready()?.then(() => (resumedAfter = finished));
+  for (let c = fake.running()[0]; c; c = fake.running()[0]) {
+    c.finish(0);
+    finished += 1;
+    await flushFake(h.clock);
+  }
   await runner.drain();
-  assert.deepEqual(fake.children.map((c) => c.env.EWS_ITEM_ID), ['item1', 'item3', 'item4']);
-  assert.equal(runner.stats().dropped, 1);
+  assert.deepEqual(h.reports, []);
+  assert.deepEqual(fake.children.map((c) => c.env.EWS_ITEM_ID), Array.from({ length: n }, (_, i) => `item${i + 1}`));
+  // Waiting went from HOOK_BACKLOG_MIN + 1 down to HOOK_BACKLOG_MIN / 2 (the low mark): that many runs started.
+  assert.equal(resumedAfter, HOOK_BACKLOG_MIN / 2 + 1);
+  assert.equal(runner.ready(), undefined);
+});
+
+test('stop() with a backlog: ready() lets the stream go, and one line says how many runs will not start', async () => {
+  const h = harness();
+  const fake = createFakeSpawn();
+  const runner = createHookRunner({ ...h, concurrency: 1, spawnImpl: fake.spawn, hooks: [{ argv: ['slow-hook'] }] });
+  for (let i = 1; i <= HOOK_BACKLOG_MIN + 2; i++) runner.submit(event('NewMail', `item${i}`));
+  const wait = runner.ready();
+  assert.ok(wait);
+  assert.equal(runner.stop(), HOOK_BACKLOG_MIN + 1);
+  await wait;
+  assert.equal(runner.ready(), undefined);
+  assert.deepEqual(h.reports, [`stopping: ${HOOK_BACKLOG_MIN + 1} hook runs waiting to start will not run`]);
+  fake.running()[0]?.finish(0);
+  await flushFake(h.clock);
+  await runner.drain();
+  assert.equal(fake.children.length, 1);
 });
 
 test('debounce folds a burst for one item into one run named after its most significant event', async () => {
@@ -326,7 +354,7 @@ test('a hook killed by a signal and a non-zero exit are reported; output lines a
   await runner.drain();
   assert.deepEqual(h.output, ['hook hook: hello world', 'hook hook: oops', 'hook hook: partial']);
   assert.deepEqual(h.reports, ['hook hook was killed by SIGSEGV for NewMail A', 'hook hook exited with code 7 for NewMail B']);
-  assert.deepEqual(runner.stats(), { started: 2, failed: 2, timedOut: 0, dropped: 0 });
+  assert.deepEqual(runner.stats(), { started: 2, failed: 2, timedOut: 0 });
 });
 
 /** A group killer over the fake children: a group is alive while its child has not exited, or while `left` holds it. */

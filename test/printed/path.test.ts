@@ -11,7 +11,7 @@ import type { EwsEvent } from '../../src/ews/types.js';
 import { createHookRunner } from '../../src/hooks/index.js';
 import { createNdjsonSink } from '../../src/output/ndjson.js';
 import type { WatchedEvent } from '../../src/base/event.js';
-import { createPrintedPath, type PrintedPathOptions, type Recorder } from '../../src/printed/path.js';
+import { createPrintedPath, createReadiness, type PrintedPathOptions, type Recorder } from '../../src/printed/path.js';
 import type { WatchStatus } from '../../src/watch/status.js';
 import { createFakeSpawn } from '../hooks/fake-spawn.js';
 import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
@@ -257,5 +257,31 @@ describe('the printed path', () => {
       assert.equal(h.path.signal.reason, 'timeout');
       assert.deepEqual(await h.clock.runUntil(h.path.finish()), { printed, timedOut }, `--max-events ${maxEvents}, ${printed} printed`);
     }
+  });
+});
+
+describe('the port\'s readiness (back-pressure over stdout, lookups and hooks)', () => {
+  it('undefined while no step is behind; else waits until none is, asking each step again after each wait', async () => {
+    const behind: Array<Promise<void> | undefined> = [undefined, undefined, undefined];
+    const release: Array<() => void> = [];
+    const hold = (i: number): void => void (behind[i] = new Promise<void>((resolve) => (release[i] = () => ((behind[i] = undefined), resolve()))));
+    const asked: number[] = [];
+    const ready = createReadiness([0, 1, 2].map((i) => () => (asked.push(i), behind[i])));
+    assert.equal(ready(), undefined);
+    assert.deepEqual(asked, [0, 1, 2], 'every step asked once');
+    hold(1);
+    const wait = ready();
+    assert.ok(wait);
+    let over = false;
+    void wait.then(() => (over = true));
+    // stdout falls behind while the lookups catch up: the wait goes on until both are done.
+    hold(0);
+    release[1]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(over, false);
+    release[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(over, true);
+    assert.equal(ready(), undefined);
   });
 });

@@ -13,7 +13,7 @@ interface Setup {
   client: FakeClient;
   events: EwsEvent[];
   start: number;
-  run(o?: { signal?: AbortSignal; minutes?: number; stopAfter?: number }): Promise<ConnectionResult>;
+  run(o?: { signal?: AbortSignal; minutes?: number; stopAfter?: number; ready?: () => Promise<void> | undefined }): Promise<ConnectionResult>;
 }
 
 function setup(script: StreamScript): Setup {
@@ -34,6 +34,7 @@ function setup(script: StreamScript): Setup {
             subscriptionId: 'sub-1',
             connectionTimeoutMinutes: o.minutes ?? 30,
             heartbeatTimeoutMs: 90_000,
+            ...(o.ready ? { ready: o.ready } : {}),
             onEvent: (e) => {
               events.push(e);
               return o.stopAfter === undefined || events.length < o.stopAfter;
@@ -151,4 +152,34 @@ test('connection: onEvent returning false stops delivery inside the same envelop
   const r = await s.run({ stopAfter: 2 });
   assert.deepEqual(s.events.map((e) => e.target.id), ['item-1', 'item-2']);
   assert.deepEqual([r.outcome.kind, r.events], ['aborted', 2]);
+});
+
+test('connection: back-pressure: the next chunk waits for ready(); the wait is not a stall, silence counts again from the resume', async () => {
+  const s = setup({ steps: [notification('sub-1', [1]), heartbeat(), { hang: true }] });
+  const askedAt: number[] = [];
+  const r = await s.run({
+    ready: () => {
+      askedAt.push(s.clock.now() - s.start);
+      // Ten minutes behind (a reader that stopped), far past the 90 s heartbeat timeout; then keeping up.
+      return askedAt.length === 1 ? new Promise<void>((resolve) => s.clock.setTimer(600_000, resolve)) : undefined;
+    },
+  });
+  assert.deepEqual(askedAt, [0, 600_000], 'asked after each chunk; the heartbeat was read only after the wait');
+  assert.deepEqual(s.events.map((e) => e.target.id), ['item-1']);
+  assert.deepEqual([r.outcome, r.messages, r.durationMs], [{ kind: 'stalled', limit: 'heartbeat' }, 2, 600_000 + 90_000]);
+});
+
+test('connection: a wait for ready() still ends at ConnectionTimeout + 60 s, and at our abort', async () => {
+  const never = (): Promise<void> => new Promise<void>(() => undefined);
+  const bounded = setup({ steps: [notification('sub-1', [1]), { hang: true }] });
+  const r = await bounded.run({ minutes: 1, ready: never });
+  assert.deepEqual([r.outcome, r.durationMs], [{ kind: 'stalled', limit: 'overall' }, 120_000]);
+  assert.equal(bounded.client.streams[0].signal.aborted, true);
+
+  const ac = new AbortController();
+  const stopped = setup({ steps: [notification('sub-1', [1]), { hang: true }] });
+  stopped.clock.setTimer(5_000, () => ac.abort());
+  const r2 = await stopped.run({ signal: ac.signal, ready: never });
+  assert.deepEqual([r2.outcome, r2.durationMs], [{ kind: 'aborted' }, 5_000]);
+  assert.equal(stopped.clock.pendingCount(), 0, 'watchdog and overall timer are gone');
 });

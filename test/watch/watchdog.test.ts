@@ -65,3 +65,19 @@ test('fake clock: runUntil reports a deadlock instead of hanging', async () => {
   const clock = createFakeClock();
   await assert.rejects(clock.runUntil(new Promise(() => undefined)), /deadlock/);
 });
+
+test('watchdog: paused, silence does not count; resume() starts it again from then', async () => {
+  const clock = createFakeClock();
+  const start = clock.now();
+  let firedAt: number | undefined;
+  const dog = createWatchdog(clock, 90_000, () => (firedAt = clock.now()));
+  await clock.advance(60_000);
+  dog.pause();
+  await clock.advance(500_000);
+  assert.equal(firedAt, undefined, 'paused for far longer than the timeout');
+  dog.resume();
+  await clock.advance(89_999);
+  assert.equal(firedAt, undefined);
+  await clock.advance(1);
+  assert.equal(firedAt, start + 560_000 + 90_000);
+});
