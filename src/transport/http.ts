@@ -135,7 +135,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   // One connection each, so the hanging request never holds up an Unsubscribe or a GetItem (§8).
   const calls = channel('calls', 30_000);
   const stream = channel('stream', 4_000);
-  // Connects only when an urgent call finds `calls` busy (a GetItem trickling its answer while we shut down).
+  // Connects only when an urgent call finds `calls` busy (a sync trickling its answer while we shut down).
   const spare = channel('spare', 4_000);
   // Each connects on its first lookup; undici closes it after the keep-alive time without one.
   const lookups = Array.from({ length: LOOKUP_CONNECTIONS }, (_, i) => channel(`lookups ${i + 1}`, 30_000));
