@@ -100,7 +100,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     clock: o.clock,
     signal: o.signal,
     names,
-    ...(s.details ? { details: createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l) }) } : {}),
+    ...(s.details ? { details: createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l), warn: (l) => o.logger.warn(l) }) } : {}),
     ...(filter ? { filter } : {}),
     output: o.sink,
     ...(runner ? { hooks: { runner, waitMs: hookWaitMs, waitText: formatDuration(hookWaitMs) } } : {}),

@@ -21,7 +21,8 @@ export interface EnrichStageOptions {
     nameOf(folderId: string): string | undefined;
     needsLookup(folderId: string): boolean;
     lookup(folderId: string): Promise<string | undefined>;
-    forget(folderId: string): void;
+    /** Sees each folder event first: a Modified may be a rename (src/enrich/folders.ts). */
+    observe(event: WatchedEvent['event']): void;
   };
   /** false: the event is not printed (--from, --subject). */
   filter?: (e: WatchedEvent) => boolean;
@@ -123,13 +124,13 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     wakeIdle();
   };
 
-  /** What is known at once: a folder event's own name (after forgetting it: it may be a rename), the parents' names. */
+  /** What is known at once: a folder event's own name (unless it may be a rename), the parents' names. */
   function prepare(e: WatchedEvent): WatchedEvent {
     const folders = o.folders;
     if (!folders) return e;
     let out = e;
     if (e.event.kind === 'folder') {
-      folders.forget(e.event.target.id);
+      folders.observe(e.event);
       const name = folders.nameOf(e.event.target.id);
       if (name !== undefined) out = { ...out, targetName: name };
     }

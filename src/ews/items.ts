@@ -21,7 +21,8 @@ export const DETAIL_FIELDS: readonly string[] = Object.freeze([
   'item:ItemClass',
 ]);
 
-const FOLDER_FIELDS: readonly string[] = ['folder:DisplayName', 'folder:ParentFolderId'];
+// UnreadCount: what a later folder ModifiedEvent's count is compared with (enrich/folders.ts).
+const FOLDER_FIELDS: readonly string[] = ['folder:DisplayName', 'folder:ParentFolderId', 'folder:UnreadCount'];
 
 export interface Mailbox {
   name?: string;
@@ -53,7 +54,7 @@ export type ItemResult =
   | { ok: false; itemId?: string; responseCode: string; message: string; backOffMs?: number };
 
 export type FolderResult =
-  | { ok: true; folderId: string; changeKey?: string; displayName?: string; parentFolderId?: string }
+  | { ok: true; folderId: string; changeKey?: string; displayName?: string; parentFolderId?: string; unreadCount?: number }
   | { ok: false; responseCode: string; message: string; backOffMs?: number };
 
 /**
@@ -68,7 +69,7 @@ export function buildGetItem(ctx: RequestContext, itemIds: readonly string[], fi
   return envelope(ctx, `<m:GetItem>${shape}<m:ItemIds>${ids}</m:ItemIds></m:GetItem>`);
 }
 
-/** m:GetFolder: IdOnly plus `fields` (default DisplayName and ParentFolderId; none: the ids alone); distinguished names or FolderIds. */
+/** m:GetFolder: IdOnly plus `fields` (default DisplayName, ParentFolderId, UnreadCount; none: the ids alone); distinguished names or FolderIds. */
 export function buildGetFolder(ctx: RequestContext, folders: readonly FolderRef[], fields: readonly string[] = FOLDER_FIELDS): string {
   if (folders.length === 0) throw new UsageError('GetFolder needs at least one folder');
   // [ews] AdditionalProperties must hold at least one path (NonEmptyArrayOfPathsToElementType): none, no element.
@@ -97,7 +98,10 @@ export function decodeGetFolderResponse(xml: string): FolderResult[] {
     const el = child(message, 'Folders')?.children.find((c) => child(c, 'FolderId') !== undefined);
     const f = el === undefined ? undefined : readFolder(el, 'GetFolder');
     if (f === undefined) throw new ProtocolError('a GetFolder response message has no folder with a FolderId');
-    return compact({ ok: true, folderId: f.folderId, changeKey: f.changeKey, displayName: f.displayName, parentFolderId: f.parentFolderId });
+    // A count that is no whole number is left out, not guessed at.
+    const unread = childText(el!, 'UnreadCount');
+    const unreadCount = unread !== undefined && /^\d{1,9}$/.test(unread) ? Number(unread) : undefined;
+    return compact({ ok: true, folderId: f.folderId, changeKey: f.changeKey, displayName: f.displayName, parentFolderId: f.parentFolderId, unreadCount });
   });
 }
 

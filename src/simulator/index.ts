@@ -16,6 +16,7 @@ import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
 import type { SimContext } from './operations.js';
 import { createRequestHandler } from './request-pipeline.js';
+import { createInFlight, DEFAULT_MAX_CONCURRENCY } from './in-flight.js';
 import { createStreamConnection, type StreamConnection } from './stream-connection.js';
 import { createSubscriptionRegistry } from './subscriptions.js';
 import type {
@@ -243,6 +244,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       signal.notify();
     },
     delay: (ms) => delays.wait(ms),
+    inFlight: createInFlight(),
+    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    serviceMs: { ...options.serviceMs },
   });
   const frontDoor = options.proxy && createFrontDoor({ proxy: options.proxy, minuteMs: ctx.minuteMs, log });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {

@@ -18,6 +18,7 @@ import { buildWriteOperationError } from './write-responses.js';
 import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
 import type { RecordedRequest, ScriptEntry, ScriptResponse } from './types.js';
+import { buildConcurrencyFault, type InFlight } from './in-flight.js';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -36,6 +37,11 @@ export interface PipelineDeps {
   delay(ms: number): Promise<boolean>;
   /** /autodiscover/autodiscover.svc and .xml (src/simulator/autodiscover.ts). */
   autodiscover?: AutodiscoverEndpoint;
+  /** Requests being answered now; ordinary ones beyond `maxConcurrency` get ErrorExceededConnectionCount. */
+  inFlight: InFlight;
+  maxConcurrency: number;
+  /** How long an operation takes to answer, as a loaded server does (SimulatorOptions.serviceMs). */
+  serviceMs: Readonly<Record<string, number>>;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -222,7 +228,8 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     const operation = decoded.ok ? decoded.request.operation : decoded.operation;
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
-    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
+    const inFlight = deps.inFlight.enter(operation, res);
+    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed, inFlight });
     // Autodiscover: the plain-http site's GET carries no credentials; every POST signs in first, as for EWS.
     if (deps.autodiscover?.handles(path)) {
       if (req.method === 'GET') return deps.autodiscover.get(req, res);
@@ -236,12 +243,18 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     // An NTLM CHALLENGE replaces the offers; the socket stays open because the handshake is bound to it.
     if (!verdict.allow) return challenge(req, res, deps, verdict.ntlmChallenge ? { 'WWW-Authenticate': verdict.ntlmChallenge } : {});
     if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
+    if (operation !== 'GetStreamingEvents' && deps.inFlight.ordinary() > deps.maxConcurrency) {
+      return reply(req, res, ctx.replyOptions, 500, buildConcurrencyFault(deps.maxConcurrency));
+    }
     const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
     const entry = deps.takeScript(operation);
     if (entry && (await applyScript(deps, call, req, res, entry, recorded))) return;
     if (!decoded.ok) return reply(req, res, ctx.replyOptions, 500, buildFault(decoded.fault));
     const fault = headerFault(ctx, decoded.request);
     if (fault) return reply(req, res, ctx.replyOptions, 500, buildFault(fault));
+    const serviceMs = deps.serviceMs[operation] ?? 0;
+    if (serviceMs > 0 && !(await deps.delay(serviceMs))) return;
+    if (res.destroyed) return;
     dispatch(ctx, call!);
   };
   return (req, res) => {

@@ -169,6 +169,8 @@ export interface RecordedRequest {
   at: number;
   /** true when a Cookie header carried an X-BackEndOverrideCookie value this simulator issued. */
   cookieReplayed: boolean;
+  /** Requests of this operation being answered when it arrived, itself included (the most at once is the largest). */
+  inFlight: number;
 }
 
 /** An envelope (or a deliberate fragment) written on a GetStreamingEvents response, for assertions. */
@@ -426,6 +428,13 @@ export interface SimulatorOptions {
    * ModifiedEvents, without the item's ModifiedEvent or MovedEvent. SyncFolderItems reports them as usual.
    */
   readAndMoveAsFolderEvents?: boolean;
+  /**
+   * Ordinary (non-streaming) requests answered at once, as Exchange's EWSMaxConcurrency (default 27, Exchange
+   * Online's): one more is refused with the ErrorExceededConnectionCount fault (MaxConcurrency policy) Exchange sends.
+   */
+  maxConcurrency?: number;
+  /** Milliseconds an operation takes to answer, e.g. { GetItem: 40 }, as a loaded server does: requests overlap. */
+  serviceMs?: Partial<Record<SimOperation, number>>;
   log?: (line: string) => void;
 }
 

@@ -56,16 +56,17 @@ const MAX_FIND_FOLDER_PAGES = 20;
 export function createEwsClient(o: EwsClientOptions): EwsClient {
   const advice = o.auth?.advice?.bind(o.auth);
   /** One post; on a 401 one refresh and one retry of the same request (the caller checks the final status). */
-  const post = async (body: string, operation: string, signal?: AbortSignal, urgent?: boolean) => {
-    const res = await o.http.post(body, { operation, signal, ...(urgent ? { urgent } : {}) });
+  const post = async (body: string, operation: string, signal?: AbortSignal, lane?: 'urgent' | 'lookup') => {
+    const opts = { operation, signal, ...(lane === 'urgent' ? { urgent: true } : lane === 'lookup' ? { lookup: true } : {}) };
+    const res = await o.http.post(body, opts);
     if (res.status !== 401 || !(await refreshed(o.auth))) return res;
-    return o.http.post(body, { operation, signal, ...(urgent ? { urgent } : {}) });
+    return o.http.post(body, opts);
   };
   const check = (res: { status: number; body: string; headers?: Headers }, operation: string): void =>
     checkStatus(res.status, res.body, operation, o.user, { advice, diagnostics: diagnosticsOf(res.headers), headers: res.headers, url: o.url, now: o.now?.(), redact: o.redact });
   /** One call: send, turn a refusal into our error, decode the answer. */
-  const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal): Promise<T> => {
-    const res = await post(body, operation, signal);
+  const call = async <T>(body: string, operation: string, decode: (xml: string) => T, signal?: AbortSignal, lane?: 'lookup'): Promise<T> => {
+    const res = await post(body, operation, signal, lane);
     check(res, operation);
     return decode(res.body);
   };
@@ -79,7 +80,7 @@ export function createEwsClient(o: EwsClientOptions): EwsClient {
     },
     async unsubscribe(subscriptionId, signal) {
       // Urgent: it is sent on the way out, and must not wait behind a lookup the server is slow to answer.
-      const res = await post(buildUnsubscribe(o.ctx, subscriptionId), 'Unsubscribe', signal, true);
+      const res = await post(buildUnsubscribe(o.ctx, subscriptionId), 'Unsubscribe', signal, 'urgent');
       check(res, 'Unsubscribe');
       try {
         decodeUnsubscribeResponse(res.body);
@@ -96,11 +97,13 @@ export function createEwsClient(o: EwsClientOptions): EwsClient {
     async syncFolderHierarchy(req, signal) {
       return call(buildSyncFolderHierarchy(o.ctx, req), 'SyncFolderHierarchy', decodeSyncFolderHierarchyResponse, signal);
     },
+    // GetItem runs side by side on connections of its own (http.ts), never behind a sync. GetFolder stays on the
+    // connection for calls: it is asked once at start and then once per folder, never in bursts.
     async getItems(itemIds, signal) {
-      return call(buildGetItem(o.ctx, itemIds), 'GetItem', decodeGetItemResponse, signal);
+      return call(buildGetItem(o.ctx, itemIds), 'GetItem', decodeGetItemResponse, signal, 'lookup');
     },
     async lookUpItems(itemIds, signal) {
-      return call(buildGetItem(o.ctx, itemIds, []), 'GetItem', decodeGetItemResponse, signal);
+      return call(buildGetItem(o.ctx, itemIds, []), 'GetItem', decodeGetItemResponse, signal, 'lookup');
     },
     async getFolders(folders, signal) {
       return call(buildGetFolder(o.ctx, folders), 'GetFolder', decodeGetFolderResponse, signal);

@@ -1,6 +1,7 @@
 // HTTP for EWS over undici. The hanging GetStreamingEvents request runs on a connection of its own; every other
 // call runs on a second one, so an Unsubscribe or a GetItem never queues behind the 30-minute request
-// (protocol-notes.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third. Every
+// (protocol-notes.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third, and
+// lookups (GetItem) run on up to LOOKUP_CONNECTIONS more, side by side (§4.3). Every
 // ordinary call must be answered whole within its deadline, so a server that trickles an answer cannot hold it. Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
 // the hanging one asks for Accept-Encoding: identity (§2.2 point 6). -v logs requests with secrets redacted.
 // Sign-in happens here too: a header per request (Basic, bearer tokens), or for NTLM a handshake per connection,
@@ -37,6 +38,12 @@ export interface PostOptions {
    * goes on a connection of its own (NTLM signs that one in by itself).
    */
   urgent?: boolean;
+  /**
+   * A lookup that may run beside others (GetItem): it goes on an idle one of the LOOKUP_CONNECTIONS
+   * connections kept for lookups (each signs itself in with NTLM), so several are answered at once and none waits
+   * behind a sync on the connection for calls.
+   */
+  lookup?: boolean;
 }
 
 export interface EwsHttp {
@@ -83,6 +90,13 @@ export interface HttpOptions {
 export type Route = (host: string, port: number) => { host: string; port: number } | undefined;
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+/**
+ * Connections for lookups. With the hanging request, the connection for calls and the spare, at most six requests
+ * are open at once: far within Exchange's 27 concurrent requests per user (EWSMaxConcurrency, protocol-notes.md §4.3),
+ * which Outlook and other clients of the same account share, and within the "no more than ten open requests" that
+ * Learn "EWS throttling in Exchange" advises clients to keep to.
+ */
+export const LOOKUP_CONNECTIONS = 3;
 export const DEFAULT_ANSWER_TIMEOUT_MS = 120_000;
 /** A refusal's body is read to its end (so the connection can carry the next message) but never kept. */
 const MAX_REFUSAL_BODY = 256 * 1024;
@@ -95,7 +109,8 @@ type Reply = Dispatcher.ResponseData;
  * handshake. `lock` keeps a handshake's messages together when two calls want the same connection.
  */
 interface Channel {
-  name: 'calls' | 'stream' | 'spare';
+  /** For messages: 'calls', 'stream', 'spare', 'lookups 1', … */
+  name: string;
   client: Client;
   generation: number;
   connected: boolean;
@@ -110,7 +125,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   const origin = opts.url.origin;
   const path = `${opts.url.pathname}${opts.url.search}`;
   const connect = connectorFor(opts.tls, opts.route);
-  const channel = (name: Channel['name'], keepAliveTimeout: number): Channel => {
+  const channel = (name: string, keepAliveTimeout: number): Channel => {
     const client = new Client(origin, { pipelining: 1, keepAliveTimeout, ...(connect ? { connect } : {}) });
     const ch: Channel = { name, client, generation: 0, connected: false, authenticated: -1, lock: Promise.resolve(), users: 0 };
     client.on('connect', () => {
@@ -125,8 +140,10 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   // One connection each, so the hanging request never holds up an Unsubscribe or a GetItem (§8).
   const calls = channel('calls', 30_000);
   const stream = channel('stream', 4_000);
-  // Connects only when an urgent call finds `calls` busy (a GetItem trickling its answer while we shut down).
+  // Connects only when an urgent call finds `calls` busy (a sync trickling its answer while we shut down).
   const spare = channel('spare', 4_000);
+  // Each connects on its first lookup; undici closes it after the keep-alive time without one.
+  const lookups = Array.from({ length: LOOKUP_CONNECTIONS }, (_, i) => channel(`lookups ${i + 1}`, 30_000));
   const jar = createCookieJar();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const answerTimeoutMs = opts.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
@@ -276,8 +293,18 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     }
   }
 
+  /** An idle lookup connection, one whose socket is open (and signed in) first; else the least busy one. */
+  function lookupChannel(): Channel {
+    const idle = lookups.filter((ch) => ch.users === 0);
+    return idle.find((ch) => ch.connected) ?? idle[0] ?? lookups.reduce((a, b) => (b.users < a.users ? b : a));
+  }
+
   return {
-    post(body, { operation, signal, urgent }) {
+    post(body, { operation, signal, urgent, lookup }) {
+      if (lookup && !urgent) {
+        const ch = lookupChannel();
+        return exclusive(ch, () => bounded(ch, body, operation, signal));
+      }
       const ch = urgent && calls.users > 0 ? spare : calls;
       if (ch === spare) opts.logger.debug(`${operation}: the connection for calls is busy; sending it on a connection of its own`);
       return exclusive(ch, () => bounded(ch, body, operation, signal));
@@ -291,7 +318,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     },
     scheme: () => (active && offered ? `${active.scheme} (chosen by --auth auto; the server offers ${offered.join(', ')})` : (active ?? opts.auth).scheme),
     async close() {
-      await Promise.allSettled([calls.client.destroy(), stream.client.destroy(), spare.client.destroy()]);
+      await Promise.allSettled([calls, stream, spare, ...lookups].map((ch) => ch.client.destroy()));
     },
   };
 }

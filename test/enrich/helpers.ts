@@ -32,7 +32,7 @@ export interface FakeClient extends EnrichClient {
   itemCalls: string[][];
   folderCalls: FolderRef[][];
   items: Map<string, ItemDetails>;
-  folders: Map<string, { displayName?: string; distinguished?: string }>;
+  folders: Map<string, { displayName?: string; distinguished?: string; unreadCount?: number }>;
   /** Queued overrides for the next GetItem calls: an error to throw, or per-id results. */
   nextItemCall: Array<Error | ((ids: readonly string[]) => ItemResult[])>;
   /** While set, GetItem calls wait for release(). */
@@ -75,7 +75,7 @@ export function fakeClient(): FakeClient {
             : [...c.folders.entries()].find(([, f]) => f.distinguished === r.name);
         if (!entry) return { ok: false, responseCode: 'ErrorFolderNotFound', message: 'not found' };
         const [id, f] = entry;
-        return { ok: true, folderId: id, ...(f?.displayName !== undefined ? { displayName: f.displayName } : {}) };
+        return { ok: true, folderId: id, ...(f?.displayName !== undefined ? { displayName: f.displayName } : {}), ...(f?.unreadCount !== undefined ? { unreadCount: f.unreadCount } : {}) };
       });
     },
   };

@@ -49,11 +49,11 @@ test('buildGetItem and buildGetFolder: no ids, a blank id or an unknown folder n
   assert.throws(() => buildGetItem({ serverVersion: 'Exchange2013', impersonate: ' ' }, ['a']), /mailbox to impersonate is empty/);
 });
 
-test('buildGetFolder: IdOnly plus DisplayName and ParentFolderId, distinguished names and FolderIds', () => {
+test('buildGetFolder: IdOnly plus DisplayName, ParentFolderId and UnreadCount, distinguished names and FolderIds', () => {
   assert.equal(
     buildGetFolder(ctx, [{ kind: 'distinguished', name: 'Inbox' }, { kind: 'id', id: FOLDER_ID }]),
     `${HEAD}<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/>` +
-      '<t:FieldURI FieldURI="folder:ParentFolderId"/></t:AdditionalProperties></m:FolderShape>' +
+      '<t:FieldURI FieldURI="folder:ParentFolderId"/><t:FieldURI FieldURI="folder:UnreadCount"/></t:AdditionalProperties></m:FolderShape>' +
       `<m:FolderIds><t:DistinguishedFolderId Id="inbox"/><t:FolderId Id="${FOLDER_ID}"/></m:FolderIds></m:GetFolder>${TAIL}`,
   );
 });
@@ -215,17 +215,20 @@ const folderOk = (inner: string): string =>
   `<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders>${inner}</m:Folders></m:GetFolderResponseMessage>`;
 const FOLDERS = answer(
   'GetFolder',
-  folderOk(`<t:Folder><t:FolderId Id="${FOLDER_ID}" ChangeKey="AQAAABYAAAA"/><t:ParentFolderId Id="AQMkROOT" ChangeKey="AQAAAA=="/><t:DisplayName>Posteingang</t:DisplayName></t:Folder>`) +
+  folderOk(`<t:Folder><t:FolderId Id="${FOLDER_ID}" ChangeKey="AQAAABYAAAA"/><t:ParentFolderId Id="AQMkROOT" ChangeKey="AQAAAA=="/><t:DisplayName>Posteingang</t:DisplayName><t:UnreadCount>7</t:UnreadCount></t:Folder>`) +
     '<m:GetFolderResponseMessage ResponseClass="Error"><m:MessageText>The specified folder could not be found in the store.</m:MessageText>' +
     '<m:ResponseCode>ErrorFolderNotFound</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:GetFolderResponseMessage>' +
-    folderOk('<t:CalendarFolder><t:FolderId Id="CAL"/><t:DisplayName>Kalender &amp; Termine</t:DisplayName></t:CalendarFolder>'),
+    folderOk('<t:CalendarFolder><t:FolderId Id="CAL"/><t:DisplayName>Kalender &amp; Termine</t:DisplayName></t:CalendarFolder>') +
+    // A count that is no whole number is left out.
+    folderOk('<t:Folder><t:FolderId Id="ODD"/><t:DisplayName>Odd</t:DisplayName><t:UnreadCount>-1</t:UnreadCount></t:Folder>'),
 );
 
 test('decodeGetFolderResponse: folders and an error, in order', () => {
   assert.deepEqual(decodeGetFolderResponse(FOLDERS), [
-    { ok: true, folderId: FOLDER_ID, changeKey: 'AQAAABYAAAA', parentFolderId: 'AQMkROOT', displayName: 'Posteingang' },
+    { ok: true, folderId: FOLDER_ID, changeKey: 'AQAAABYAAAA', parentFolderId: 'AQMkROOT', displayName: 'Posteingang', unreadCount: 7 },
     { ok: false, responseCode: 'ErrorFolderNotFound', message: 'The specified folder could not be found in the store.' },
     { ok: true, folderId: 'CAL', displayName: 'Kalender & Termine' },
+    { ok: true, folderId: 'ODD', displayName: 'Odd' },
   ]);
   assert.throws(() => decodeGetFolderResponse(answer('GetFolder', folderOk('<t:Folder><t:DisplayName>x</t:DisplayName></t:Folder>'))), /no folder with a FolderId/);
 });

@@ -12,7 +12,7 @@ import { buildUnsubscribe } from '../../src/ews/requests.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createLogger } from '../../src/term/logger.js';
 import { createEwsHttp, type EwsHttp } from '../../src/transport/http.js';
-import { getFolderBody } from '../simulator/mailbox-requests.js';
+import { getFolderBody, getItemBody } from '../simulator/mailbox-requests.js';
 
 const unsubscribeBody = buildUnsubscribe({ serverVersion: 'Exchange2013_SP1' }, 'AAMkADAwATM0MDAAMS1iNzQ0LTkzAGRkLTAwAi0wMAoAEAAAAA==');
 
@@ -121,6 +121,31 @@ describe('urgent calls do not wait behind a trickling one', () => {
       const ended = sim.trickles[0]?.ended;
       assert.ok(unsubscribe && ended);
       assert.ok(unsubscribe.seq > ended.afterRequests, 'sent only after the trickling answer was given up');
+    });
+  });
+});
+
+describe('lookups run side by side on connections of their own', () => {
+  it('NTLM: three GetItem at once go on three connections, each signed in once, none behind a call the server trickles', async () => {
+    await withHttp(60_000, ntlm, async (sim, http) => {
+      const id = sim.deliverMail({ subject: 'x' }).item!.id;
+      sim.script('GetFolder', { trickle: { everyMs: 100 } });
+      const trickling = http.post(getFolderBody(['inbox'], 'IdOnly'), { operation: 'GetFolder' });
+      trickling.catch(() => undefined);
+      await sim.waitFor(() => sim.trickles.length === 1);
+      sim.script('GetItem', { delayMs: 200 }, { delayMs: 200 }, { delayMs: 200 });
+      const answers = await Promise.all([1, 2, 3].map(() => http.post(getItemBody([id]), { operation: 'GetItem', lookup: true })));
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+      assert.equal(sim.trickles[0]?.ended, undefined, 'answered while the other answer was still trickling');
+      const items = sim.requests.filter((r) => r.operation === 'GetItem');
+      assert.equal(Math.max(...items.map((r) => r.inFlight)), 3, 'all three open at once');
+      // The connection for calls and three for lookups, each with one handshake.
+      const connections = sim.ntlm.logins.map((l) => l.connection);
+      assert.equal(connections.length, 4);
+      assert.equal(new Set(connections).size, 4);
+      // A later lookup reuses a connection already signed in.
+      assert.equal((await http.post(getItemBody([id]), { operation: 'GetItem', lookup: true })).status, 200);
+      assert.equal(sim.ntlm.logins.length, 4);
     });
   });
 });

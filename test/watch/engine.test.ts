@@ -72,7 +72,7 @@ function namesFrom(table: Record<string, string>): FolderNames {
     distinguishedNameOf: nameOf,
     needsLookup: () => false,
     lookup: async () => undefined,
-    forget: () => undefined,
+    observe: () => undefined,
   };
 }
 
