@@ -60,7 +60,7 @@ describe('start-up: what is loaded', { concurrency: 2 }, () => {
       const rec = recording();
       try {
         const run = startCli(['--format', 'pretty', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, rec.env) });
-        await sim.waitFor(() => sim.connections().length > 0);
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
         sim.deliverMail({ subject: 'lazy' });
         const r = await run.result();
         assert.equal(r.code, 0, r.stderr);
@@ -80,7 +80,7 @@ describe('start-up: what is loaded', { concurrency: 2 }, () => {
       const rec = recording();
       try {
         const run = startCli(['--auth', 'ntlm', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, { ...rec.env, EWS_AUTH: 'ntlm' }) });
-        await sim.waitFor(() => sim.connections().length > 0);
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
         sim.deliverMail({ subject: 'lazy' });
         const r = await run.result();
         assert.equal(r.code, 0, r.stderr);
