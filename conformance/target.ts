@@ -49,7 +49,7 @@ export async function connectTarget(io: IOStreams, logger: Logger): Promise<Targ
     scheme: () => base.scheme(),
     close: () => base.close(),
   });
-  const { http, client, anchor } = createClientFor(conn, auth, { folders: { kind: 'all' }, events: ['NewMail'], heartbeatTimeoutMs: 90_000 }, logger, { wrapHttp: keepRaw });
+  const { http, client, anchor } = createClientFor(conn, auth, { folders: { kind: 'all' }, events: ['NewMail'] }, logger, { wrapHttp: keepRaw });
   if (anchor.mailbox === undefined) anchor.mailbox = (await findMailbox(client, conn.user ?? '', { debug: (line) => logger.debug(line), host: conn.url.hostname })).address;
   // A prompted password cannot be typed again by each watcher: it gets it on standard input.
   const prompted = passwordSource === 'prompt' && auth.secrets[0] !== undefined;

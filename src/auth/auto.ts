@@ -32,11 +32,11 @@ export function createAutoAuth(user: string, password: string): AuthProvider {
       throw new AuthError('--auth auto has not chosen a scheme yet: this is a bug in ews-watch');
     },
     secrets: [password],
-    choose(offers, url) {
+    async choose(offers, url) {
       const has = (name: string): boolean => offers.some((o) => o.toLowerCase() === name);
       const list = offers.length ? offers.join(', ') : 'nothing';
       if (has('ntlm')) {
-        return { provider: createNtlmAuth(user, password), why: `the server offers ${list}; using NTLM (preferred: the password never crosses the wire)` };
+        return { provider: await createNtlmAuth(user, password), why: `the server offers ${list}; using NTLM (preferred: the password never crosses the wire)` };
       }
       if (has('basic')) {
         if (url.protocol !== 'https:' && !LOOPBACK.test(url.hostname)) {

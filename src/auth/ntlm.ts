@@ -1,10 +1,10 @@
 // NTLM (NTLMv2 only) for on-premises Exchange. NTLM authenticates a keep-alive connection, not a request: the
 // transport (src/transport/http.ts) runs the three-message handshake on each of its connections and redoes it
 // when a connection is replaced. This file only makes the messages; the hashes and message layout come from
-// @ewsjs/ntlm-client, which brings its own MD4 (Node's OpenSSL 3 refuses MD4).
+// @ewsjs/ntlm-client, which brings its own MD4 (Node's OpenSSL 3 refuses MD4), loaded only when NTLM is used.
 
 import { hostname } from 'node:os';
-import ntlmClient from '@ewsjs/ntlm-client';
+import type NtlmClient from '@ewsjs/ntlm-client';
 import { AuthError } from '../errors.js';
 import type { AuthProvider, ConnectionHandshake } from './types.js';
 
@@ -32,12 +32,16 @@ export function ntlmChallengeOf(wwwAuthenticate: string | string[] | undefined):
   return undefined;
 }
 
-// A CommonJS module: named imports are not visible to Node's ESM loader.
-const { createType1Message, createType3Message, decodeType2Message } = ntlmClient;
+/** The NTLM maths, loaded at the first NTLM sign-in: a run with Basic, a token or OAuth never reads its code. */
+async function loadNtlmMaths(): Promise<typeof NtlmClient> {
+  // A CommonJS module: named imports are not visible to Node's ESM loader.
+  return (await import('@ewsjs/ntlm-client')).default;
+}
 
-export function createNtlmAuth(name: string, password: string): AuthProvider {
+export async function createNtlmAuth(name: string, password: string): Promise<AuthProvider> {
   const { user, domain } = splitNtlmUser(name);
   if (!user) throw new AuthError(`NTLM needs a user name like CONTOSO\\alice or alice@contoso.com, got ${JSON.stringify(name)}`);
+  const { createType1Message, createType3Message, decodeType2Message } = await loadNtlmMaths();
   const workstation = workstationName();
   const handshake: ConnectionHandshake = {
     negotiate: () => createType1Message(workstation, domain),

@@ -20,9 +20,9 @@ export interface AuthProvider {
   readonly handshake?: ConnectionHandshake;
   /**
    * `--auth auto`: given the schemes a 401 offered, the provider to use from now on and a sentence saying why.
-   * Throws AuthError when nothing offered is usable.
+   * Rejects with AuthError when nothing offered is usable. Asynchronous: the chosen scheme's code loads only then.
    */
-  choose?(offers: readonly string[], url: URL): { provider: AuthProvider; why: string };
+  choose?(offers: readonly string[], url: URL): Promise<{ provider: AuthProvider; why: string }>;
 }
 
 export interface ConnectionHandshake {

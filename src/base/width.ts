@@ -1,7 +1,9 @@
 // How many terminal cells text takes, and cutting it to fit: East Asian wide characters and emoji take two cells,
 // combining marks and joiners none. Counted per grapheme (Intl.Segmenter), so an emoji sequence is not cut apart.
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Built at the first use, not when the module loads: --help, --version and a run off a terminal never measure text.
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = (text: string): Intl.Segments => (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text);
 const ZERO = /^[\p{Mn}\p{Me}\p{Cf}\u200b\u200d\ufe00-\ufe0f]+$/u;
 const EMOJI = /\p{Emoji_Presentation}|\ufe0f/u;
 
@@ -31,7 +33,7 @@ function graphemeWidth(g: string): number {
 
 export function textWidth(text: string): number {
   let w = 0;
-  for (const { segment } of segmenter.segment(text)) w += graphemeWidth(segment);
+  for (const { segment } of graphemes(text)) w += graphemeWidth(segment);
   return w;
 }
 
@@ -41,7 +43,7 @@ export function fitWidth(text: string, width: number): string {
   if (textWidth(text) <= width) return text;
   let out = '';
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
+  for (const { segment } of graphemes(text)) {
     const w = graphemeWidth(segment);
     if (used + w > width - 1) break;
     out += segment;

@@ -110,8 +110,8 @@ export interface LiveCommandDeps {
   settings: LiveSettings;
   http: EwsHttp;
   writer: MailboxWriter;
-  /** A client over `http` whose Subscribe covers this folder alone, its stream bounded by `streamIdleMs`. */
-  clientFor(folderId: string, http: EwsHttp, streamIdleMs: number): WatchClient;
+  /** A client over `http` whose Subscribe covers this folder alone (its stream is bounded by runLiveCheck's timer). */
+  clientFor(folderId: string, http: EwsHttp): WatchClient;
   check: Pick<LiveCheckOptions, 'redact' | 'configuration' | 'scheme' | 'serverVersion' | 'findMailbox' | 'mailbox'>;
 }
 
@@ -128,14 +128,12 @@ export async function runLiveCheckCommand(d: LiveCommandDeps): Promise<number> {
   if (d.interrupts.signal.aborted) onInterrupt();
   else d.interrupts.signal.addEventListener('abort', onInterrupt, { once: true });
   const observed = observeAffinity(d.http);
-  // The stream's own idle bound must not cut a quiet server before its Closed (ConnectionTimeout + 60 s, §2.4).
-  const streamIdleMs = d.settings.minutes * 60_000 + 60_000;
   try {
     return await runLiveCheck({
       ...d.check,
       write: (line) => status.beside(() => void io.stdout.write(line)),
       writer: d.writer,
-      streamClientFor: (folderId) => d.clientFor(folderId, observed.http, streamIdleMs),
+      streamClientFor: (folderId) => d.clientFor(folderId, observed.http),
       affinityCookieSet: observed.cookieSet,
       minutes: d.settings.minutes,
       clock: systemClock,

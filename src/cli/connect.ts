@@ -30,7 +30,7 @@ export interface ClientOptions {
 export function createClientFor(
   conn: ConnectionSettings,
   auth: AuthProvider,
-  settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
+  settings: Pick<WatchSettings, 'folders' | 'events'>,
   logger: Logger,
   o: ClientOptions = {},
 ): { http: EwsHttp; client: RunClient; anchor: { mailbox?: string } } {
@@ -50,7 +50,6 @@ export function createClientFor(
     folders: settings.folders,
     events: settings.events,
     user: conn.user ?? conn.mailbox ?? 'the account',
-    streamIdleMs: settings.heartbeatTimeoutMs + 30_000,
     onServerVersion: (v) => {
       logger.debug(`server version: ${describeVersion(v)}`);
       o.onServerVersion?.(v);
@@ -67,7 +66,7 @@ export function createClientFor(
 export async function connectMailbox(
   given: ConnectionSettings,
   auth: AuthProvider,
-  settings: Pick<WatchSettings, 'folders' | 'events' | 'heartbeatTimeoutMs'>,
+  settings: Pick<WatchSettings, 'folders' | 'events'>,
   logger: Logger,
   signal: AbortSignal | undefined,
   answerTimeoutMs: number,

@@ -38,7 +38,7 @@ export async function resolveAuth(config: SignInConfig, io: Terminal, o: SignInO
   }
   const user = conn.user as string;
   const password = await findPassword(config, io, o);
-  if (conn.auth === 'ntlm') return createNtlmAuth(user, password);
+  if (conn.auth === 'ntlm') return await createNtlmAuth(user, password);
   if (conn.auth === 'auto') return createAutoAuth(user, password);
   return createBasicAuth(user, password);
 }

@@ -2,7 +2,6 @@
 // status line, the logger and the output on this terminal, SIGINT/SIGTERM and a failing stdout as an orderly stop,
 // and the exit code of whatever went wrong.
 
-import { Chalk } from 'chalk';
 import { describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
 import { createPrettySink } from '../output/pretty.js';
@@ -47,7 +46,7 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
   // Events on a terminal share the screen with the status line, which steps aside for each write of lines.
   const offWrap = out.wrapWrites((write) => status.beside(write));
-  const sink = buildSink(run, io, (line) => out.writeLine(line));
+  const sink = await buildSink(run, io, (line) => out.writeLine(line));
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
   const offStdout = out.onFailure(() => stop.abort('stdout-closed'));
   const onInterrupt = (): void => stop.abort(interrupts.signal.reason);
@@ -78,9 +77,11 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   }
 }
 
-function buildSink({ settings, terminal }: RunSettings, io: IOStreams, writeLine: (l: string) => void): EventSink {
+/** chalk is loaded only for pretty lines on a terminal with colour: NDJSON, a pipe and NO_COLOR never read it. */
+async function buildSink({ settings, terminal }: RunSettings, io: IOStreams, writeLine: (l: string) => void): Promise<EventSink> {
   if (settings.format === 'ndjson') return createNdjsonSink(writeLine);
   const tty = io.stdout.isTTY === true;
   const level = decideColourLevel(settings.colour, tty, terminal.colourEnv);
-  return createPrettySink(writeLine, { chalk: new Chalk({ level }), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
+  const chalk = tty && level > 0 ? new (await import('chalk')).Chalk({ level }) : undefined;
+  return createPrettySink(writeLine, { ...(chalk ? { chalk } : {}), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
 }

@@ -10,9 +10,12 @@ import { cleanText, shortenId } from '../base/sanitize.js';
 import type { EventSink, WatchedEvent } from '../base/event.js';
 import { fitWidth, padWidth, textWidth } from '../base/width.js';
 
+/** What of chalk the lines use. */
+export type Styles = Pick<ChalkInstance, 'dim' | 'bold' | (typeof COLOURS)[EventType]>;
+
 export interface PrettyOptions {
-  /** A chalk instance whose level was decided once for stdout (level 0 = no colour). */
-  chalk: ChalkInstance;
+  /** A chalk instance whose level was decided once for stdout; none: no colour (chalk is then never loaded). */
+  chalk?: Styles;
   /** true: aligned columns for a person; false: tab-separated columns for a pipe. */
   tty: boolean;
   /** Formats an ISO timestamp as local time; injected so tests do not depend on the machine's zone. */
@@ -117,26 +120,26 @@ export function createPrettySink(writeLine: LineWriter, opts: PrettyOptions): Ev
   };
 }
 
-function plainLine([time, name, what, extras]: string[], type: EventType, width: number | undefined, chalk: ChalkInstance): string {
+function plainLine([time, name, what, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined): string {
   const segments: Segment[] = [
-    { text: time, style: chalk.dim },
+    { text: time, style: chalk?.dim },
     { text: '  ' },
-    { text: name.padEnd(15), style: chalk[COLOURS[type]] },
+    { text: name.padEnd(15), style: chalk?.[COLOURS[type]] },
     { text: `  ${what}` },
-    ...(extras ? [{ text: '  ' }, { text: extras, style: chalk.dim }] : []),
+    ...(extras ? [{ text: '  ' }, { text: extras, style: chalk?.dim }] : []),
   ];
   return render(segments, width);
 }
 
-function detailLine([time, name, where, from, subject, extras]: string[], type: EventType, width: number | undefined, chalk: ChalkInstance): string {
+function detailLine([time, name, where, from, subject, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined): string {
   const narrow = width !== undefined && width < WIDE_TERMINAL;
   const w = narrow ? NARROW : WIDTH;
   const head: Segment[] = [
-    { text: narrow ? time.slice(-8) : time, style: chalk.dim },
+    { text: narrow ? time.slice(-8) : time, style: chalk?.dim },
     { text: '  ' },
-    { text: padWidth(name, w.event), style: chalk[COLOURS[type]] },
+    { text: padWidth(name, w.event), style: chalk?.[COLOURS[type]] },
     { text: `  ${padWidth(where, w.where)}  ` },
-    { text: padWidth(from, w.from), style: chalk.bold },
+    { text: padWidth(from, w.from), style: chalk?.bold },
     { text: '  ' },
   ];
   const used = head.reduce((n, s) => n + textWidth(s.text), 0);
@@ -144,7 +147,7 @@ function detailLine([time, name, where, from, subject, extras]: string[], type: 
   // The subject gets what is left; trailing details give way to it on a narrow terminal.
   const room = width === undefined ? Infinity : width - used - (width - used - tail >= MIN_SUBJECT ? tail : 0);
   const shownSubject = room === Infinity ? subject : fitWidth(subject, room);
-  return render([...head, { text: shownSubject }, ...(extras ? [{ text: '  ' }, { text: extras, style: chalk.dim }] : [])], width);
+  return render([...head, { text: shownSubject }, ...(extras ? [{ text: '  ' }, { text: extras, style: chalk?.dim }] : [])], width);
 }
 
 interface Segment {

@@ -37,8 +37,6 @@ export interface EwsClientOptions {
   events: readonly EventType[];
   /** Who we sign in as, for messages. */
   user: string;
-  /** The hanging request's idle bound; the engine's watchdog normally fires first. */
-  streamIdleMs: number;
   onServerVersion?: (v: ServerVersionInfo) => void;
   /** The provider behind `http`: its refresh() and advice() apply on 401/403 (OAuth). */
   auth?: Pick<AuthProvider, 'refresh' | 'advice'>;
@@ -49,6 +47,13 @@ export interface EwsClientOptions {
   /** Clock time, for a Retry-After given as a date. */
   now?: () => number;
 }
+
+/**
+ * None for the hanging request: an armed undici body timeout ticks twice a second for as long as the stream is quiet,
+ * all day long, and its callers bound the silence themselves (the connection's heartbeat watchdog, check --live's
+ * overall bound).
+ */
+const STREAM_BODY_TIMEOUT_MS = 0;
 
 /** FindFolder pages read at most (500 folders each) before the list is taken as complete enough. */
 const MAX_FIND_FOLDER_PAGES = 20;
@@ -154,11 +159,11 @@ export function createEwsClient(o: EwsClientOptions): EwsClient {
     },
     async openStream(subscriptionId, minutes, signal) {
       const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);
-      let res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
+      let res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
       if (res.status === 401 && o.auth?.refresh) {
         // Read the refusal to its end so the connection can carry the retry.
         await res.text().catch(() => '');
-        if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: o.streamIdleMs });
+        if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
       }
       // An HTML page is no event stream (a portal or proxy sign-in in between): read it and say so.
       if (res.status !== 200 || /html/i.test(String(res.headers['content-type'] ?? ''))) {

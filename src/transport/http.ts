@@ -237,7 +237,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
       const offers = offeredSchemes(res.headers['www-authenticate']);
       await drain(res);
       offered = offers;
-      const choice = opts.auth.choose!(offers, opts.url);
+      const choice = await opts.auth.choose!(offers, opts.url);
       active = choice.provider;
       for (const secret of active.secrets) opts.logger.addSecret(secret);
       opts.logger.debug(`auth: ${choice.why}`);

@@ -32,25 +32,25 @@ describe('offeredSchemes', () => {
 
 describe('createAutoAuth().choose', () => {
   const auto = createAutoAuth('CONTOSO\\alice', 'Pa55word!');
-  it('prefers NTLM over Basic and says why', () => {
-    const { provider, why } = auto.choose!(['Negotiate', 'NTLM', 'Basic'], PLAIN);
+  it('prefers NTLM over Basic and says why', async () => {
+    const { provider, why } = await auto.choose!(['Negotiate', 'NTLM', 'Basic'], PLAIN);
     assert.equal(provider.scheme, 'ntlm');
     assert.match(why, /offers Negotiate, NTLM, Basic; using NTLM/);
   });
-  it('takes Basic over https when NTLM is not offered', () => {
-    assert.equal(auto.choose!(['Basic'], HTTPS).provider.scheme, 'basic');
+  it('takes Basic over https when NTLM is not offered', async () => {
+    assert.equal((await auto.choose!(['Basic'], HTTPS)).provider.scheme, 'basic');
   });
-  it('takes Basic to a loopback address over plain http', () => {
-    assert.equal(auto.choose!(['Basic'], new URL('http://127.0.0.1:8080/EWS/Exchange.asmx')).provider.scheme, 'basic');
+  it('takes Basic to a loopback address over plain http', async () => {
+    assert.equal((await auto.choose!(['Basic'], new URL('http://127.0.0.1:8080/EWS/Exchange.asmx'))).provider.scheme, 'basic');
   });
-  it('refuses Basic over plain http to another host', () => {
-    assert.throws(() => auto.choose!(['Basic'], PLAIN), (e: unknown) => e instanceof AuthError && /in the clear; use an https URL/.test(e.message));
+  it('refuses Basic over plain http to another host', async () => {
+    await assert.rejects(async () => auto.choose!(['Basic'], PLAIN), (e: unknown) => e instanceof AuthError && /in the clear; use an https URL/.test(e.message));
   });
-  it('points a Bearer-only server at --auth oauth', () => {
-    assert.throws(() => auto.choose!(['Bearer'], HTTPS), /use --auth oauth/);
+  it('points a Bearer-only server at --auth oauth', async () => {
+    await assert.rejects(async () => auto.choose!(['Bearer'], HTTPS), /use --auth oauth/);
   });
-  it('says Kerberos-only servers need NTLM or Basic enabled', () => {
-    assert.throws(() => auto.choose!(['Negotiate'], HTTPS), /Kerberos.*enable NTLM or Basic/);
+  it('says Kerberos-only servers need NTLM or Basic enabled', async () => {
+    await assert.rejects(async () => auto.choose!(['Negotiate'], HTTPS), /Kerberos.*enable NTLM or Basic/);
   });
   it('the password is a secret of the provider', () => {
     assert.deepEqual(auto.secrets, ['Pa55word!']);
@@ -66,19 +66,19 @@ describe('NTLM helpers', () => {
     assert.equal(ntlmChallengeOf(['Negotiate', 'NTLM TlRMTVNTUAACAAAAAAA=']), 'TlRMTVNTUAACAAAAAAA=');
     assert.equal(ntlmChallengeOf('NTLM'), undefined);
   });
-  it('type 1 is an NTLMSSP negotiate message carrying the domain', () => {
-    const t1 = createNtlmAuth('CONTOSO\\alice', 'x').handshake!.negotiate();
+  it('type 1 is an NTLMSSP negotiate message carrying the domain', async () => {
+    const t1 = (await createNtlmAuth('CONTOSO\\alice', 'x')).handshake!.negotiate();
     const bytes = Buffer.from(t1.replace(/^NTLM /, ''), 'base64');
     assert.equal(bytes.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
     assert.equal(bytes.readUInt32LE(8), 1);
     assert.ok(bytes.includes(Buffer.from('CONTOSO')));
   });
-  it('refuses a 401 without a challenge, and garbage', () => {
-    const hs = createNtlmAuth('alice@contoso.com', 'x').handshake!;
+  it('refuses a 401 without a challenge, and garbage', async () => {
+    const hs = (await createNtlmAuth('alice@contoso.com', 'x')).handshake!;
     assert.throws(() => hs.authenticate(['Negotiate', 'NTLM']), /without an NTLM challenge/);
     assert.throws(() => hs.authenticate('NTLM AAAA'), /cannot be read/);
   });
-  it('refuses an NTLMv1-only challenge (no extended session security, no target info)', () => {
+  it('refuses an NTLMv1-only challenge (no extended session security, no target info)', async () => {
     // A minimal type 2: signature, type 2, empty target name, flags = UNICODE|NTLM only, 8-byte challenge.
     const t2 = Buffer.alloc(48);
     t2.write('NTLMSSP\0', 0, 'latin1');
@@ -86,7 +86,7 @@ describe('NTLM helpers', () => {
     t2.writeUInt32LE(48, 16);
     t2.writeUInt32LE(0x00000201, 20);
     Buffer.from('0123456789abcdef', 'hex').copy(t2, 24);
-    const hs = createNtlmAuth('alice@contoso.com', 'x').handshake!;
+    const hs = (await createNtlmAuth('alice@contoso.com', 'x')).handshake!;
     assert.throws(() => hs.authenticate(`NTLM ${t2.toString('base64')}`), /NTLMv1, which ews-watch refuses/);
   });
 });

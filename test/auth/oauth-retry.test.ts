@@ -37,7 +37,7 @@ function scriptedHttp(posts: number[], streams: number[] = []): EwsHttp & { bodi
 }
 
 function client(http: EwsHttp, auth?: { refresh?: () => Promise<boolean>; advice?: (s: number) => string }) {
-  return createEwsClient({ http, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'all' }, events: ['NewMail'], user: 'alice@contoso.com', streamIdleMs: 1000, ...(auth ? { auth } : {}) });
+  return createEwsClient({ http, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'all' }, events: ['NewMail'], user: 'alice@contoso.com', ...(auth ? { auth } : {}) });
 }
 
 describe('401 → one refresh, one retry', () => {

@@ -209,7 +209,7 @@ describe('OAuth, end to end', { concurrency: 2 }, () => {
         const auth = await createOAuthAuth({ ...net, store, username: idp.username });
         const http = createEwsHttp({ url: new URL(sim.url), auth, anchorMailbox: sim.mailboxAddress, logger: createLogger(() => undefined, 0), now: Date.now });
         const lines: string[] = [];
-        const client = createEwsClient({ http, auth, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, events: ['NewMail'], user: idp.username, streamIdleMs: 30_000 });
+        const client = createEwsClient({ http, auth, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, events: ['NewMail'], user: idp.username });
         const stop = new AbortController();
         const output = createNdjsonSink((l) => void lines.push(l));
         const path = createPrintedPath({ mailbox: sim.mailboxAddress, clock: systemClock, signal: stop.signal, output, maxEvents: 2, log: { debug: () => undefined, warn: () => undefined } });

@@ -25,6 +25,6 @@ export function fetchHttp(sim: Simulator): EwsHttp & { bodies: string[] } {
 
 export function simClient(sim: Simulator, serverVersion = 'Exchange2013_SP1') {
   const http = fetchHttp(sim);
-  const client = createEwsClient({ http, ctx: { serverVersion }, folders: { kind: 'all' }, events: ['NewMail'], user: sim.credentials.user, streamIdleMs: 60_000 });
+  const client = createEwsClient({ http, ctx: { serverVersion }, folders: { kind: 'all' }, events: ['NewMail'], user: sim.credentials.user });
   return { client, http };
 }

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
 import { createLogger } from '../../src/term/logger.js';
 import { errors as undiciErrors } from 'undici';
-import { checkStatus } from '../../src/transport/ews-client.js';
-import { toTransportError } from '../../src/transport/http.js';
+import { checkStatus, createEwsClient } from '../../src/transport/ews-client.js';
+import { toTransportError, type EwsHttp } from '../../src/transport/http.js';
 import { parseRetryAfter } from '../../src/transport/unexpected-answer.js';
 
 const busyFault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>
@@ -167,5 +167,20 @@ describe('answers that are not EWS', () => {
     assert.equal(timeout.message, 'Subscribe: https://mail.contoso.com accepted the connection but sent no answer within 1.5 s');
     const refused = toTransportError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'Subscribe', 'http://127.0.0.1:9');
     assert.equal(refused.message, 'Subscribe: cannot reach http://127.0.0.1:9: connection refused');
+  });
+});
+
+describe('the hanging request', () => {
+  it('asks for no body timeout: an armed one ticks twice a second all day, and the heartbeat watchdog bounds silence', async () => {
+    const asked: number[] = [];
+    const http: EwsHttp = {
+      post: async () => assert.fail('no ordinary call expected'),
+      openStream: async (_body, opts) => (asked.push(opts.bodyTimeoutMs), { status: 200, headers: { 'content-type': 'text/xml' }, body: (async function* () {})(), text: async () => '' }),
+      scheme: () => 'basic',
+      close: async () => undefined,
+    };
+    const client = createEwsClient({ http, ctx: { serverVersion: 'Exchange2013_SP1' }, folders: { kind: 'all' }, events: ['NewMail'], user: 'alice' });
+    await client.openStream('SUB1', 30, new AbortController().signal);
+    assert.deepEqual(asked, [0]);
   });
 });

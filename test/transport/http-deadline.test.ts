@@ -16,10 +16,10 @@ import { getFolderBody, getItemBody } from '../simulator/mailbox-requests.js';
 
 const unsubscribeBody = buildUnsubscribe({ serverVersion: 'Exchange2013_SP1' }, 'AAMkADAwATM0MDAAMS1iNzQ0LTkzAGRkLTAwAi0wMAoAEAAAAA==');
 
-async function withHttp(answerTimeoutMs: number, auth: (sim: Simulator) => AuthProvider, fn: (sim: Simulator, http: EwsHttp, debug: string[]) => Promise<void>): Promise<void> {
+async function withHttp(answerTimeoutMs: number, auth: (sim: Simulator) => AuthProvider | Promise<AuthProvider>, fn: (sim: Simulator, http: EwsHttp, debug: string[]) => Promise<void>): Promise<void> {
   const sim = await startSimulator({});
   const debug: string[] = [];
-  const http = createEwsHttp({ url: new URL(sim.url), auth: auth(sim), anchorMailbox: sim.mailboxAddress, logger: createLogger((l) => debug.push(l), 1), now: Date.now, answerTimeoutMs });
+  const http = createEwsHttp({ url: new URL(sim.url), auth: await auth(sim), anchorMailbox: sim.mailboxAddress, logger: createLogger((l) => debug.push(l), 1), now: Date.now, answerTimeoutMs });
   try {
     await fn(sim, http, debug);
   } finally {
@@ -29,7 +29,7 @@ async function withHttp(answerTimeoutMs: number, auth: (sim: Simulator) => AuthP
 }
 
 const basic = (sim: Simulator): AuthProvider => createBasicAuth(sim.credentials.user, sim.credentials.password);
-const ntlm = (sim: Simulator): AuthProvider => createNtlmAuth(sim.credentials.user, sim.credentials.password);
+const ntlm = (sim: Simulator): Promise<AuthProvider> => createNtlmAuth(sim.credentials.user, sim.credentials.password);
 
 describe('the answer deadline of ordinary calls', () => {
   it('an answer that trickles a byte every 50 ms (each far within any idle timeout) is given up at the deadline', async () => {

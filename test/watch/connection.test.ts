@@ -183,3 +183,18 @@ test('connection: a wait for ready() still ends at ConnectionTimeout + 60 s, and
   assert.deepEqual([r2.outcome, r2.durationMs], [{ kind: 'aborted' }, 5_000]);
   assert.equal(stopped.clock.pendingCount(), 0, 'watchdog and overall timer are gone');
 });
+
+test('connection: idle with a heartbeat every 30 s, its timers wake it about once a minute, never a tick', async () => {
+  // 59 heartbeats 30 s apart, then Closed: a healthy 30-minute connection with no mail.
+  const beats = Array.from({ length: 59 }, () => [{ wait: 30_000 }, heartbeat()]).flat();
+  const s = setup({ steps: [heartbeat(), ...beats, closed()] });
+  const r = await s.run({ minutes: 30 });
+  assert.deepEqual(r.outcome, { kind: 'closed' });
+  assert.equal(r.durationMs, 59 * 30_000);
+  // The fake server's own 30 s waits aside, what is left is the connection's: the overall bound once, and the
+  // watchdog re-armed for what is left of its 90 s window each time it wakes (60 s here: the last heartbeat came
+  // 30 s before), not polled. A watchdog that checked every second would ask for 1,770.
+  const ours = s.clock.timerDelays.filter((ms) => ms !== 30_000);
+  assert.ok(ours.length <= Math.ceil(r.durationMs / 60_000) + 2, `${ours.length} wake-ups: ${ours.join(' ')}`);
+  assert.ok(ours.every((ms) => ms >= 60_000), ours.join(' '));
+});

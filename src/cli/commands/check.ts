@@ -66,8 +66,8 @@ async function checkWith(
     if (live) {
       const { runLiveCheckCommand } = await import('../check-live-command.js');
       // The stream's client: Created events of the scratch folder alone, on the same connections and cookie jar.
-      const clientFor = (folderId: string, over: EwsHttp, streamIdleMs: number) =>
-        createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'], heartbeatTimeoutMs: streamIdleMs - 30_000 }, logger, { onServerVersion: (v) => (version = v), answerTimeoutMs: tuning.answerTimeoutMs, http: over }).client;
+      const clientFor = (folderId: string, over: EwsHttp) =>
+        createClientFor(conn, auth, { folders: { kind: 'folders', folders: [{ kind: 'id', id: folderId }] }, events: ['Created'] }, logger, { onServerVersion: (v) => (version = v), answerTimeoutMs: tuning.answerTimeoutMs, http: over }).client;
       const check = { redact: logger.redact, configuration, scheme: () => http.scheme(), serverVersion: () => version, ...found, ...(conn.mailbox ? { mailbox: conn.mailbox } : {}) };
       return await runLiveCheckCommand({ io: ctx.io, terminal: config.terminal, interrupts: ctx.interrupts, verbose, settings: live, http, writer: client, clientFor, check });
     }

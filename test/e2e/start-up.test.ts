@@ -1,0 +1,97 @@
+// What the CLI loads before it does its work (issue 13, item 5), checked by name, never by time: --help and
+// --version load commander and the command line's own modules, nothing that talks to a server; a watch with Basic
+// sign-in off a terminal loads neither the NTLM maths, OAuth, the keychain module nor chalk. Each spawned CLI
+// records every module it imports (test/support/record-loads.ts).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { repoRoot, runCli, startCli } from '../support/cli.js';
+import { envFor, parseLines, withSim } from './helpers.js';
+
+const recorder = pathToFileURL(join(repoRoot, 'dist/test/support/record-loads.js')).href;
+
+/** Env that makes the CLI record its imports, and a reader for them: package names, and our own modules. */
+function recording(): { env: Record<string, string>; packages(): string[]; ours(): string[]; done(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ews-watch-loads-'));
+  const file = join(dir, 'loads.txt');
+  const urls = (): string[] => {
+    try {
+      return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    } catch {
+      return [];
+    }
+  };
+  return {
+    env: { NODE_OPTIONS: `--import ${recorder}`, EWS_WATCH_TEST_LOADS: file },
+    packages: () => [...new Set(urls().flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []))].sort(),
+    ours: () => [...new Set(urls().flatMap((u) => /\/dist\/src\/(.+)\.js$/.exec(u)?.[1] ?? []))].sort(),
+    done: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Loaded only where they are used: the NTLM maths, OAuth, the OS keychain, colour. */
+const ON_DEMAND = ['@ewsjs/ntlm-client', '@azure/msal-node', '@napi-rs/keyring', 'chalk'];
+
+describe('start-up: what is loaded', { concurrency: 2 }, () => {
+  for (const flag of ['--help', '--version']) {
+    it(`${flag} loads commander and the command line alone: no transport, parser, sign-in or colour`, async () => {
+      const rec = recording();
+      try {
+        const r = await runCli([flag], { env: rec.env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+        assert.match(r.stdout, flag === '--help' ? /^Usage: ews-watch/ : /^\d+\.\d+\.\d+\n$/);
+        assert.deepEqual(rec.packages(), ['commander']);
+        // No command module, no engine, no transport: only the command line's own pieces.
+        assert.deepEqual(rec.ours().filter((m) => !m.startsWith('cli/') && !['errors', 'base/sanitize', 'term/redact'].includes(m)), []);
+        assert.ok(!rec.ours().some((m) => m.startsWith('cli/commands/')), rec.ours().join(' '));
+      } finally {
+        rec.done();
+      }
+    });
+  }
+
+  it('a watch with Basic sign-in, pretty lines to a pipe: no NTLM maths, OAuth, keychain or chalk', async () => {
+    await withSim({}, async (sim) => {
+      const rec = recording();
+      try {
+        const run = startCli(['--format', 'pretty', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, rec.env) });
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
+        sim.deliverMail({ subject: 'lazy' });
+        const r = await run.result();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+        assert.match(r.stdout, /NewMail\t.*\n$/);
+        const loaded = rec.packages();
+        assert.ok(loaded.includes('undici') && loaded.includes('saxes'), loaded.join(' '));
+        assert.deepEqual(loaded.filter((p) => ON_DEMAND.includes(p)), []);
+      } finally {
+        rec.done();
+      }
+    });
+  });
+
+  it('the recorder sees what is imported on demand: --auth ntlm loads the NTLM maths; NDJSON loads no chalk', async () => {
+    await withSim({}, async (sim) => {
+      const rec = recording();
+      try {
+        const run = startCli(['--auth', 'ntlm', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, { ...rec.env, EWS_AUTH: 'ntlm' }) });
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
+        sim.deliverMail({ subject: 'lazy' });
+        const r = await run.result();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+        assert.deepEqual(parseLines(r.stdout).map((l) => l.event), ['NewMail']);
+        const loaded = rec.packages();
+        assert.ok(loaded.includes('@ewsjs/ntlm-client'), loaded.join(' '));
+        assert.deepEqual(loaded.filter((p) => p !== '@ewsjs/ntlm-client' && ON_DEMAND.includes(p)), []);
+      } finally {
+        rec.done();
+      }
+    });
+  });
+});
