@@ -144,7 +144,7 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
     printing(events) {
       for (const e of events) o.ledger.printing(keysOfEvent(e.event));
     },
-    flushIntents: () => o.ledger.flushIntents(),
+    flushIntents: () => o.ledger.flush(),
     printed(e, emit) {
       subscription = e.event.subscriptionId;
       printedStreamed(streamed, e, emit);

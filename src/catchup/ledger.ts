@@ -22,7 +22,7 @@
 // not print again what the previous process printed after its last saved state. Two records per change, so that a
 // kill between a line and its record loses nothing:
 // - the intent (`intent …`), on disk before the line goes to standard output: printing() buffers intents and
-//   flushIntents() appends them in one write, called by the printed path right before it writes its lines;
+//   flush() appends them in one write, called by the printed path right before it writes its lines;
 // - the printed record, once standard output took the line (persist()): buffered, and appended once per turn of the
 //   event loop or with the next intents, whichever comes first, so a burst costs a few appends, not one per event.
 // On restart, an intent without a later record of its key is "maybe printed" (killed, or standard output failed,
@@ -145,10 +145,13 @@ export interface Ledger {
   record(keys: readonly string[], origin: Origin, options?: RecordOptions): void;
   /** Writes recorded keys to the file (after their lines were really printed): appended by the end of this turn. */
   persist(keys: readonly string[]): void;
-  /** The lines of these recorded keys go to standard output next: their intents are buffered for flushIntents(). */
+  /** The lines of these recorded keys go to standard output next: their intents are buffered for flush(). */
   printing(keys: readonly string[]): void;
-  /** Appends what is buffered (intents and printed records) in one write: right before lines go to standard output. */
-  flushIntents(): void;
+  /**
+   * Appends what is buffered (intents, printed records, learnt ChangeKeys) in one write: right before lines go to
+   * standard output (the intents must be on disk first), or before saying that something is recorded.
+   */
+  flush(): void;
   /** The item's latest printed create or modify: when it was registered and the ChangeKey known for it. */
   latestOf(itemId: string): { n: number; changeKey?: string } | undefined;
   /**
@@ -249,7 +252,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   const known = (e: Entry | undefined): Entry | undefined => (e === undefined || e.covered || e.maybe ? undefined : e);
 
   const log: LedgerFile | undefined = file === undefined ? undefined : openLedgerFile(file, options);
-  /** Lines waiting for the end of the turn (or the next flushIntents()), in the order they were made. */
+  /** Lines waiting for the end of the turn (or the next flush()), in the order they were made. */
   let pending: string[] = [];
   let pendingBytes = 0;
   let flushQueued = false;
@@ -386,7 +389,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
     },
     persist,
     printing: (keys) => toDisk(keys, 'intent'),
-    flushIntents: flush,
+    flush,
     latestOf(itemId) {
       const a = known(entries.get(`create:${itemId}`));
       const b = known(entries.get(`modify:${itemId}`));

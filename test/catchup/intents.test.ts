@@ -196,7 +196,7 @@ describe('intents on disk', () => {
     assert.equal(fs.writes, 0, 'nothing before it is printed');
     l.printing(keys);
     assert.equal(fs.writes, 0, 'buffered until the path writes its lines');
-    l.flushIntents();
+    l.flush();
     assert.equal(fs.writes, 1, 'one append for the intents of the burst');
     // Standard output took the lines: one record each, as the path calls it, all in this turn.
     for (const k of keys) l.persist([k]);
@@ -209,7 +209,7 @@ describe('intents on disk', () => {
     // The same burst's NewMail lines (the same changes, printed already) write nothing at all.
     for (const k of keys) l.record([k], 'stream', { folder: 'inbox', persist: false });
     l.printing(keys);
-    l.flushIntents();
+    l.flush();
     for (const k of keys) l.persist([k]);
     await turn();
     assert.equal(fs.writes, 2);
@@ -257,7 +257,7 @@ describe('intents on disk', () => {
     for (let i = 0; i < 20_000; i += 1) {
       l.record([key(i)], 'stream', { folder: 'inbox', persist: false });
       l.printing([key(i)]);
-      l.flushIntents();
+      l.flush();
       // The last line is killed before its record.
       if (i !== 19_999) l.persist([key(i)]);
       if (i % 5_000 === 3_999) syncStart = l.mark();
@@ -292,7 +292,7 @@ describe('intents on disk', () => {
     const mark = l.mark();
     l.record(['create:NEW'], 'stream', { folder: 'inbox', persist: false });
     l.printing(['create:NEW']);
-    l.flushIntents();
+    l.flush();
     l.prune(mark, { folder: 'inbox' });
     await l.close();
     assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:OLD\t-\tinbox\nintent\tcreate:NEW\t-\tinbox\nprune\tinbox\nintent\tcreate:NEW\t-\tinbox\n');
@@ -311,7 +311,7 @@ describe('intents on disk', () => {
     assert.deepEqual(l.liveBefore(l.mark(), { folder: 'inbox' }).sort(), ['A', 'B']);
     l.record(['create:C'], 'stream', { folder: 'inbox', persist: false });
     l.printing(['create:C']);
-    l.flushIntents();
+    l.flush();
     await l.close();
     // The previous version's line pattern (ledger-lines.ts at b2a41dd): lines it does not match, it skips.
     const OLD_LINE = /^(stream|catch-up)\t((?:create|modify|delete):\S{1,2048})(?:\t(\S{1,512}))?(?:\t(\S{1,2048}))?$/;
