@@ -10,7 +10,8 @@
 //
 // This file wires the parts together and is what src/cli/ sees: pass.ts and sync-folder.ts (the passes), dedup.ts
 // (once, not twice), printing.ts (lines out, then recorded), streamed.ts (the stream's side), change-keys.ts
-// (ChangeKeys the stream does not give), quiet-period.ts, saved-states.ts, folders.ts, ledger.ts.
+// (ChangeKeys the stream does not give), quiet-period.ts, saved-states.ts, folders.ts, ledger.ts (two records per
+// line: its intent before it, through printing() and flushIntents(), and its record once it is out).
 
 import { createWriteHealth, WRITE_RETRY_MS } from '../state/health.js';
 import type { StateStore } from '../state/index.js';
@@ -21,7 +22,7 @@ import type { Clock } from '../base/clock.js';
 import type { GapInfo } from '../watch/engine.js';
 import { createChangeKeyLearner, LEARN_DELAY_MS } from './change-keys.js';
 import { createWatchedFolders } from './folders.js';
-import type { Ledger } from './ledger.js';
+import { keysOfEvent, type Ledger } from './ledger.js';
 import { runPass, type PassDeps, type PassRun } from './pass.js';
 import { createPrinting } from './printing.js';
 import { createQuietPeriod } from './quiet-period.js';
@@ -86,6 +87,13 @@ export interface CatchUp {
   gap(info: GapInfo, signal: AbortSignal, emit: Emit): Promise<void>;
   /** Before a stream event enters the path: false holds back one that repeats a catch-up's. */
   admit(e: WatchedEvent): boolean;
+  /**
+   * The lines of these events (stream or catch-up) are written to standard output next: their intents are buffered
+   * (ledger.ts: a kill after the line and before its record leaves them "maybe printed", never unknown).
+   */
+  printing(events: readonly WatchedEvent[]): void;
+  /** Appends the buffered intents in one write: called right before the lines go to standard output. */
+  flushIntents(): void;
   /** A stream event was printed (or filtered out) and its line is out: records it and arms the quiet-period pass. */
   printed(e: WatchedEvent, emit: Emit): void;
   /** Stops the quiet-period timer and waits for a pass in progress to give up. */
@@ -133,6 +141,10 @@ export function createCatchUp(o: CatchUpOptions): CatchUp {
       return pass({ signal, emit, atStart: info.reason === 'start' });
     },
     admit: (e) => admitStreamed(streamed, e),
+    printing(events) {
+      for (const e of events) o.ledger.printing(keysOfEvent(e.event));
+    },
+    flushIntents: () => o.ledger.flush(),
     printed(e, emit) {
       subscription = e.event.subscriptionId;
       printedStreamed(streamed, e, emit);

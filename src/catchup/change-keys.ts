@@ -46,11 +46,17 @@ export function createChangeKeyLearner(o: ChangeKeyLearnerOptions): ChangeKeyLea
   let timer: TimerHandle | undefined;
   let learning: Promise<void> = Promise.resolve();
 
+  /** Keeps it in the ledger (appended by the end of the turn); true when some printed change of the item had none. */
+  const keep = (itemId: string, changeKey: string, askedAt: number): boolean => o.ledger.learn([`create:${itemId}`, `modify:${itemId}`], changeKey, { registeredBefore: askedAt }) > 0;
+  /** -v says so once it is on disk. */
+  function said(itemId: string, changeKey: string, from: string): void {
+    const shown = /^[\w+/=-]{1,100}$/.test(changeKey) ? changeKey : '(not shown)';
+    o.debug(`catch-up: …${itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt (from ${from})`);
+  }
   function learn(itemId: string, changeKey: string, x: { askedAt: number; from: string }): void {
-    if (o.ledger.learn([`create:${itemId}`, `modify:${itemId}`], changeKey, { registeredBefore: x.askedAt }) > 0) {
-      const shown = /^[\w+/=-]{1,100}$/.test(changeKey) ? changeKey : '(not shown)';
-      o.debug(`catch-up: …${itemId.slice(-8)} printed by the stream: ChangeKey ${shown} learnt (from ${x.from})`);
-    }
+    if (!keep(itemId, changeKey, x.askedAt)) return;
+    o.ledger.flush();
+    said(itemId, changeKey, x.from);
   }
 
   /** Looks the waiting items up, 10 at a time. A failed lookup costs nothing: the next sync learns them. */
@@ -67,10 +73,14 @@ export function createChangeKeyLearner(o: ChangeKeyLearnerOptions): ChangeKeyLea
         if (!o.closing.aborted) o.debug(`catch-up: looking up the ChangeKeys of ${batch.length} streamed item(s) failed (${err instanceof Error ? err.message : String(err)}); the next sync learns them`);
         return;
       }
+      // The ChangeKeys of the batch in one append.
+      const learnt: [string, string][] = [];
       batch.forEach((id, j) => {
         const r = results[j];
-        if (r?.ok && r.details.changeKey !== undefined) learn(id, r.details.changeKey, { askedAt, from: 'GetItem' });
+        if (r?.ok && r.details.changeKey !== undefined && keep(id, r.details.changeKey, askedAt)) learnt.push([id, r.details.changeKey]);
       });
+      if (learnt.length > 0) o.ledger.flush();
+      for (const [id, changeKey] of learnt) said(id, changeKey, 'GetItem');
     }
   }
 

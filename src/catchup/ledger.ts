@@ -18,13 +18,27 @@
 // stream was not reporting, after the stream printed an earlier change of the item and before its ChangeKey was
 // learnt, cannot be told from the printed one and is not printed (README, Limits).
 //
-// The ledger is also a file beside the sync states, appended after each print (print first, then record: a kill
-// in between can repeat one line, never lose one), so a restart does not print again what the previous process
-// printed after its last saved state. A line is `origin TAB key [TAB changeKey|- [TAB folder]]`; a later line for
-// the same key replaces an earlier one (a learnt ChangeKey is appended so); a torn last line is ignored. A prune
-// appends `prune [TAB folder]`, which drops every earlier line of that folder (none: of no folder), followed by the
-// lines of the folder's entries that outlive it; older versions skip such lines. The file is compacted in the
-// background once it is twice what is live (ledger-file.ts), so a record costs O(1) amortised at any size.
+// The ledger is also a file beside the sync states (ledger-file.ts; its lines: ledger-lines.ts), so a restart does
+// not print again what the previous process printed after its last saved state. Two records per change, so that a
+// kill between a line and its record loses nothing:
+// - the intent (`intent …`), on disk before the line goes to standard output: printing() buffers intents and
+//   flush() appends them in one write, called by the printed path right before it writes its lines;
+// - the printed record, once standard output took the line (persist()): buffered, and appended once per turn of the
+//   event loop or with the next intents, whichever comes first, so a burst costs a few appends, not one per event.
+// On restart, an intent without a later record of its key is "maybe printed" (killed, or standard output failed,
+// between the two: the line may sit unwritten in Node's buffer, or be out). The rule for such a change:
+// - it is not taken as printed for what a sync reports (has(), latestOf() and heldBack() do not see it): a sync
+//   that still reports it prints it again, at most once (the repeat README's Limits allow; losing it is worse);
+// - its item is taken as printed for what a sync does not report (liveBefore()): a maybe-printed Created, NewMail,
+//   Copied, Moved (its new id) or Modified whose item is gone gets its `Deleted` after the sync (pass.ts), so a
+//   reader that saw the line learns of the deletion; a maybe-printed Deleted does not stand for a printed one (the
+//   item is looked up, and its Deleted printed again if the sync does not report it).
+// A Moved is its two keys, each as above. Folder events have no keys: nothing is recorded, nothing caught up.
+// A later line for the same key replaces an earlier one (a learnt ChangeKey is appended so); a torn last line is
+// ignored. A prune appends `prune [TAB folder]`, which drops every earlier line of that folder (none: of no folder),
+// followed by the lines (intents too) of the folder's entries that outlive it; older versions skip prune and intent
+// lines. The file is compacted in the background once it is twice what is live (one line per entry: an intent whose
+// record came is dead), so a record costs O(1) amortised at any size.
 //
 // Bounded by count and by size (MAX_ENTRIES, MAX_BYTES): beyond either, the oldest entries are forgotten (a
 // catch-up or a restart may then print their changes again: README, "Catching up", Limits). Every string kept is
@@ -36,7 +50,7 @@ import type { WriteHealth } from '../state/health.js';
 import type { Clock } from '../base/clock.js';
 import { repeatsCatchUp } from './dedup.js';
 import { openLedgerFile, type LedgerFile, type LedgerFs } from './ledger-file.js';
-import { CHANGE_KEY, FOLDER, formatLine as line, formatPrune, KEY, ownCopy, parseLine, type Origin } from './ledger-lines.js';
+import { CHANGE_KEY, FOLDER, formatIntent, formatLine, formatPrune, KEY, ownCopy, parseLine, type Origin } from './ledger-lines.js';
 
 export type { Origin } from './ledger-lines.js';
 export { ownCopy } from './ledger-lines.js';
@@ -53,9 +67,11 @@ interface Entry {
   subscription?: string;
   /** A saved state covers it; kept only to hold back the stream's late notification. */
   covered?: boolean;
-  /** In the file: a line not yet really printed is not. */
-  onDisk?: boolean;
-  /** The length of its line in the file while onDisk, for the live size. */
+  /** Its line in the file: none yet (registered), the intent (being printed), or the printed record. */
+  disk?: 'intent' | 'printed';
+  /** Read from an intent without its printed record: the previous process may or may not have printed it. */
+  maybe?: boolean;
+  /** The length of its line in the file while on disk, for the live size. */
   lineBytes: number;
   /** Roughly what it costs in memory, for MAX_BYTES (folders and subscriptions are shared, not counted). */
   weight: number;
@@ -127,8 +143,15 @@ export interface Ledger {
    */
   heldBack(keys: readonly string[]): boolean;
   record(keys: readonly string[], origin: Origin, options?: RecordOptions): void;
-  /** Writes recorded keys to the file (after their lines were really printed). */
+  /** Writes recorded keys to the file (after their lines were really printed): appended by the end of this turn. */
   persist(keys: readonly string[]): void;
+  /** The lines of these recorded keys go to standard output next: their intents are buffered for flush(). */
+  printing(keys: readonly string[]): void;
+  /**
+   * Appends what is buffered (intents, printed records, learnt ChangeKeys) in one write: right before lines go to
+   * standard output (the intents must be on disk first), or before saying that something is recorded.
+   */
+  flush(): void;
   /** The item's latest printed create or modify: when it was registered and the ChangeKey known for it. */
   latestOf(itemId: string): { n: number; changeKey?: string } | undefined;
   /**
@@ -170,6 +193,8 @@ export const MAX_BYTES = 24 * 1024 * 1024;
 const ENTRY_OVERHEAD = 80;
 /** A prune writes again at most this many entries that outlive it (a few hundred KB, at once); past it, compacts. */
 const MAX_OUTLIVING = 2_000;
+/** Records buffered for the end of the turn are written at once past this much (a burst in one turn). */
+const MAX_PENDING_BYTES = 1024 * 1024;
 
 export interface LedgerOptions {
   clock?: Clock;
@@ -209,19 +234,28 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
     if (old) forget(key, old);
     entries.set(key, e);
     memBytes += e.weight;
+    liveBytes += e.lineBytes;
   }
-  function written(e: Entry, text: string): void {
-    e.onDisk = true;
+  function written(e: Entry, disk: 'intent' | 'printed', text: string): void {
+    e.disk = disk;
     liveBytes += text.length - e.lineBytes;
     e.lineBytes = text.length;
   }
   function offDisk(e: Entry): void {
     liveBytes -= e.lineBytes;
     e.lineBytes = 0;
-    e.onDisk = false;
+    e.disk = undefined;
   }
+  /** An entry's line as the file has it: its intent or its printed record. */
+  const line = (k: string, e: Entry): string => (e.disk === 'intent' ? formatIntent(k, e.folder) : formatLine(k, e));
+  /** A maybe-printed entry is not printed as far as the sync's changes go (module comment). */
+  const known = (e: Entry | undefined): Entry | undefined => (e === undefined || e.covered || e.maybe ? undefined : e);
 
   const log: LedgerFile | undefined = file === undefined ? undefined : openLedgerFile(file, options);
+  /** Lines waiting for the end of the turn (or the next flush()), in the order they were made. */
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let flushQueued = false;
   if (log) load(log.takeLines());
   bound();
   // A file of an older version (rewritten at every prune, never compacted) may be mostly dead lines.
@@ -234,15 +268,38 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
     for (const l of lines) {
       const p = parseLine(l);
       if (p?.kind === 'prune') prunes.set(p.folder, (prunes.get(p.folder) ?? 0) + 1);
-      if (p?.kind !== 'entry') continue;
+      if (p === undefined || p.kind === 'prune') continue;
       const key = ownCopy(p.key);
-      const changeKey = p.fields.changeKey !== undefined ? ownCopy(p.fields.changeKey) : undefined;
-      const folder = p.fields.folder !== undefined ? share(p.fields.folder) : undefined;
-      put(key, { n: n++, origin: p.fields.origin, changeKey, folder, onDisk: true, lineBytes: l.length + 1, weight: key.length + (changeKey?.length ?? 0) + ENTRY_OVERHEAD });
-      liveBytes += l.length + 1;
+      const fields = p.kind === 'entry' ? p.fields : { origin: 'stream' as const, folder: p.folder };
+      const changeKey = fields.changeKey !== undefined ? ownCopy(fields.changeKey) : undefined;
+      const folder = fields.folder !== undefined ? share(fields.folder) : undefined;
+      const disk = p.kind === 'intent' ? 'intent' : 'printed';
+      // A maybe-printed entry's origin does not count (module comment): it is never taken for a printed change.
+      put(key, { n: n++, origin: fields.origin, changeKey, folder, disk, ...(disk === 'intent' ? { maybe: true } : {}), lineBytes: l.length + 1, weight: key.length + (changeKey?.length ?? 0) + ENTRY_OVERHEAD });
       seenAt.set(key, prunes.get(folder) ?? 0);
     }
     for (const [k, e] of entries) if ((seenAt.get(k) ?? 0) < (prunes.get(e.folder) ?? 0)) forget(k, e);
+  }
+
+  /** Buffers `text` for one append at the end of this turn; `now` (or a full buffer) appends what waits at once. */
+  function append(text: string, now = false): void {
+    if (!log || text === '') return;
+    pending.push(text);
+    pendingBytes += text.length;
+    if (now || pendingBytes >= MAX_PENDING_BYTES) return flush();
+    if (flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(() => {
+      flushQueued = false;
+      flush();
+    });
+  }
+  function flush(): void {
+    if (!log || pending.length === 0) return;
+    const text = pending.join('');
+    [pending, pendingBytes] = [[], 0];
+    log.append(text);
+    considerCompaction();
   }
 
   /**
@@ -253,7 +310,7 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
     const end = n;
     for (const [k, e] of entries) {
       if (e.n >= end) return;
-      if (e.onDisk && !e.covered) yield line(k, e);
+      if (e.disk !== undefined && !e.covered) yield line(k, e);
     }
   }
   function considerCompaction(): void {
@@ -276,28 +333,29 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   /** Entries of one folder (undefined: of none), as a prune or a lookup after that folder's sync sees them. */
   const inScope = (e: Entry, folder: string | undefined): boolean => e.folder === folder;
 
-  function persist(keys: readonly string[]): void {
+  /** Buffers the lines of `keys` in state `disk`, for entries not there yet (nor past it). */
+  function toDisk(keys: readonly string[], disk: 'intent' | 'printed'): void {
     // Without a file (--since now) there is nothing to write.
     if (!log) return;
     const lines: string[] = [];
     for (const k of keys) {
-      const e = entries.get(k);
-      if (!e || e.covered) continue;
+      const e = known(entries.get(k));
+      // Printed already: the same line (a NewMail after its Created) is not written again.
+      if (!e || e.disk === 'printed' || e.disk === disk) continue;
+      e.disk = disk;
       const text = line(k, e);
-      written(e, text);
+      written(e, disk, text);
       lines.push(text);
     }
-    log.append(lines.join(''));
+    append(lines.join(''));
     considerCompaction();
   }
+  const persist = (keys: readonly string[]): void => toDisk(keys, 'printed');
 
   return {
-    has(key) {
-      const e = entries.get(key);
-      return e !== undefined && !e.covered;
-    },
+    has: (key) => known(entries.get(key)) !== undefined,
     heldBack(keys) {
-      if (!repeatsCatchUp(keys.map((k) => entries.get(k)?.origin))) return false;
+      if (!repeatsCatchUp(keys.map((k) => (entries.get(k)?.maybe ? undefined : entries.get(k)?.origin)))) return false;
       // A modify is held back once: a second modification is news.
       for (const k of keys) {
         const e = entries.get(k);
@@ -316,17 +374,25 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
         if (!KEY.test(raw)) continue;
         const k = ownCopy(raw);
         const c = k.startsWith('delete:') ? undefined : ck;
-        put(k, { n: n++, origin, changeKey: c, folder, subscription: sub, lineBytes: 0, weight: k.length + (c?.length ?? 0) + ENTRY_OVERHEAD });
+        const e: Entry = { n: n++, origin, changeKey: c, folder, subscription: sub, lineBytes: 0, weight: k.length + (c?.length ?? 0) + ENTRY_OVERHEAD };
+        // The same change again (a NewMail after its Created), printed already with the same line: it stays printed.
+        const old = known(entries.get(k));
+        if (old?.disk === 'printed' && formatLine(k, old) === formatLine(k, e)) [e.disk, e.lineBytes] = ['printed', old.lineBytes];
+        put(k, e);
         kept.push(k);
       }
-      if (write) persist(kept);
+      if (write) {
+        persist(kept);
+        flush();
+      }
       bound();
     },
     persist,
+    printing: (keys) => toDisk(keys, 'intent'),
+    flush,
     latestOf(itemId) {
-      const live = (e: Entry | undefined): Entry | undefined => (e?.covered ? undefined : e);
-      const a = live(entries.get(`create:${itemId}`));
-      const b = live(entries.get(`modify:${itemId}`));
+      const a = known(entries.get(`create:${itemId}`));
+      const b = known(entries.get(`modify:${itemId}`));
       const latest = a && b ? (a.n > b.n ? a : b) : (a ?? b);
       return latest && { n: latest.n, ...(latest.changeKey !== undefined ? { changeKey: latest.changeKey } : {}) };
     },
@@ -336,18 +402,19 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       const lines: string[] = [];
       let count = 0;
       for (const k of keys) {
-        const e = entries.get(k);
-        if (!e || e.covered || e.changeKey !== undefined || e.n >= before || k.startsWith('delete:')) continue;
+        const e = known(entries.get(k));
+        if (!e || e.changeKey !== undefined || e.n >= before || k.startsWith('delete:')) continue;
         e.changeKey = ck;
         e.weight += ck.length;
         memBytes += ck.length;
         count += 1;
-        if (!e.onDisk) continue;
+        // Not printed yet (or being printed): the ChangeKey goes with its printed record.
+        if (e.disk !== 'printed') continue;
         const text = line(k, e);
-        written(e, text);
+        written(e, 'printed', text);
         lines.push(text);
       }
-      log?.append(lines.join(''));
+      append(lines.join(''));
       considerCompaction();
       bound();
       return count;
@@ -357,7 +424,9 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       for (const [k, e] of entries) {
         if (e.n >= mark || e.covered || k.startsWith('delete:') || !inScope(e, folder)) continue;
         const id = k.slice(k.indexOf(':') + 1);
-        if (!entries.has(`delete:${id}`)) ids.add(id);
+        // A maybe-printed Deleted does not stand for a printed one: the item is looked up.
+        const deleted = entries.get(`delete:${id}`);
+        if (deleted === undefined || deleted.maybe) ids.add(id);
       }
       return [...ids];
     },
@@ -368,10 +437,10 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       for (const [k, e] of entries) {
         if (!inScope(e, folder)) continue;
         if (e.n >= before) {
-          if (e.onDisk && !e.covered) outliving.push(k);
+          if (e.disk !== undefined && !e.covered) outliving.push(k);
           continue;
         }
-        fromDisk ||= e.onDisk === true && !e.covered;
+        fromDisk ||= e.disk !== undefined && !e.covered;
         if (e.origin === 'catch-up' && subscription !== undefined && e.subscription === subscription) {
           // Off the disk (a restart has another subscription), in memory to hold back the late notification.
           e.covered = true;
@@ -383,23 +452,19 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       if (log && fromDisk) {
         // One line drops the folder's earlier lines; the entries that outlive this prune are written again after it,
         // unless they are many (a long sync on a busy stream): then a compaction in the background says it all.
-        if (outliving.length > MAX_OUTLIVING) return log.compactSoon(snapshot);
+        // What waits is written first, so that the compaction's snapshot replaces the lines of what was pruned.
+        if (outliving.length > MAX_OUTLIVING) return (flush(), log.compactSoon(snapshot));
         const lines = [formatPrune(folder)];
-        for (const k of outliving) {
-          const e = entries.get(k) as Entry;
-          const text = line(k, e);
-          written(e, text);
-          lines.push(text);
-        }
-        log.append(lines.join(''));
+        for (const k of outliving) lines.push(line(k, entries.get(k) as Entry));
+        append(lines.join(''), true);
       }
       considerCompaction();
     },
     get pressed() {
       return entries.size > maxEntries / 2 || memBytes > maxBytes / 2;
     },
-    idle: async () => log?.idle(),
-    close: async () => log?.close(),
+    idle: async () => (flush(), log?.idle()),
+    close: async () => (flush(), log?.close()),
     get size() {
       return entries.size;
     },

@@ -1,6 +1,7 @@
-// The catch-up's lines on their way out: each is in the ledger before it is emitted and on disk once it is out
-// (print first, then record: a kill in between can repeat a line, never lose one). A page's state may be saved only
-// once its own lines are out, and the stream's lines of the changes it skipped as printed already.
+// The catch-up's lines on their way out: each is in the ledger before it is emitted, its intent on disk before its
+// line is written (the printed path asks for it, as for the stream's lines) and its record once it is out (ledger.ts:
+// a kill in between leaves it maybe printed, never unknown). A page's state may be saved only once its own lines are
+// out, and the stream's lines of the changes it skipped as printed already.
 
 import type { ItemChange } from '../ews/sync.js';
 import type { EventType } from '../ews/types.js';
@@ -60,8 +61,8 @@ export function createPrinting(o: PrintingOptions): Printing {
     const ev = catchUpEvent(c, { mailbox: o.mailbox, subscription: o.subscription(), now: o.clock.now(), folder: f });
     if (!wantedBy(o.events, ev.event.type)) return true;
     const key = keyOfChange(c);
-    // In memory before it goes out (for the stream's late notification); on disk the moment it is out, in the same
-    // turn as the write when nothing holds it up, so that a kill between the two is as unlikely as it can be.
+    // In memory before it goes out (for the stream's late notification); its intent on disk before the line is
+    // written (the printed path's flushIntents()), its record once the line is out.
     o.ledger.record([key], 'catch-up', { changeKey: c.changeKey, subscription: o.subscription(), ...(f ? { folder: f.key } : {}), persist: false });
     if (!emit(ev)) return false;
     let out!: () => void;

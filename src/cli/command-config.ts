@@ -60,6 +60,11 @@ export interface SignInConfig {
 export interface RunSettings {
   readonly settings: WatchSettings;
   readonly terminal: TerminalConfig;
+  /**
+   * EWS_WATCH_KILL_AFTER_LINE (for the tests, not documented): SIGKILL itself once this many event lines are out,
+   * before they are recorded as printed: the kill window of printed.ledger, made deterministic.
+   */
+  readonly killAfterLine?: number;
 }
 
 export interface WatchConfig extends SignInConfig, RunSettings {
@@ -101,7 +106,8 @@ export function resolveRunSettings(opts: RawOptions, io: IOStreams): RunSettings
   const settings = resolveWatchSettings(opts, io.stdout.isTTY === true);
   // A hook program that is not there is a usage error now, not a warning on every event later.
   checkHookPrograms(settings.hooks, { path: io.env.PATH, cwd: io.cwd, probe: probeProgram });
-  return Object.freeze({ settings, terminal: resolveTerminal(io.env) });
+  const killAfterLine = Number(io.env.EWS_WATCH_KILL_AFTER_LINE);
+  return Object.freeze({ settings, terminal: resolveTerminal(io.env), ...(Number.isInteger(killAfterLine) && killAfterLine > 0 ? { killAfterLine } : {}) });
 }
 
 /** Watching: the connection and its secrets from flags, the environment and `.env` (its warnings to `warn`). */

@@ -48,6 +48,8 @@ export interface StdoutGuard {
   ready(): Promise<void> | undefined;
   /** Each write runs inside `wrap` (the status line steps aside for it); returns the function that removes it. */
   wrapWrites(wrap: (write: () => void) => void): () => void;
+  /** Runs `fn` right before each write of lines (the ledger's intents reach its file first); returns its remover. */
+  beforeWrite(fn: () => void): () => void;
   /** Resolves once nothing is queued and nothing waits in Node's buffer (or standard output failed). */
   flushed(): Promise<void>;
   /** The first failure, if any. */
@@ -72,6 +74,7 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
   let batch = '';
   let scheduled = false;
   let wrap: ((write: () => void) => void) | undefined;
+  const beforeWrites = new Set<() => void>();
   let backedUp = false;
   let readyWaiters: Array<() => void> = [];
   const unblock = (): void => {
@@ -113,6 +116,7 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     if (backedUp && buffered() <= STDOUT_MARKS.low) unblock();
   };
   const writeBatch = (): void => {
+    for (const fn of beforeWrites) fn();
     const text = batch;
     batch = '';
     issued += 1;
@@ -155,6 +159,10 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     ready() {
       if (failure || !backedUp) return undefined;
       return new Promise<void>((resolve) => readyWaiters.push(resolve));
+    },
+    beforeWrite(fn) {
+      beforeWrites.add(fn);
+      return () => void beforeWrites.delete(fn);
     },
     wrapWrites(w) {
       wrap = w;

@@ -46,7 +46,7 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
   // Events on a terminal share the screen with the status line, which steps aside for each write of lines.
   const offWrap = out.wrapWrites((write) => status.beside(write));
-  const sink = await buildSink(run, io, (line) => out.writeLine(line));
+  const sink = await buildSink(run, io, killedAfter(run.killAfterLine, out, (line) => out.writeLine(line)));
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
   const offStdout = out.onFailure(() => stop.abort('stdout-closed'));
   const onInterrupt = (): void => stop.abort(interrupts.signal.reason);
@@ -75,6 +75,17 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
     interrupts.signal.removeEventListener('abort', onInterrupt);
     interrupts.dispose();
   }
+}
+
+/** EWS_WATCH_KILL_AFTER_LINE: once the n-th line is out of the process, SIGKILL, before anything records it. */
+function killedAfter(n: number | undefined, out: { whenWritten(fn: () => void): void }, write: (l: string) => void): (l: string) => void {
+  if (n === undefined) return write;
+  let lines = 0;
+  return (text) => {
+    write(text);
+    lines += text.split('\n').length - 1;
+    if (lines >= n) out.whenWritten(() => process.kill(process.pid, 'SIGKILL'));
+  };
 }
 
 /** chalk is loaded only for pretty lines on a terminal with colour: NDJSON, a pipe and NO_COLOR never read it. */

@@ -9,6 +9,8 @@ export interface StdoutProgress {
   flushed(): Promise<void>;
   /** Back-pressure: undefined while the reader keeps up; else resolves once it caught up enough (or stdout failed). */
   ready?(): Promise<void> | undefined;
+  /** Runs `fn` right before each write of lines to standard output; returns its remover. */
+  beforeWrite?(fn: () => void): () => void;
 }
 
 /** Runs what waits for a line to be out of the process; after the drain, nothing more (a reader stalled at exit). */

@@ -41,8 +41,11 @@ export interface PrintedPathOptions {
   log: { debug(line: string): void; warn(line: string): void };
 }
 
-/** The catch-up as the path uses it (src/catchup/): it admits and records stream events, and closes gaps. */
-export type Recorder = Pick<CatchUp, 'admit' | 'printed' | 'gap'>;
+/**
+ * The catch-up as the path uses it (src/catchup/): it admits and records stream events, and closes gaps; before a
+ * line is written, it records the intent (printing, flushIntents: a kill after the line leaves it maybe printed).
+ */
+export type Recorder = Pick<CatchUp, 'admit' | 'printed' | 'gap'> & Partial<Pick<CatchUp, 'printing' | 'flushIntents'>>;
 
 export interface PathEnd {
   /** Events printed. */
@@ -65,11 +68,17 @@ export interface PrintedPath {
 export function createPrintedPath(o: PrintedPathOptions): PrintedPath {
   const end = createWatchEnd(o);
   const count = createPrintedCount({ maxEvents: o.maxEvents });
+  let recorder: Recorder | undefined;
+  // The ledger's intents reach its file before their lines leave (src/catchup/ledger.ts): all those of one write of
+  // lines in one append, right before that write; without standard output's progress (tests), before each line.
+  const offIntents = o.stdout?.beforeWrite?.(() => recorder?.flushIntents?.());
   const stage = createEnrichStage({
     ...(o.details ? { details: (id: string) => (o.details as DetailsSource).get(id) } : {}),
     ...(o.names ? { folders: o.names } : {}),
     ...(o.filter ? { filter: o.filter } : {}),
     print(e) {
+      recorder?.printing?.([e]);
+      if (!offIntents) recorder?.flushIntents?.();
       if (printAndCount(o, count, e) === 'more') return true;
       // --max-events reached: the stage drops what still waits, and the watch's signal ends the engine and a catch-up
       // wherever they are (with --details the last line may come while the engine waits for the next chunk).
@@ -93,11 +102,12 @@ export function createPrintedPath(o: PrintedPathOptions): PrintedPath {
   );
   return {
     signal: end.signal,
-    port: (recorder) => createPort({ o, stage, emit, out, recorder, ready }),
+    port: (r) => createPort({ o, stage, emit, out, recorder: (recorder = r), ready }),
     settled: (e, then) => stage.whenSettled(e, () => out.when(then)),
     async finish() {
       end.settle();
       await drain({ ...o, stage, out, offStopHooks });
+      offIntents?.();
       if (end.failure) throw end.failure.error;
       return { printed: count.printed, timedOut: end.timedOut && !count.satisfied };
     },

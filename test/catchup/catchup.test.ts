@@ -116,7 +116,7 @@ describe('ledger keys', () => {
     }
   });
 
-  it('keeps each entry\'s folder and learnt ChangeKey on disk; lines of an older version load as belonging to any folder', () => {
+  it('keeps each entry\'s folder and learnt ChangeKey on disk; lines of an older version load as belonging to any folder', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
     try {
       const file = join(dir, 'printed.ledger');
@@ -130,6 +130,8 @@ describe('ledger keys', () => {
       const asked = l.mark();
       l.record(['modify:A'], 'stream', { folder: 'inbox', persist: false });
       assert.equal(l.learn(['modify:A'], 'CQAAABYAAAA0', { registeredBefore: asked }), 0, 'not for what was registered after the sync was asked');
+      // A learnt ChangeKey is appended by the end of the turn.
+      await l.idle();
       assert.equal(
         readFileSync(file, 'utf8'),
         'stream\tcreate:OLD\ncatch-up\tcreate:OLD2\tCQAAABYAAAAx\nstream\tcreate:A\t-\tinbox\nstream\tcreate:S\tCQAAABYAAAAy\tsentitems\nstream\tcreate:A\tCQAAABYAAAAz\tinbox\n',
@@ -151,7 +153,7 @@ describe('ledger keys', () => {
     }
   });
 
-  it('a line not yet printed stays off the disk, also across prunes; a ChangeKey learnt meanwhile goes with it', () => {
+  it('a line not yet printed stays off the disk, also across prunes; a ChangeKey learnt meanwhile goes with it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
     try {
       const file = join(dir, 'printed.ledger');
@@ -165,6 +167,7 @@ describe('ledger keys', () => {
       assert.equal(l.learn(['create:B'], 'CQAAABYAAAA1'), 1);
       assert.equal(readFileSync(file, 'utf8'), 'stream\tcreate:A\t-\tinbox\n', 'B is not printed yet');
       l.persist(['create:B']);
+      await l.idle();
       assert.equal(createLedger(file).latestOf('B')?.changeKey, 'CQAAABYAAAA1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -345,7 +348,8 @@ describe('catch-up passes', () => {
     await store.save('inbox', 'S0');
     const first = setup(scriptedSync([]));
     deliver(first.c, streamed(item('Created', 'A')), first.emit);
-    // Killed here; a new process starts from S0 and the server reports A (printed) and B (made while down).
+    // The turn ends (the record is appended), and the process is killed; a new process starts from S0 and the server reports A (printed) and B (made while down).
+    await new Promise((r) => setImmediate(r));
     const sync = scriptedSync([{ syncState: 'S1', includesLast: true, changes: [change('create', 'A'), change('create', 'B')] }]);
     const second = setup(sync);
     await second.c.gap(gap('start'), new AbortController().signal, second.emit);

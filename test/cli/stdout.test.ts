@@ -213,4 +213,22 @@ describe('standard output back-pressure', () => {
     assert.deepEqual(seen, ['aside', 'back after 1']);
     assert.deepEqual(out.written, ['a\nb\n', 'c\n']);
   });
+
+  it('beforeWrite: runs once right before each write of lines (the ledger appends its intents there), until removed', async () => {
+    const out = failing(errno('EIO', 'never'), 10);
+    const guard = guardStdout(out, { write: () => undefined });
+    const seen: number[] = [];
+    const off = guard.beforeWrite(() => seen.push(out.written.length));
+    guard.writeLine('a\n');
+    guard.writeLine('b\n');
+    assert.deepEqual(seen, [], 'nothing before the batch goes');
+    await turn();
+    guard.writeLine('c\n');
+    await turn();
+    off();
+    guard.writeLine('d\n');
+    await turn();
+    assert.deepEqual(seen, [0, 1], 'before the first write (none written yet) and before the second');
+    assert.deepEqual(out.written, ['a\nb\n', 'c\n', 'd\n']);
+  });
 });

@@ -11,6 +11,12 @@ import { literal, startCli, type CliRun } from '../support/cli.js';
 import { envFor, parseLines, requestsOf, withSim } from './helpers.js';
 
 const stateHome = (): string => mkdtempSync(join(tmpdir(), 'ews-watch-catchup-'));
+/** The one file called `name` below `dir` (the state directory's layout is not this test's business). */
+const findFile = (dir: string, name: string): string => {
+  const hits = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) => p.split('/').at(-1) === name);
+  assert.equal(hits.length, 1, `one ${name} in ${dir}`);
+  return join(dir, hits[0]!);
+};
 
 /** The text of the printed-changes ledger below `dir`, or '' while there is none. */
 function ledgerText(dir: string): string {
@@ -25,9 +31,10 @@ function ledgerText(dir: string): string {
   return '';
 }
 
-/** Resolves once the ledger below `dir` records `itemId` (a line is recorded just after the write that printed it). */
+/** Resolves once the ledger below `dir` records `itemId` as printed (its record comes just after the write that printed it; the intent before it does not count). */
 async function recorded(dir: string, itemId: string): Promise<void> {
-  for (let i = 0; !ledgerText(dir).includes(itemId); i++) {
+  const isRecord = (line: string): boolean => !line.startsWith('intent\t') && line.includes(itemId);
+  for (let i = 0; !ledgerText(dir).split('\n').some(isRecord); i++) {
     if (i > 200) throw new Error(`the ledger never recorded ${itemId}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -113,6 +120,53 @@ describe('catching up, end to end', { concurrency: 2 }, () => {
         ['Created', 'stream'],
         ['NewMail', 'stream'],
       ]);
+    });
+  });
+
+  it('kill -9 right after a streamed Created is out and before it is recorded, the mail deleted while down: the restart prints its Deleted', async () => {
+    await withSim({}, async (sim) => {
+      const home = stateHome();
+      // No quiet-period sync: the saved state stays the baseline from before the mail, so the restart's sync does not
+      // mention a mail created and deleted since; only the ledger can tell that its Created may have been seen.
+      const env = envFor(sim, { XDG_STATE_HOME: home, EWS_WATCH_QUIET_SYNC_MS: '600000' });
+      // The test knob: SIGKILL once the first event line is out of the process (with the lines of its write), before
+      // anything records it.
+      const first = startCli(['--json'], { env: { ...env, EWS_WATCH_KILL_AFTER_LINE: '1' } });
+      await sim.waitFor(() => sim.connections().length > 0);
+      const mail = sim.deliverMail({ subject: 'gone before the restart' }).item!;
+      const killed = await first.result();
+      assert.deepEqual([killed.code, killed.signal, killed.stderr], [null, 'SIGKILL', '']);
+      // The envelope's three lines (the mail's Created and NewMail, the inbox's Modified) leave in one write.
+      assert.deepEqual(parseLines(killed.stdout).map((l) => [l.event, l.itemId, l.source]), [['Created', mail.id, 'stream'], ['NewMail', mail.id, 'stream'], ['Modified', undefined, 'stream']]);
+      const ledger = readFileSync(findFile(home, 'printed.ledger'), 'utf8');
+      const kinds = ledger.split('\n').filter((l) => l.includes(mail.id)).map((l) => l.split('\t')[0]);
+      assert.ok(kinds.length > 0 && kinds.every((k) => k === 'intent'), `the intent is on disk, its record is not: ${kinds.join(' ')}`);
+      sim.deleteItem(mail.id, { hard: true });
+      const second = startCli(['--json'], { env });
+      await second.linesUntil((lines) => lines.some((l) => l.includes(mail.id)));
+      second.child.kill('SIGINT');
+      const r = await second.result();
+      assert.deepEqual([r.code, r.stderr], [0, '']);
+      assert.deepEqual(parseLines(r.stdout).map((l) => [l.event, l.itemId, l.source, l.folder]), [['Deleted', mail.id, 'catch-up', 'inbox']]);
+    });
+  });
+
+  it('kill -9 right after a streamed Created is out and before it is recorded, the mail still there: printed again once, as catch-up', async () => {
+    await withSim({}, async (sim) => {
+      const env = envFor(sim, { XDG_STATE_HOME: stateHome(), EWS_WATCH_QUIET_SYNC_MS: '600000' });
+      const first = startCli(['--json'], { env: { ...env, EWS_WATCH_KILL_AFTER_LINE: '1' } });
+      await sim.waitFor(() => sim.connections().length > 0);
+      const mail = sim.deliverMail({ subject: 'kept' }).item!;
+      const killed = await first.result();
+      assert.deepEqual([killed.code, killed.signal, killed.stderr], [null, 'SIGKILL', '']);
+      assert.deepEqual(parseLines(killed.stdout).map((l) => [l.event, l.itemId]), [['Created', mail.id], ['NewMail', mail.id], ['Modified', undefined]]);
+      const second = startCli(['--json'], { env });
+      await second.linesUntil((lines) => lines.some((l) => l.includes(mail.id)));
+      second.child.kill('SIGINT');
+      const r = await second.result();
+      assert.deepEqual([r.code, r.stderr], [0, '']);
+      // Its Created may or may not have reached the reader: the one repeat README's Limits allow, never a loss.
+      assert.deepEqual(parseLines(r.stdout).map((l) => [l.event, l.itemId, l.source]), [['Created', mail.id, 'catch-up']]);
     });
   });
 
