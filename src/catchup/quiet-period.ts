@@ -31,12 +31,14 @@ export interface QuietPeriod {
  */
 export function createQuietPeriod(o: QuietPeriodOptions): QuietPeriod {
   let timer: TimerHandle | undefined;
+  /** When the armed pass is due, and which: a burst moves these, not the timer (no timer per event). */
+  let due = 0;
+  let armed: (() => Promise<void>) | undefined;
   /** When the first streamed event not yet covered by a saved state arrived. */
   let unsyncedSince = 0;
   let lastFailedPass = -Infinity;
 
   function run(pass: () => Promise<void>): void {
-    timer = undefined;
     pass().then(
       () => o.debug('catch-up: quiet-period sync done; saved state is current'),
       (err: unknown) => {
@@ -47,19 +49,35 @@ export function createQuietPeriod(o: QuietPeriodOptions): QuietPeriod {
     );
   }
 
+  /** The timer fired: the pass runs if it is due, else the timer waits for what is left (it was pushed back). */
+  function fire(): void {
+    const left = due - o.clock.now();
+    if (left > 0) {
+      timer = o.clock.setTimer(left, fire);
+      return;
+    }
+    const pass = armed as () => Promise<void>;
+    timer = undefined;
+    armed = undefined;
+    run(pass);
+  }
+
   return {
     arm(pass) {
       if (o.quietMs <= 0) return;
       const now = o.clock.now();
       const hurry = o.pressed() && now - lastFailedPass >= QUIET_MAX_WAIT_MS;
       if (timer && (hurry || now - unsyncedSince >= QUIET_MAX_WAIT_MS)) return;
-      if (!timer) unsyncedSince = now;
-      timer?.cancel();
-      timer = o.clock.setTimer(o.quietMs, () => run(pass));
+      armed = pass;
+      due = now + o.quietMs;
+      if (timer) return;
+      unsyncedSince = now;
+      timer = o.clock.setTimer(o.quietMs, fire);
     },
     cancel() {
       timer?.cancel();
       timer = undefined;
+      armed = undefined;
     },
   };
 }
