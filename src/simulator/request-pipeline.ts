@@ -17,6 +17,8 @@ import { buildWriteOperationError } from './write-responses.js';
 import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
 import type { RecordedRequest, ScriptEntry, ScriptResponse } from './types.js';
+import type { FarmRouted } from './farm.js';
+import { overrideCookieOf } from './farm-routing.js';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -33,6 +35,20 @@ export interface PipelineDeps {
   onTrickle(request: RecordedRequest, res: ServerResponse): void;
   /** A cancellable wait (ends early, resolving false, when the simulator closes). */
   delay(ms: number): Promise<boolean>;
+  /** Many mailboxes (farm.ts): which backend serves a decoded request, and, after sign-in, its context or refusal. */
+  route?(req: IncomingMessage, request: DecodedRequest): FarmRouted;
+}
+
+/** Who a request names and where it goes, for the request log. */
+function routingFields(req: IncomingMessage, impersonated: string | undefined, backend: string): Pick<RecordedRequest, 'impersonated' | 'anchorMailbox' | 'overrideCookie' | 'backend'> {
+  const anchor = req.headers['x-anchormailbox'];
+  const cookie = overrideCookieOf(req.headers.cookie);
+  return {
+    ...(impersonated !== undefined ? { impersonated } : {}),
+    ...(anchor !== undefined ? { anchorMailbox: Array.isArray(anchor) ? anchor.join(', ') : anchor } : {}),
+    ...(cookie !== undefined ? { overrideCookie: cookie } : {}),
+    backend,
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -211,15 +227,28 @@ function otherPath(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps
 }
 
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { ctx } = deps;
+  let inFlight = 0;
+  let openStreams = 0;
+  /** Counts a request in flight (ordinary or streaming) until its response closes; returns the counts at arrival. */
+  const track = (res: ServerResponse, streaming: boolean): { inFlight: number; openStreams: number } => {
+    const at = { inFlight: inFlight + (streaming ? 0 : 1), openStreams };
+    if (streaming) openStreams++;
+    else inFlight++;
+    res.once('close', () => (streaming ? openStreams-- : inFlight--));
+    return at;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let { ctx } = deps;
     const body = await readBody(req);
     if (body === undefined) return plain(res, deps, 413, '<h1>413 Request Entity Too Large</h1>', { Connection: 'close' });
     const decoded = decodeRequest(body);
     const operation = decoded.ok ? decoded.request.operation : decoded.operation;
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
-    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed });
+    const routed = decoded.ok ? deps.route?.(req, decoded.request) : undefined;
+    const counts = track(res, operation === 'GetStreamingEvents');
+    const routing = routingFields(req, decoded.ok ? decoded.request.impersonate : undefined, routed?.backend ?? ctx.ids.backendHost);
+    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed, ...routing, ...counts });
     // IIS answers other paths and missing credentials before EWS ever sees the body.
     if (path.split('?')[0]!.toLowerCase() !== '/ews/exchange.asmx') return otherPath(req, res, deps, path);
     const verdict = deps.authGate.judge(req.headers.authorization, req.socket);
@@ -227,8 +256,13 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     if (!verdict.allow) return challenge(req, res, deps, verdict.ntlmChallenge ? { 'WWW-Authenticate': verdict.ntlmChallenge } : {});
     if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
     const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
+    // Many mailboxes: impersonation rights and budgets are checked first, then the routed backend serves it.
+    const admitted = routed?.admit(res);
+    if (admitted && 'refuse' in admitted) return void answer(deps, call, req, res, admitted.refuse as Exclude<ScriptResponse, { hang: true }>);
+    if (admitted) ctx = admitted.ctx;
+    const served = ctx === deps.ctx ? deps : { ...deps, ctx };
     const entry = deps.takeScript(operation);
-    if (entry && (await applyScript(deps, call, req, res, entry, recorded))) return;
+    if (entry && (await applyScript(served, call, req, res, entry, recorded))) return;
     if (!decoded.ok) return reply(req, res, ctx.replyOptions, 500, buildFault(decoded.fault));
     const fault = headerFault(ctx, decoded.request);
     if (fault) return reply(req, res, ctx.replyOptions, 500, buildFault(fault));
@@ -236,7 +270,7 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
   };
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      deps.ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) plain(res, deps, 500, '<h1>Server Error in \'/EWS\' Application.</h1>');
       else res.destroy();
     });
