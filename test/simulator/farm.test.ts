@@ -192,6 +192,9 @@ test('a mixed group: ErrorSubscriptionNotFound for the foreign ids without Close
     assert.deepEqual([held.queued, held.connected], [1, false], 'the good id is not served on the mixed connection');
     await mixed.until((ms) => ms.some((m) => m.kind === 'closed'));
     assert.deepEqual(kinds(mixed.messages), ['error ErrorSubscriptionNotFound 1', 'closed'], 'no event, only Closed at ConnectionTimeout');
+    // The error did not close the connection: Closed came in an envelope of its own, at ConnectionTimeout.
+    const written = sim.sent.map((e) => [e.kind, e.subscriptionIds, /ConnectionStatus/.test(e.xml)]);
+    assert.deepEqual(written, [['error', [foreign.id], false], ['closed', [], true]]);
 
     const clean = await stream(sim, ANCHOR, [anchor.id], headers);
     await clean.until((ms) => events(ms).length === 1);
