@@ -105,6 +105,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const signal = createChangeSignal();
   // Many mailboxes on several backends (farm.ts) when asked for; the signed-in account's mailbox is on the first.
   const farmConfig = options.mailboxes !== undefined || options.backends !== undefined ? buildFarmConfig(options, mailboxAddress) : undefined;
+  if (farmConfig && options.lostSubscriptions === 'gromox') throw new UsageError('simulator: many mailboxes model Exchange; gromox-style lost subscriptions need one mailbox');
   let farm: Farm | undefined;
   const ids = createIdFactory(farmConfig?.backends[0]);
   const mailbox = createMailbox(mailboxAddress, ids, Date.now, options.maxItems);

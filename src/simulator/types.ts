@@ -420,7 +420,7 @@ export interface SimulatorOptions extends FarmOptions {
    * ErrorSubscriptionIds, then Closed; ids are never reused. 'gromox', as gromox 2.17 was seen doing: an OK envelope
    * with no error code listing the id in ErrorSubscriptionIds, then Closed; and subscription ids are small counters
    * (BAAAAAFAAAAA, …AB, …) where the lowest free one goes to the next Subscribe, so a lost id is handed to the next
-   * subscriber, whoever that is.
+   * subscriber, whoever that is. One mailbox only: with `mailboxes`/`backends` the server is Exchange.
    */
   lostSubscriptions?: 'exchange' | 'gromox';
   /**

@@ -318,6 +318,7 @@ test('one mailbox keeps its default: without mailboxes/backends the request log 
     assert.deepEqual([sim.mailboxes, sim.backends, sim.mailbox('ALICE@contoso.com').backend], [[sim.mailboxAddress], [B1], B1]);
     assert.throws(() => sim.mailbox('bob@contoso.com'), /no mailbox bob@contoso\.com/);
     assert.throws(() => sim.setImpersonation(sim.mailboxAddress, false), /need the mailboxes option/);
+    await assert.rejects(startSimulator({ mailboxes: 1, lostSubscriptions: 'gromox' }), /many mailboxes model Exchange/);
   } finally {
     await sim.close();
   }
