@@ -8,7 +8,7 @@ import { buildGetFolder, decodeGetFolderResponse } from '../../src/ews/items.js'
 import { decodeFault, decodeSubscribeResponse, decodeUnsubscribeResponse } from '../../src/ews/responses.js';
 import { buildAffinityHeaders, extractOverrideCookie } from '../../src/ews/affinity.js';
 import { createStreamDecoder } from '../../src/ews/stream-decoder.js';
-import type { StreamMessage } from '../../src/ews/types.js';
+import type { FolderSelector, StreamMessage } from '../../src/ews/types.js';
 import { EwsResponseError } from '../../src/errors.js';
 import { basicAuth } from './helpers.js';
 
@@ -18,6 +18,7 @@ const ANCHOR = 'anchor@contoso.com';
 const MEMBER = 'member@contoso.com';
 const B1 = 'EXSIM01.contoso.local';
 const B2 = 'EXSIM02.contoso.local';
+const ALL: FolderSelector = { kind: 'all' };
 
 /** svc on EXSIM01, the anchor on EXSIM02, the member on EXSIM01: a group whose members live apart. */
 async function withFarm(options: SimulatorOptions, fn: (sim: Simulator) => Promise<void>): Promise<void> {
@@ -40,10 +41,11 @@ async function post(sim: Simulator, xml: string, headers: Record<string, string>
   return { status: res.status, setCookie: res.headers.getSetCookie(), body: await res.text() };
 }
 
-const subscribeXml = (mailbox: string): string => buildSubscribe({ serverVersion: V, impersonate: mailbox }, { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }, ['NewMail']);
+const subscribeXml = (mailbox: string, folders: FolderSelector = { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] }): string =>
+  buildSubscribe({ serverVersion: V, impersonate: mailbox }, folders, ['NewMail']);
 
-async function subscribe(sim: Simulator, mailbox: string, headers: Record<string, string> = {}): Promise<{ id: string; cookie: string | undefined; setCookie: string[] }> {
-  const a = await post(sim, subscribeXml(mailbox), headers);
+async function subscribe(sim: Simulator, mailbox: string, headers: Record<string, string> = {}, folders?: FolderSelector): Promise<{ id: string; cookie: string | undefined; setCookie: string[] }> {
+  const a = await post(sim, subscribeXml(mailbox, folders), headers);
   return { id: decodeSubscribeResponse(a.body).subscriptionId, cookie: extractOverrideCookie(a.setCookie), setCookie: a.setCookie };
 }
 
@@ -319,6 +321,62 @@ test('one mailbox keeps its default: without mailboxes/backends the request log 
     assert.throws(() => sim.mailbox('bob@contoso.com'), /no mailbox bob@contoso\.com/);
     assert.throws(() => sim.setImpersonation(sim.mailboxAddress, false), /need the mailboxes option/);
     await assert.rejects(startSimulator({ mailboxes: 1, lostSubscriptions: 'gromox' }), /many mailboxes model Exchange/);
+  } finally {
+    await sim.close();
+  }
+});
+
+test('450 mailboxes on 2 backends: groups of at most 200, each on one connection impersonating its anchor, every mail routed to its mailbox; never more than 10 in flight', async () => {
+  const sim = await startSimulator({ mailbox: SVC, mailboxes: 450, backends: 2, noImpersonation: ['user007@contoso.com'] });
+  try {
+    const members = sim.mailboxes.filter((a) => a !== SVC && a !== 'user007@contoso.com');
+    // Group by backend (what GroupingInformation would say), sorted, cut at 200; the first of each is the anchor.
+    const groups: string[][] = [];
+    for (const backend of sim.backends) {
+      const on = members.filter((a) => sim.mailbox(a).backend === backend).sort();
+      for (let i = 0; i < on.length; i += 200) groups.push(on.slice(i, i + 200));
+    }
+    assert.deepEqual(groups.map((g) => g.length), [200, 25, 200, 24]);
+    const idOf = new Map<string, string>();
+    const mailboxOf = new Map<string, string>();
+    const cookieOf = new Map<string, string>();
+    for (const group of groups) {
+      const anchor = group[0]!;
+      // All folders: nothing but the mailbox tells one subscription's events from another's.
+      const first = await subscribe(sim, anchor, buildAffinityHeaders({ anchor }), ALL);
+      idOf.set(anchor, first.id);
+      cookieOf.set(anchor, first.cookie!);
+      const rest = group.slice(1);
+      // At most 10 Subscribes in flight, as Microsoft advises.
+      for (let i = 0; i < rest.length; i += 10) {
+        const ids = await Promise.all(rest.slice(i, i + 10).map((m) => subscribe(sim, m, buildAffinityHeaders({ anchor, cookie: first.cookie! }), ALL)));
+        rest.slice(i, i + 10).forEach((m, j) => idOf.set(m, ids[j]!.id));
+      }
+    }
+    for (const [m, id] of idOf) mailboxOf.set(id, m);
+    const denied = await post(sim, subscribeXml('user007@contoso.com'));
+    assert.equal(decodeFault(denied.body)?.responseCode, 'ErrorImpersonateUserDenied');
+
+    const streams = await Promise.all(
+      groups.map(async (group) => {
+        const anchor = group[0]!;
+        const cookie = cookieOf.get(anchor)!;
+        assert.equal(cookie.startsWith(`${sim.mailbox(anchor).backend}~`), true);
+        return stream(sim, anchor, group.map((m) => idOf.get(m)!), buildAffinityHeaders({ anchor, cookie }));
+      }),
+    );
+    await Promise.all(streams.map((s) => s.until((ms) => ms.some((m) => m.kind === 'heartbeat'))));
+    for (const m of members) sim.mailbox(m).deliverMail({ subject: `for ${m}` });
+    await Promise.all(streams.map((s, i) => s.until((ms) => events(ms).length === groups[i]!.length)));
+    streams.forEach((s, i) => {
+      const got = events(s.messages).map(([id]) => mailboxOf.get(id)).sort();
+      assert.deepEqual(got, [...groups[i]!].sort(), `group ${i}: each member's mail once, on its group's connection`);
+    });
+    assert.deepEqual(sim.subscriptions().filter((s) => s.queued > 0), []);
+    const gse = sim.requests.filter((r) => r.operation === 'GetStreamingEvents');
+    assert.deepEqual(gse.map((r) => [r.impersonated, r.backend]), groups.map((g) => [g[0], sim.mailbox(g[0]!).backend]));
+    assert.ok(Math.max(...sim.requests.map((r) => r.inFlight)) <= 10, 'the log shows at most 10 ordinary requests in flight');
+    for (const s of streams) s.abort();
   } finally {
     await sim.close();
   }
