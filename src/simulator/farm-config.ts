@@ -45,6 +45,12 @@ export interface FarmOptions {
    * for policy MaxConcurrency, OfficeDev/ews-managed-api#293).
    */
   concurrencyError?: 'server-busy' | 'connection-count';
+  /**
+   * A member's Subscribe under its group's anchor (X-AnchorMailbox naming another mailbox than the impersonated one) is
+   * refused with HTTP 500, ErrorProxyCallFailed "… could not contact the appropriate CAS server …", as reported of
+   * Exchange Online with OAuth (Stack Overflow q. 62434351). Anchoring the member on itself (with the cookie) works.
+   */
+  refuseMemberUnderAnchor?: boolean;
 }
 
 export interface FarmMailbox {
@@ -62,6 +68,7 @@ export interface FarmConfig {
   readonly limits: Readonly<FarmLimits>;
   readonly affinityCookie: 'when-asked' | 'always' | 'never';
   readonly concurrencyError: 'server-busy' | 'connection-count';
+  readonly refuseMemberUnderAnchor: boolean;
 }
 
 const FQDN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -126,5 +133,6 @@ export function buildFarmConfig(options: FarmOptions, signedIn: string): FarmCon
     limits: Object.freeze(limitsOf(options.throttling)),
     affinityCookie: options.affinityCookie ?? 'when-asked',
     concurrencyError: options.concurrencyError ?? 'server-busy',
+    refuseMemberUnderAnchor: options.refuseMemberUnderAnchor ?? false,
   };
 }

@@ -144,6 +144,35 @@ test('grouping: the cookie routes even when X-AnchorMailbox names a mailbox on a
   });
 });
 
+test("scenario: a member's Subscribe under the anchor refused (ErrorProxyCallFailed, HTTP 500); anchored on itself with the cookie it lands on the group's backend", async () => {
+  await withFarm({ refuseMemberUnderAnchor: true }, async (sim) => {
+    const anchor = await subscribe(sim, ANCHOR, buildAffinityHeaders({ anchor: ANCHOR }));
+    const refused = await post(sim, subscribeXml(MEMBER), buildAffinityHeaders({ anchor: ANCHOR, cookie: anchor.cookie! }));
+    const fault = decodeFault(refused.body);
+    assert.deepEqual([refused.status, fault?.responseCode, fault?.messageText], [500, 'ErrorProxyCallFailed', 'Request failed because EWS could not contact the appropriate CAS server for this request.']);
+    await subscribe(sim, MEMBER, buildAffinityHeaders({ anchor: MEMBER, cookie: anchor.cookie! }));
+    assert.deepEqual(sim.subscriptions().map((s) => [s.mailbox, s.backend]), [[ANCHOR, B2], [MEMBER, B2]]);
+  });
+});
+
+test('one subscription lost mid-stream: the error names only it and the connection stays open; the others keep streaming', async () => {
+  await withFarm({}, async (sim) => {
+    const anchor = await subscribe(sim, ANCHOR, buildAffinityHeaders({ anchor: ANCHOR }));
+    const member = await subscribe(sim, MEMBER, buildAffinityHeaders({ anchor: ANCHOR, cookie: anchor.cookie! }));
+    const s = await stream(sim, ANCHOR, [anchor.id, member.id], buildAffinityHeaders({ anchor: ANCHOR, cookie: anchor.cookie! }));
+    await s.until((ms) => ms.some((m) => m.kind === 'heartbeat'));
+    assert.equal(sim.expireSubscription(member.id), true);
+    await s.until((ms) => ms.some((m) => m.kind === 'error'));
+    sim.mailbox(ANCHOR).deliverMail({});
+    await s.until((ms) => events(ms).length === 1);
+    assert.deepEqual(kinds(s.messages), ['heartbeat', 'error ErrorSubscriptionNotFound 1', 'event']);
+    assert.deepEqual(s.messages.flatMap((m) => (m.kind === 'error' ? m.error.subscriptionIds : [])), [member.id]);
+    assert.deepEqual(events(s.messages), [[anchor.id, 'NewMail']]);
+    assert.deepEqual(sim.subscriptions().map((x) => x.mailbox), [ANCHOR]);
+    s.abort();
+  });
+});
+
 test('grouping: a Subscribe without X-AnchorMailbox and X-PreferServerAffinity gets no override cookie and is routed by its own mailbox', async () => {
   await withFarm({}, async (sim) => {
     const plain = await subscribe(sim, MEMBER);
