@@ -141,8 +141,12 @@ export function createFarm(deps: FarmDeps): Farm {
     });
   }
 
-  function admit(request: DecodedRequest, route: ReturnType<typeof routeRequest>, res: ServerResponse): { ctx: SimContext } | { refuse: ScriptResponse } {
+  function admit(request: DecodedRequest, route: ReturnType<typeof routeRequest>, anchor: string | undefined, res: ServerResponse): { ctx: SimContext } | { refuse: ScriptResponse } {
     if (!route.ok) return { refuse: { fault: route.code } };
+    // The OAuth report of protocol-notes.md §4.5: a member's Subscribe under another mailbox's anchor is refused.
+    if (config.refuseMemberUnderAnchor && request.operation === 'Subscribe' && anchor !== undefined && anchor.trim().toLowerCase() !== route.target.address.toLowerCase()) {
+      return { refuse: { fault: 'ErrorProxyCallFailed', message: 'Request failed because EWS could not contact the appropriate CAS server for this request.' } };
+    }
     const account = (request.impersonate?.trim() || deps.signedIn).toLowerCase();
     if (request.operation === 'GetStreamingEvents') {
       // [ews] hanging connections are charged to the impersonated account's copy of the budget (§4.3)
@@ -171,7 +175,7 @@ export function createFarm(deps: FarmDeps): Farm {
       };
       const route = routeRequest(config, input);
       const backend = route.ok ? route.backend : config.mailboxes.get(deps.signedIn.toLowerCase())!.backend;
-      return { backend, admit: (res) => admit(request, route, res) };
+      return { backend, admit: (res) => admit(request, route, input.anchor, res) };
     },
     mailbox(address) {
       const entry = config.mailboxes.get(address.toLowerCase());
