@@ -121,6 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const connections = new Map<number, StreamConnection>();
   const delays = createDelays();
   const requestWatchers = new Set<(request: RecordedRequest) => void>();
+  const load = { inFlight: 0, openStreams: 0 };
   let nextConnection = 1;
   let closing = false;
 
@@ -258,6 +259,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     delay: (ms) => delays.wait(ms),
     ...(farm ? { route: farm.route } : {}),
+    load,
+    onLoadChange: signal.notify,
   });
   const frontDoor = options.proxy && createFrontDoor({ proxy: options.proxy, minuteMs: ctx.minuteMs, log });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
@@ -319,6 +322,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     credentials,
     ntlm,
     requests,
+    load: () => ({ ...load }),
     sent,
     script(operation: SimOperation, ...entries: ScriptEntry[]) {
       if (operation !== 'GetStreamingEvents' && entries.some((e) => Array.isArray(e))) {

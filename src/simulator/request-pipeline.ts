@@ -37,6 +37,10 @@ export interface PipelineDeps {
   delay(ms: number): Promise<boolean>;
   /** Many mailboxes (farm.ts): which backend serves a decoded request, and, after sign-in, its context or refusal. */
   route?(req: IncomingMessage, request: DecodedRequest): FarmRouted;
+  /** Kept up to date: ordinary requests and GetStreamingEvents responses open right now (Simulator.load). */
+  load?: { inFlight: number; openStreams: number };
+  /** Called after `load` went down (waitFor re-checks then; the response's own close came before the count changed). */
+  onLoadChange?(): void;
 }
 
 /** Who a request names and where it goes, for the request log. */
@@ -227,14 +231,17 @@ function otherPath(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps
 }
 
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  let inFlight = 0;
-  let openStreams = 0;
+  const load = deps.load ?? { inFlight: 0, openStreams: 0 };
   /** Counts a request in flight (ordinary or streaming) until its response closes; returns the counts at arrival. */
   const track = (res: ServerResponse, streaming: boolean): { inFlight: number; openStreams: number } => {
-    const at = { inFlight: inFlight + (streaming ? 0 : 1), openStreams };
-    if (streaming) openStreams++;
-    else inFlight++;
-    res.once('close', () => (streaming ? openStreams-- : inFlight--));
+    const at = { inFlight: load.inFlight + (streaming ? 0 : 1), openStreams: load.openStreams };
+    if (streaming) load.openStreams++;
+    else load.inFlight++;
+    res.once('close', () => {
+      if (streaming) load.openStreams--;
+      else load.inFlight--;
+      deps.onLoadChange?.();
+    });
     return at;
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -489,6 +489,8 @@ export interface Simulator {
   readonly ntlm: { readonly domain: string; readonly logins: NtlmLogin[]; readonly rejections: NtlmRejection[] };
   /** Every request, in arrival order (bounded to the last 10 000). */
   readonly requests: RecordedRequest[];
+  /** Ordinary requests in flight and GetStreamingEvents responses open, right now (each request's share is in `requests`). */
+  load(): { inFlight: number; openStreams: number };
   /** Every envelope written on a stream, in order (bounded to the last 10 000). */
   readonly sent: SentEnvelope[];
   /** Queue per-request overrides for an operation; each entry is consumed by one authenticated request. */

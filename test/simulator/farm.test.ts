@@ -304,9 +304,19 @@ test('limits: 20 subscriptions per target mailbox, wherever they live; the 21st 
 test('limits: more than 27 ordinary requests in flight get ErrorServerBusy with BackOffMilliseconds; the log counts what is in flight', async () => {
   await withFarm({}, async (sim) => {
     const getFolder = (mailbox: string): Promise<Answer> => post(sim, buildGetFolder({ serverVersion: V, impersonate: mailbox }, [{ kind: 'distinguished', name: 'inbox' }]));
-    sim.script('GetFolder', ...Array.from({ length: 27 }, () => ({ delayMs: 300 })));
-    const held = Array.from({ length: 27 }, (_, i) => getFolder(i % 2 ? ANCHOR : MEMBER));
+    // Held until the client gives up (the delay outlasts the test; close() cuts it short).
+    sim.script('GetFolder', ...Array.from({ length: 27 }, () => ({ delayMs: 600_000 })));
+    const clients = Array.from({ length: 27 }, () => new AbortController());
+    const held = clients.map((c, i) =>
+      fetch(sim.url, {
+        method: 'POST',
+        headers: { authorization: basicAuth(sim), 'content-type': 'text/xml; charset=utf-8' },
+        body: buildGetFolder({ serverVersion: V, impersonate: i % 2 ? ANCHOR : MEMBER }, [{ kind: 'distinguished', name: 'inbox' }]),
+        signal: c.signal,
+      }).catch((err: unknown) => err),
+    );
     await sim.waitFor(() => sim.requests.filter((r) => r.operation === 'GetFolder').length === 27);
+    assert.deepEqual(sim.load(), { inFlight: 27, openStreams: 0 });
     const busy = await getFolder(ANCHOR);
     assert.deepEqual(decodeGetFolderResponse(busy.body), [
       {
@@ -318,21 +328,29 @@ test('limits: more than 27 ordinary requests in flight get ErrorServerBusy with 
     ]);
     assert.equal(sim.requests.at(-1)!.inFlight, 28);
     assert.equal(Math.max(...sim.requests.map((r) => r.inFlight)), 28);
-    const answers = await Promise.all(held);
-    assert.deepEqual(new Set(answers.map((a) => decodeGetFolderResponse(a.body)[0]!.ok)), new Set([true]));
-    assert.equal(decodeGetFolderResponse((await getFolder(ANCHOR)).body)[0]!.ok, true, 'budget back once they are answered');
+    for (const c of clients) c.abort();
+    assert.equal((await Promise.all(held)).every((r) => r instanceof Error && r.name === 'AbortError'), true);
+    await sim.waitFor(() => sim.load().inFlight === 0);
+    assert.equal(decodeGetFolderResponse((await getFolder(ANCHOR)).body)[0]!.ok, true, 'the budget is back once they are gone');
   });
 });
 
 test('limits: a Subscribe over the budget gets the ErrorServerBusy fault; the connection-count scenario answers ErrorExceededConnectionCount instead', async () => {
   for (const [concurrencyError, code, backOffMs] of [['server-busy', 'ErrorServerBusy', 1000], ['connection-count', 'ErrorExceededConnectionCount', undefined]] as const) {
     await withFarm({ throttling: { concurrency: 1 }, concurrencyError }, async (sim) => {
-      sim.script('GetFolder', { delayMs: 300 });
-      const held = post(sim, buildGetFolder({ serverVersion: V, impersonate: ANCHOR }, [{ kind: 'distinguished', name: 'inbox' }]));
-      await sim.nextRequest('GetFolder');
+      sim.script('GetFolder', { delayMs: 600_000 });
+      const client = new AbortController();
+      const held = fetch(sim.url, {
+        method: 'POST',
+        headers: { authorization: basicAuth(sim), 'content-type': 'text/xml; charset=utf-8' },
+        body: buildGetFolder({ serverVersion: V, impersonate: ANCHOR }, [{ kind: 'distinguished', name: 'inbox' }]),
+        signal: client.signal,
+      }).catch((err: unknown) => err);
+      await sim.waitFor(() => sim.load().inFlight === 1);
       const refused = await post(sim, subscribeXml(MEMBER));
       const fault = decodeFault(refused.body);
       assert.deepEqual([refused.status, fault?.responseCode, fault?.backOffMs], [500, code, backOffMs], concurrencyError);
+      client.abort();
       await held;
     });
   }
