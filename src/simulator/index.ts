@@ -121,7 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const connections = new Map<number, StreamConnection>();
   const delays = createDelays();
   const requestWatchers = new Set<(request: RecordedRequest) => void>();
-  const load = { inFlight: 0, openStreams: 0 };
+  const load = { requestsInFlight: 0, openStreams: 0 };
   let nextConnection = 1;
   let closing = false;
 

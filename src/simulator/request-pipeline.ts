@@ -38,7 +38,7 @@ export interface PipelineDeps {
   /** Many mailboxes (farm.ts): which backend serves a decoded request, and, after sign-in, its context or refusal. */
   route?(req: IncomingMessage, request: DecodedRequest): FarmRouted;
   /** Kept up to date: ordinary requests and GetStreamingEvents responses open right now (Simulator.load). */
-  load?: { inFlight: number; openStreams: number };
+  load?: { requestsInFlight: number; openStreams: number };
   /** Called after `load` went down (waitFor re-checks then; the response's own close came before the count changed). */
   onLoadChange?(): void;
 }
@@ -231,15 +231,15 @@ function otherPath(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps
 }
 
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const load = deps.load ?? { inFlight: 0, openStreams: 0 };
+  const load = deps.load ?? { requestsInFlight: 0, openStreams: 0 };
   /** Counts a request in flight (ordinary or streaming) until its response closes; returns the counts at arrival. */
-  const track = (res: ServerResponse, streaming: boolean): { inFlight: number; openStreams: number } => {
-    const at = { inFlight: load.inFlight + (streaming ? 0 : 1), openStreams: load.openStreams };
+  const track = (res: ServerResponse, streaming: boolean): { requestsInFlight: number; openStreams: number } => {
+    const at = { requestsInFlight: load.requestsInFlight + (streaming ? 0 : 1), openStreams: load.openStreams };
     if (streaming) load.openStreams++;
-    else load.inFlight++;
+    else load.requestsInFlight++;
     res.once('close', () => {
       if (streaming) load.openStreams--;
-      else load.inFlight--;
+      else load.requestsInFlight--;
       deps.onLoadChange?.();
     });
     return at;

@@ -180,7 +180,7 @@ export interface RecordedRequest {
   /** The backend server (FQDN) the request was routed to. */
   backend: string;
   /** Ordinary (non-streaming) requests in flight when it arrived, itself included when it is one. */
-  inFlight: number;
+  requestsInFlight: number;
   /** GetStreamingEvents responses open when it arrived (not counting itself). */
   openStreams: number;
 }
@@ -490,7 +490,7 @@ export interface Simulator {
   /** Every request, in arrival order (bounded to the last 10 000). */
   readonly requests: RecordedRequest[];
   /** Ordinary requests in flight and GetStreamingEvents responses open, right now (each request's share is in `requests`). */
-  load(): { inFlight: number; openStreams: number };
+  load(): { requestsInFlight: number; openStreams: number };
   /** Every envelope written on a stream, in order (bounded to the last 10 000). */
   readonly sent: SentEnvelope[];
   /** Queue per-request overrides for an operation; each entry is consumed by one authenticated request. */

@@ -316,7 +316,7 @@ test('limits: more than 27 ordinary requests in flight get ErrorServerBusy with 
       }).catch((err: unknown) => err),
     );
     await sim.waitFor(() => sim.requests.filter((r) => r.operation === 'GetFolder').length === 27);
-    assert.deepEqual(sim.load(), { inFlight: 27, openStreams: 0 });
+    assert.deepEqual(sim.load(), { requestsInFlight: 27, openStreams: 0 });
     const busy = await getFolder(ANCHOR);
     assert.deepEqual(decodeGetFolderResponse(busy.body), [
       {
@@ -326,11 +326,11 @@ test('limits: more than 27 ordinary requests in flight get ErrorServerBusy with 
         backOffMs: 1000,
       },
     ]);
-    assert.equal(sim.requests.at(-1)!.inFlight, 28);
-    assert.equal(Math.max(...sim.requests.map((r) => r.inFlight)), 28);
+    assert.equal(sim.requests.at(-1)!.requestsInFlight, 28);
+    assert.equal(Math.max(...sim.requests.map((r) => r.requestsInFlight)), 28);
     for (const c of clients) c.abort();
     assert.equal((await Promise.all(held)).every((r) => r instanceof Error && r.name === 'AbortError'), true);
-    await sim.waitFor(() => sim.load().inFlight === 0);
+    await sim.waitFor(() => sim.load().requestsInFlight === 0);
     assert.equal(decodeGetFolderResponse((await getFolder(ANCHOR)).body)[0]!.ok, true, 'the budget is back once they are gone');
   });
 });
@@ -346,7 +346,7 @@ test('limits: a Subscribe over the budget gets the ErrorServerBusy fault; the co
         body: buildGetFolder({ serverVersion: V, impersonate: ANCHOR }, [{ kind: 'distinguished', name: 'inbox' }]),
         signal: client.signal,
       }).catch((err: unknown) => err);
-      await sim.waitFor(() => sim.load().inFlight === 1);
+      await sim.waitFor(() => sim.load().requestsInFlight === 1);
       const refused = await post(sim, subscribeXml(MEMBER));
       const fault = decodeFault(refused.body);
       assert.deepEqual([refused.status, fault?.responseCode, fault?.backOffMs], [500, code, backOffMs], concurrencyError);
@@ -361,7 +361,7 @@ test('one mailbox keeps its default: without mailboxes/backends the request log 
   try {
     await post(sim, subscribeXml(sim.mailboxAddress));
     assert.deepEqual(
-      sim.requests.map((r) => [r.backend, r.impersonated, r.inFlight, r.openStreams]),
+      sim.requests.map((r) => [r.backend, r.impersonated, r.requestsInFlight, r.openStreams]),
       [[B1, sim.mailboxAddress, 1, 0]],
     );
     assert.deepEqual([sim.mailboxes, sim.backends, sim.mailbox('ALICE@contoso.com').backend], [[sim.mailboxAddress], [B1], B1]);
@@ -422,7 +422,7 @@ test('450 mailboxes on 2 backends: groups of at most 200, each on one connection
     assert.deepEqual(sim.subscriptions().filter((s) => s.queued > 0), []);
     const gse = sim.requests.filter((r) => r.operation === 'GetStreamingEvents');
     assert.deepEqual(gse.map((r) => [r.impersonated, r.backend]), groups.map((g) => [g[0], sim.mailbox(g[0]!).backend]));
-    assert.ok(Math.max(...sim.requests.map((r) => r.inFlight)) <= 10, 'the log shows at most 10 ordinary requests in flight');
+    assert.ok(Math.max(...sim.requests.map((r) => r.requestsInFlight)) <= 10, 'the log shows at most 10 ordinary requests in flight');
     for (const s of streams) s.abort();
   } finally {
     await sim.close();
