@@ -55,8 +55,10 @@ export function buildGetStreamingEvents(ctx: RequestContext, subscriptionIds: re
   if (!Number.isInteger(connectionTimeoutMinutes) || connectionTimeoutMinutes < MIN_CONNECTION_TIMEOUT_MINUTES || connectionTimeoutMinutes > MAX_CONNECTION_TIMEOUT_MINUTES) {
     throw new UsageError(`the connection timeout must be a whole number of minutes from 1 to 30, got ${String(connectionTimeoutMinutes)}`);
   }
+  // [ews] At most 200 ids per connection (§2.1). Callers split groups before they get here, so more (or none) is a
+  // bug of ours, not something a user can cause: a RangeError, not a UsageError.
   if (subscriptionIds.length === 0 || subscriptionIds.length > MAX_SUBSCRIPTION_IDS) {
-    throw new UsageError(`GetStreamingEvents takes 1 to ${MAX_SUBSCRIPTION_IDS} subscription ids, got ${subscriptionIds.length}`);
+    throw new RangeError(`programming error: GetStreamingEvents takes 1 to ${MAX_SUBSCRIPTION_IDS} subscription ids, got ${subscriptionIds.length}`);
   }
   const ids = subscriptionIds.map((id) => `<t:SubscriptionId>${escapeXml(nonEmpty(id, 'subscription id'), 'subscription id')}</t:SubscriptionId>`);
   return envelope(

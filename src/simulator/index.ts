@@ -11,6 +11,8 @@ import { createAuthGate, type AuthConfig } from './auth.js';
 import { createAutodiscoverEndpoint } from './autodiscover.js';
 import { seedDemo, startDemo } from './demo.js';
 import { createFrontDoor } from './front-door.js';
+import { buildFarmConfig } from './farm-config.js';
+import { createFarm, type Farm } from './farm.js';
 import { createIdFactory } from './ids.js';
 import { ownerEntry } from './identity-operations.js';
 import { createMailbox } from './mailbox.js';
@@ -29,6 +31,7 @@ import type {
   ScriptResponse,
   SentEnvelope,
   SimEvent,
+  SimMailbox,
   SimOperation,
   Simulator,
   SimulatorOptions,
@@ -102,15 +105,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const ntlm = { domain: options.domain ?? 'CONTOSO', logins: [] as NtlmLogin[], rejections: [] as NtlmRejection[] };
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const signal = createChangeSignal();
-  const ids = createIdFactory();
+  // Many mailboxes on several backends (farm.ts) when asked for; the signed-in account's mailbox is on the first.
+  const farmConfig = options.mailboxes !== undefined || options.backends !== undefined ? buildFarmConfig(options, mailboxAddress) : undefined;
+  if (farmConfig && options.lostSubscriptions === 'gromox') throw new UsageError('simulator: many mailboxes model Exchange; gromox-style lost subscriptions need one mailbox');
+  let farm: Farm | undefined;
+  const ids = createIdFactory(farmConfig?.backends[0]);
   const mailbox = createMailbox(mailboxAddress, ids, Date.now, options.maxItems);
   const lostSubscriptions = options.lostSubscriptions ?? 'exchange';
-  const registry = createSubscriptionRegistry(ids, {
-    maxQueued: options.maxQueuedEvents ?? 1000,
-    now: Date.now,
-    onChange: signal.notify,
-    reuseIds: lostSubscriptions === 'gromox',
-  });
+  const registryOptions = { maxQueued: options.maxQueuedEvents ?? 1000, now: Date.now, onChange: signal.notify };
+  const registry = createSubscriptionRegistry(ids, { ...registryOptions, reuseIds: lostSubscriptions === 'gromox' });
   const requests: RecordedRequest[] = [];
   let arrived = 0;
   const trickles: TrickleRecord[] = [];
@@ -120,13 +123,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const connections = new Map<number, StreamConnection>();
   const delays = createDelays();
   const requestWatchers = new Set<(request: RecordedRequest) => void>();
+  const load = { requestsInFlight: 0, openStreams: 0 };
   let nextConnection = 1;
   let closing = false;
 
   /** loseNextCreated: the next created item, and every change to it, is lost (not streamed, not synced). */
   const lostItems = new Set<string>();
   let loseNext = false;
-  const deliver = (change: MailboxChange): MailboxChange => {
+  const deliver = (change: MailboxChange, address = mailboxAddress): MailboxChange => {
     const created = change.events.find((e) => e.kind === 'item' && e.type === 'CreatedEvent');
     if (loseNext && created) {
       lostItems.add(created.id.id);
@@ -134,7 +138,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       log(`lost: ${created.id.id.slice(0, 16)}… will never be reported`);
     }
     const lost = (e: SimEvent): boolean => lostItems.has(e.id.id) || (e.oldId !== undefined && lostItems.has(e.oldId.id));
-    registry.dispatch(lostItems.size ? change.events.filter((e) => !lost(e)) : change.events);
+    const events = lostItems.size ? change.events.filter((e) => !lost(e)) : change.events;
+    if (farm) farm.dispatch(address, events);
+    else registry.dispatch(events);
     return change;
   };
   /** readAndMoveAsFolderEvents: the item's own ModifiedEvent (read flag) or MovedEvent is not streamed. */
@@ -165,10 +171,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     deliver(change, itemEvent) {
       deliver(itemEvent ? asServerReports(change, itemEvent) : change);
     },
-    openStream(res, subs, timeoutMs, steps) {
+    openStream(res, subs, timeoutMs, steps, opts) {
       const id = nextConnection++;
       const connection = createStreamConnection({
         id,
+        ...opts,
         res,
         subscriptions: subs,
         timeoutMs,
@@ -204,6 +211,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ...(options.acceptToken ? { acceptToken: options.acceptToken } : {}),
     ...options.auth,
   };
+  farm =
+    farmConfig &&
+    createFarm({
+      config: farmConfig,
+      base: ctx,
+      signedIn: mailboxAddress,
+      createRegistry: (backendIds) => createSubscriptionRegistry(backendIds, registryOptions),
+      createMailbox: (address, mailboxIds) => createMailbox(address, mailboxIds, Date.now, options.maxItems),
+      deliverTo: (address, change, itemEvent) => void deliver(itemEvent ? asServerReports(change, itemEvent) : change, address),
+    });
   const [computer, ...dnsDomain] = ids.backendHost.split('.');
   const handler = createRequestHandler({
     ctx,
@@ -247,6 +264,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inFlight: createInFlight(),
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     serviceMs: { ...options.serviceMs },
+    ...(farm ? { route: farm.route } : {}),
+    load,
+    onLoadChange: signal.notify,
   });
   const frontDoor = options.proxy && createFrontDoor({ proxy: options.proxy, minuteMs: ctx.minuteMs, log });
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
@@ -274,14 +294,41 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       log,
     });
 
+  /** A mailbox's handle: the signed-in account's own, or (many mailboxes) any other, created on first use. */
+  const mailboxHandle = (address: string): SimMailbox => {
+    const found = farm?.mailbox(address);
+    if (!found && address.toLowerCase() !== mailboxAddress.toLowerCase()) throw new UsageError(`simulator: no mailbox ${address}`);
+    const target = found?.mailbox ?? mailbox;
+    const at = found?.entry.address ?? mailboxAddress;
+    return {
+      address: at,
+      backend: found?.entry.backend ?? ids.backendHost,
+      deliverMail: (mail) => deliver(target.deliverMail(completeMail(mail)), at),
+      markRead: (itemId, isRead) => deliver(asServerReports(target.markRead(itemId, isRead), 'ModifiedEvent'), at),
+      moveItem: (itemId, folder) => deliver(asServerReports(target.moveItem(itemId, folder), 'MovedEvent'), at),
+      deleteItem: (itemId, opts) => deliver(asServerReports(target.deleteItem(itemId, opts), 'MovedEvent'), at),
+      items: (folder) => target.items(folder),
+      folder: (nameOrId) => target.folder(nameOrId),
+    };
+  };
+
   let closed: Promise<void> | undefined;
   const sim: Simulator = {
     url,
     port,
     mailboxAddress,
+    mailboxes: farmConfig ? [...farmConfig.mailboxes.values()].map((m) => m.address) : [mailboxAddress],
+    backends: farmConfig ? farmConfig.backends : [ids.backendHost],
+    mailbox: mailboxHandle,
+    setImpersonation(address, allowed) {
+      if (!farmConfig?.mailboxes.has(address.toLowerCase())) throw new UsageError(`simulator: no mailbox ${address} among many (impersonation rights need the mailboxes option)`);
+      if (allowed) farmConfig.denied.delete(address.toLowerCase());
+      else farmConfig.denied.add(address.toLowerCase());
+    },
     credentials,
     ntlm,
     requests,
+    load: () => ({ ...load }),
     sent,
     script(operation: SimOperation, ...entries: ScriptEntry[]) {
       if (operation !== 'GetStreamingEvents' && entries.some((e) => Array.isArray(e))) {
@@ -314,10 +361,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ctx.replyOptions.split = split;
       ctx.replyOptions.pauseMs = pauseMs;
     },
-    subscriptions: () => registry.all().map((s) => registry.info(s)),
+    subscriptions: () =>
+      farm
+        ? farm.subscriptions().map(({ sub, backend }) => ({ ...backend.registry.info(sub), ...(sub.mailbox ? { mailbox: sub.mailbox } : {}), backend: backend.name }))
+        : registry.all().map((s) => registry.info(s)),
     connections: () => [...connections.values()].map((c) => c.info()),
     expireSubscription(id, code = 'ErrorSubscriptionNotFound') {
-      const sub = registry.remove(id);
+      const sub = farm ? farm.remove(id) : registry.remove(id);
       if (lostSubscriptions === 'gromox') sub?.connection?.lose([id]);
       else sub?.connection?.detach([id], code);
       return sub !== undefined;

@@ -32,8 +32,25 @@ export interface SimContext {
   /** Items whose changes the server lost (Simulator.loseNextCreated): never streamed, left out of SyncFolderItems. */
   lostItems: ReadonlySet<string>;
   /** Start serving a GetStreamingEvents response (headers already sent). */
-  openStream(res: ServerResponse, subs: Subscription[], timeoutMs: number, steps?: readonly StreamStep[]): void;
+  openStream(res: ServerResponse, subs: Subscription[], timeoutMs: number, steps?: readonly StreamStep[], opts?: StreamOpenOptions): void;
   log(line: string): void;
+  /** Many mailboxes (farm.ts): Subscribe's Set-Cookie values, instead of the single-server default. */
+  subscribeCookies?(call: OperationCall): string[];
+  /** Many mailboxes: the code refusing one more subscription for this mailbox (its budget is spent), if any. */
+  admitSubscription?(): string | undefined;
+  /**
+   * Many mailboxes: a GetStreamingEvents naming ids this backend holds and ids it does not gets the error for the
+   * unknown ones without ConnectionStatus Closed, then stays open delivering nothing for the others (§4.5).
+   */
+  starveMixedIds?: boolean;
+}
+
+export interface StreamOpenOptions {
+  /** Stay open until ConnectionTimeout (heartbeats, then Closed) even with no subscription to serve. */
+  idle?: boolean;
+  /** The backend serving it and the account its hanging connection is charged to (StreamInfo). */
+  backend?: string;
+  account?: string;
 }
 
 export interface OperationCall {
@@ -72,17 +89,18 @@ export function handleSubscribe(ctx: SimContext, call: OperationCall, payload: P
     if (typeof resolved !== 'string') return fail(resolved.code);
     folderIds.push(resolved);
   }
-  const sub = ctx.registry.create(payload.allFolders ? 'all' : folderIds, payload.eventTypes);
-  const cookie = ctx.ids.affinityCookie();
-  ctx.issuedCookies.add(cookie);
+  const refused = ctx.admitSubscription?.();
+  if (refused) return fail(refused);
+  const sub = ctx.registry.create(payload.allFolders ? 'all' : folderIds, payload.eventTypes, ctx.mailbox.address);
   ctx.log(`subscribe ${sub.id.slice(0, 16)}… folders=${payload.allFolders ? 'all' : payload.folders.map((f) => (f.kind === 'id' ? 'id' : f.name)).join(',')}`);
   // [ews] affinity: the Subscribe response sets X-BackEndOverrideCookie (and X-BackEndCookie) (protocol-notes.md §4.1)
-  reply(call.req, call.res, ctx.replyOptions, 200, buildSubscribeSuccess(sub.id), {
-    'Set-Cookie': [
-      `X-BackEndOverrideCookie=${cookie}; path=/; HttpOnly`,
-      `X-BackEndCookie=${ctx.ids.backEndCookie(ctx.mailbox.address)}; path=/EWS; HttpOnly`,
-    ],
-  });
+  reply(call.req, call.res, ctx.replyOptions, 200, buildSubscribeSuccess(sub.id), { 'Set-Cookie': ctx.subscribeCookies?.(call) ?? singleServerCookies(ctx) });
+}
+
+function singleServerCookies(ctx: SimContext): string[] {
+  const cookie = ctx.ids.affinityCookie();
+  ctx.issuedCookies.add(cookie);
+  return [`X-BackEndOverrideCookie=${cookie}; path=/; HttpOnly`, `X-BackEndCookie=${ctx.ids.backEndCookie(ctx.mailbox.address)}; path=/EWS; HttpOnly`];
 }
 
 export function handleUnsubscribe(ctx: SimContext, call: OperationCall, payload: Payload<'Unsubscribe'>): void {
@@ -110,6 +128,19 @@ function unservable(ctx: SimContext, call: OperationCall, ids: string[]): Stream
   return undefined;
 }
 
+/**
+ * A stream refused for some ids. [ews] UNCONFIRMED wire form (protocol-notes.md §4.5): with many mailboxes, when the
+ * backend holds some of the ids, the unknown ones are named in an error without Closed and the connection then stays
+ * open delivering nothing for the others (exchangelib: "notifications for the good subscriptions seem to never be
+ * returned"); their events wait in their subscriptions for a connection without the bad ids.
+ */
+function openRefused(ctx: SimContext, call: OperationCall, ids: string[], timeoutMs: number, errorSteps: StreamStep[]): void {
+  const first = errorSteps[0];
+  const mixed = ctx.starveMixedIds && first?.op === 'error' && first.code === 'ErrorSubscriptionNotFound' && ids.some((id) => ctx.registry.get(id));
+  if (mixed) return ctx.openStream(call.res, [], timeoutMs, [{ ...first, close: false }], { idle: true });
+  ctx.openStream(call.res, [], timeoutMs, errorSteps);
+}
+
 export function handleGetStreamingEvents(
   ctx: SimContext,
   call: OperationCall,
@@ -120,7 +151,7 @@ export function handleGetStreamingEvents(
   startStream(call.res, ctx.replyOptions);
   // A scripted stream runs on whatever ids are known; otherwise unknown ids get Exchange's in-stream error.
   const errorSteps = steps ? undefined : unservable(ctx, call, payload.subscriptionIds);
-  if (errorSteps) return ctx.openStream(call.res, [], timeoutMs, errorSteps);
+  if (errorSteps) return openRefused(ctx, call, payload.subscriptionIds, timeoutMs, errorSteps);
   const subs = [...new Set(payload.subscriptionIds)].flatMap((id) => ctx.registry.get(id) ?? []);
   // [ews] a second connection ends the first with ErrorNewEventStreamConnectionOpened (protocol-notes.md §2.4)
   for (const sub of subs) sub.connection?.detach([sub.id], 'ErrorNewEventStreamConnectionOpened');

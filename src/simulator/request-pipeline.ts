@@ -19,6 +19,8 @@ import { supportsStreaming } from './schema-enums.js';
 import { buildFault, buildResponseError, errorExtras, type FaultSpec } from './soap-responses.js';
 import type { RecordedRequest, ScriptEntry, ScriptResponse } from './types.js';
 import { buildConcurrencyFault, type InFlight } from './in-flight.js';
+import type { FarmRouted } from './farm.js';
+import { overrideCookieOf } from './farm-routing.js';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -42,6 +44,24 @@ export interface PipelineDeps {
   maxConcurrency: number;
   /** How long an operation takes to answer, as a loaded server does (SimulatorOptions.serviceMs). */
   serviceMs: Readonly<Record<string, number>>;
+  /** Many mailboxes (farm.ts): which backend serves a decoded request, and, after sign-in, its context or refusal. */
+  route?(req: IncomingMessage, request: DecodedRequest): FarmRouted;
+  /** Kept up to date: ordinary requests and GetStreamingEvents responses open right now (Simulator.load). */
+  load?: { requestsInFlight: number; openStreams: number };
+  /** Called after `load` went down (waitFor re-checks then; the response's own close came before the count changed). */
+  onLoadChange?(): void;
+}
+
+/** Who a request names and where it goes, for the request log. */
+function routingFields(req: IncomingMessage, impersonated: string | undefined, backend: string): Pick<RecordedRequest, 'impersonated' | 'anchorMailbox' | 'overrideCookie' | 'backend'> {
+  const anchor = req.headers['x-anchormailbox'];
+  const cookie = overrideCookieOf(req.headers.cookie);
+  return {
+    ...(impersonated !== undefined ? { impersonated } : {}),
+    ...(anchor !== undefined ? { anchorMailbox: Array.isArray(anchor) ? anchor.join(', ') : anchor } : {}),
+    ...(cookie !== undefined ? { overrideCookie: cookie } : {}),
+    backend,
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -220,8 +240,21 @@ function otherPath(req: IncomingMessage, res: ServerResponse, deps: PipelineDeps
 }
 
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { ctx } = deps;
+  const load = deps.load ?? { requestsInFlight: 0, openStreams: 0 };
+  /** Counts a request in flight (ordinary or streaming) until its response closes; returns the counts at arrival. */
+  const track = (res: ServerResponse, streaming: boolean): { requestsInFlight: number; openStreams: number } => {
+    const at = { requestsInFlight: load.requestsInFlight + (streaming ? 0 : 1), openStreams: load.openStreams };
+    if (streaming) load.openStreams++;
+    else load.requestsInFlight++;
+    res.once('close', () => {
+      if (streaming) load.openStreams--;
+      else load.requestsInFlight--;
+      deps.onLoadChange?.();
+    });
+    return at;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let { ctx } = deps;
     const body = await readBody(req);
     if (body === undefined) return plain(res, deps, 413, '<h1>413 Request Entity Too Large</h1>', { Connection: 'close' });
     const decoded = decodeRequest(body);
@@ -229,7 +262,10 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     const path = req.url ?? '/';
     const cookieReplayed = replaysCookie(req.headers.cookie, ctx.issuedCookies);
     const inFlight = deps.inFlight.enter(operation, res);
-    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed, inFlight });
+    const routed = decoded.ok ? deps.route?.(req, decoded.request) : undefined;
+    const counts = track(res, operation === 'GetStreamingEvents');
+    const routing = routingFields(req, decoded.ok ? decoded.request.impersonate : undefined, routed?.backend ?? ctx.ids.backendHost);
+    const recorded = deps.record({ operation, method: req.method ?? '', path, headers: flatHeaders(req), body, at: Date.now(), cookieReplayed, inFlight, ...routing, ...counts });
     // Autodiscover: the plain-http site's GET carries no credentials; every POST signs in first, as for EWS.
     if (deps.autodiscover?.handles(path)) {
       if (req.method === 'GET') return deps.autodiscover.get(req, res);
@@ -243,12 +279,18 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
     // An NTLM CHALLENGE replaces the offers; the socket stays open because the handshake is bound to it.
     if (!verdict.allow) return challenge(req, res, deps, verdict.ntlmChallenge ? { 'WWW-Authenticate': verdict.ntlmChallenge } : {});
     if (req.method !== 'POST') return plain(res, deps, 405, '', { Allow: 'POST' });
-    if (operation !== 'GetStreamingEvents' && deps.inFlight.ordinary() > deps.maxConcurrency) {
+    // One server's budget (ErrorExceededConnectionCount); many mailboxes have theirs per account (farm.ts).
+    if (!deps.route && operation !== 'GetStreamingEvents' && deps.inFlight.ordinary() > deps.maxConcurrency) {
       return reply(req, res, ctx.replyOptions, 500, buildConcurrencyFault(deps.maxConcurrency));
     }
     const call: OperationCall | undefined = decoded.ok ? { req, res, request: decoded.request, cookieReplayed } : undefined;
+    // Many mailboxes: impersonation rights and budgets are checked first, then the routed backend serves it.
+    const admitted = routed?.admit(res);
+    if (admitted && 'refuse' in admitted) return void answer(deps, call, req, res, admitted.refuse as Exclude<ScriptResponse, { hang: true }>);
+    if (admitted) ctx = admitted.ctx;
+    const served = ctx === deps.ctx ? deps : { ...deps, ctx };
     const entry = deps.takeScript(operation);
-    if (entry && (await applyScript(deps, call, req, res, entry, recorded))) return;
+    if (entry && (await applyScript(served, call, req, res, entry, recorded))) return;
     if (!decoded.ok) return reply(req, res, ctx.replyOptions, 500, buildFault(decoded.fault));
     const fault = headerFault(ctx, decoded.request);
     if (fault) return reply(req, res, ctx.replyOptions, 500, buildFault(fault));
@@ -259,7 +301,7 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
   };
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      deps.ctx.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) plain(res, deps, 500, '<h1>Server Error in \'/EWS\' Application.</h1>');
       else res.destroy();
     });

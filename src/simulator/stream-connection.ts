@@ -26,6 +26,11 @@ export interface StreamDeps {
   heartbeatMs: number;
   initialHeartbeat: boolean;
   steps?: readonly StreamStep[];
+  /** Stay open until the timeout (heartbeats, then Closed) even with no subscription to serve (operations.ts openRefused). */
+  idle?: boolean;
+  /** Shown in info(): the backend serving it and the account it is charged to (many mailboxes). */
+  backend?: string;
+  account?: string;
   now(): number;
   /** Deliver a new mail into the mailbox and dispatch its events to every subscription. */
   deliverNewMail(mail: { subject?: string; from?: Person; to?: Person[] }): MailboxChange;
@@ -285,7 +290,7 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
       open = false;
       res.destroy();
     },
-    info: () => ({ id: deps.id, subscriptionIds: ids(), openedAt, mode }),
+    info: () => ({ id: deps.id, subscriptionIds: ids(), openedAt, mode, ...(deps.backend ? { backend: deps.backend } : {}), ...(deps.account ? { account: deps.account } : {}) }),
   };
 
   if (deps.steps) {
@@ -293,7 +298,7 @@ export function createStreamConnection(deps: StreamDeps): StreamConnection {
     enqueue(async () => {
       const outcome = await runStreamScript(steps, host);
       // A detach aborts the script; the ids left on this connection are then served normally.
-      if (open && subs.length > 0 && (outcome === 'continue' || aborted)) goLive(false);
+      if (open && (subs.length > 0 || (deps.idle && outcome === 'continue')) && (outcome === 'continue' || aborted)) goLive(false);
     });
   } else {
     goLive(true);

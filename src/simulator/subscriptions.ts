@@ -20,6 +20,8 @@ export interface Subscription {
   readonly folders: 'all' | ReadonlySet<string>;
   readonly eventTypes: ReadonlySet<SimEventType>;
   readonly createdAt: number;
+  /** The mailbox it watches (its target), as the request named it. */
+  readonly mailbox?: string;
   queue: SimEvent[];
   /** Events were dropped from a full queue: the next delivery starts with ErrorMissedNotificationEvents. */
   missed: boolean;
@@ -27,13 +29,13 @@ export interface Subscription {
 }
 
 export interface SubscriptionRegistry {
-  create(folders: 'all' | string[], eventTypes: SimEventType[]): Subscription;
+  create(folders: 'all' | string[], eventTypes: SimEventType[], mailbox?: string): Subscription;
   get(id: string): Subscription | undefined;
   /** Forget a subscription (Unsubscribe, expiry); its stream is not told here. */
   remove(id: string): Subscription | undefined;
   all(): Subscription[];
-  /** Queue one action's events on every matching subscription, then let their open streams flush. */
-  dispatch(events: SimEvent[]): void;
+  /** Queue one action's events on every matching subscription (of `mailbox` only, when given), then let their open streams flush. */
+  dispatch(events: SimEvent[], mailbox?: string): void;
   info(sub: Subscription): SubscriptionInfo;
 }
 
@@ -64,8 +66,9 @@ export function createSubscriptionRegistry(ids: IdFactory, options: RegistryOpti
     for (let n = 0; ; n++) if (!subs.has(gromoxSubscriptionId(n))) return gromoxSubscriptionId(n);
   };
   return {
-    create(folders, eventTypes) {
+    create(folders, eventTypes, mailbox) {
       const sub: Subscription = {
+        ...(mailbox === undefined ? {} : { mailbox }),
         id: options.reuseIds ? lowestFree() : ids.subscriptionId(),
         folders: folders === 'all' ? 'all' : new Set(folders),
         eventTypes: new Set(eventTypes),
@@ -85,9 +88,11 @@ export function createSubscriptionRegistry(ids: IdFactory, options: RegistryOpti
       return sub;
     },
     all: () => [...subs.values()],
-    dispatch(events) {
+    dispatch(events, mailbox) {
       const streams = new Set<StreamHandle>();
+      const only = mailbox?.toLowerCase();
       for (const sub of subs.values()) {
+        if (only !== undefined && sub.mailbox?.toLowerCase() !== only) continue;
         const matching = events.filter((e) => subscriptionMatches(sub, e));
         if (matching.length === 0) continue;
         sub.queue.push(...matching);

@@ -2,8 +2,10 @@
 // No code here; src/simulator/index.ts is the entry point that implements them.
 
 import type { EwsId } from '../ews/types.js';
+import type { FarmOptions } from './farm-config.js';
 
 export type { EwsId };
+export type { FarmLimits, FarmOptions, MailboxSpec } from './farm-config.js';
 
 /** The EWS operations the simulator answers (any other body root gets an ErrorInvalidRequest fault). */
 export type SimOperation =
@@ -171,6 +173,18 @@ export interface RecordedRequest {
   cookieReplayed: boolean;
   /** Requests of this operation being answered when it arrived, itself included (the most at once is the largest). */
   inFlight: number;
+  /** The address ExchangeImpersonation named, if any. */
+  impersonated?: string;
+  /** The X-AnchorMailbox header, if any. */
+  anchorMailbox?: string;
+  /** The X-BackEndOverrideCookie value the Cookie header carried, if any. */
+  overrideCookie?: string;
+  /** The backend server (FQDN) the request was routed to. */
+  backend: string;
+  /** Ordinary (non-streaming) requests in flight when it arrived, itself included when it is one. */
+  requestsInFlight: number;
+  /** GetStreamingEvents responses open when it arrived (not counting itself). */
+  openStreams: number;
 }
 
 /** An envelope (or a deliberate fragment) written on a GetStreamingEvents response, for assertions. */
@@ -301,6 +315,9 @@ export interface SubscriptionInfo {
   id: string;
   /** 'all' for SubscribeToAllFolders, else the FolderIds. */
   folders: 'all' | string[];
+  /** Many mailboxes only: the mailbox it watches and the backend that holds it. */
+  mailbox?: string;
+  backend?: string;
   eventTypes: SimEventType[];
   /** Events waiting for a connection. */
   queued: number;
@@ -313,6 +330,9 @@ export interface StreamInfo {
   subscriptionIds: string[];
   openedAt: number;
   mode: 'script' | 'live' | 'stalled';
+  /** Many mailboxes only: the backend serving it, and the account its hanging connection is charged to. */
+  backend?: string;
+  account?: string;
 }
 
 /** A verified NTLM AUTHENTICATE: the names as the client sent them and the connection that now carries the login. */
@@ -360,7 +380,13 @@ export interface AutodiscoverOptions {
   groupingInformation?: string;
 }
 
-export interface SimulatorOptions {
+/**
+ * With `mailboxes` or `backends` (FarmOptions) the server is an organisation of many mailboxes on several backends,
+ * the signed-in account (`mailbox`) a service account with ApplicationImpersonation (farm.ts); e.g.
+ * `{ mailbox: 'svc@contoso.com', mailboxes: 450, backends: 2, noImpersonation: ['user007@contoso.com'] }`.
+ * Without them, one mailbox on one server, as before.
+ */
+export interface SimulatorOptions extends FarmOptions {
   /** Autodiscover at /autodiscover/autodiscover.svc and .xml (src/simulator/autodiscover.ts). */
   autodiscover?: AutodiscoverOptions;
   /** Default: a random free port on 127.0.0.1. */
@@ -420,7 +446,7 @@ export interface SimulatorOptions {
    * ErrorSubscriptionIds, then Closed; ids are never reused. 'gromox', as gromox 2.17 was seen doing: an OK envelope
    * with no error code listing the id in ErrorSubscriptionIds, then Closed; and subscription ids are small counters
    * (BAAAAAFAAAAA, …AB, …) where the lowest free one goes to the next Subscribe, so a lost id is handed to the next
-   * subscriber, whoever that is.
+   * subscriber, whoever that is. One mailbox only: with `mailboxes`/`backends` the server is Exchange.
    */
   lostSubscriptions?: 'exchange' | 'gromox';
   /**
@@ -465,16 +491,39 @@ export interface ProxyBehaviour {
   stripCookies?: 'answers' | 'requests' | 'both';
 }
 
+/** One mailbox of many (Simulator.mailbox): changes to it reach every subscription for it, on any backend. */
+export interface SimMailbox {
+  readonly address: string;
+  /** The backend server (FQDN) it lives on. */
+  readonly backend: string;
+  deliverMail(mail: Partial<MailInput>): MailboxChange;
+  markRead(itemId: string, isRead?: boolean): MailboxChange;
+  moveItem(itemId: string, folder: string): MailboxChange;
+  deleteItem(itemId: string, options?: { hard?: boolean; soft?: boolean }): MailboxChange;
+  items(folder?: string): SimItem[];
+  folder(nameOrId: string): SimFolder | undefined;
+}
+
 export interface Simulator {
   /** http://127.0.0.1:PORT/EWS/Exchange.asmx (https:// with the `tls` option) */
   readonly url: string;
   readonly port: number;
   readonly mailboxAddress: string;
+  /** Every mailbox address, the signed-in account's first (just it without `mailboxes`). */
+  readonly mailboxes: readonly string[];
+  /** The backend servers' FQDNs (one without `backends`). */
+  readonly backends: readonly string[];
+  /** A mailbox by address (case-insensitive); UsageError for one the server does not have. */
+  mailbox(address: string): SimMailbox;
+  /** Grant or withdraw the service account's impersonation right over a mailbox (many mailboxes only). */
+  setImpersonation(address: string, allowed: boolean): void;
   readonly credentials: { user: string; password: string };
   /** NTLM: the NetBIOS domain it accepts, verified logons and refused tokens, in order (each bounded to 10 000). */
   readonly ntlm: { readonly domain: string; readonly logins: NtlmLogin[]; readonly rejections: NtlmRejection[] };
   /** Every request, in arrival order (bounded to the last 10 000). */
   readonly requests: RecordedRequest[];
+  /** Ordinary requests in flight and GetStreamingEvents responses open, right now (each request's share is in `requests`). */
+  load(): { requestsInFlight: number; openStreams: number };
   /** Every envelope written on a stream, in order (bounded to the last 10 000). */
   readonly sent: SentEnvelope[];
   /** Queue per-request overrides for an operation; each entry is consumed by one authenticated request. */

@@ -94,6 +94,9 @@ const requests: [string, string][] = [
   ['Subscribe: impersonation', buildSubscribe({ serverVersion: 'Exchange2016', impersonate: 'alisa@contoso.com' }, { kind: 'all' }, ['NewMail'])],
   ['GetStreamingEvents: 1 minute', buildGetStreamingEvents(ctx, ['JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag='], 1)],
   ['GetStreamingEvents: 30 minutes, 3 ids', buildGetStreamingEvents({ serverVersion: 'Exchange2010_SP1', impersonate: 'bob@contoso.com' }, ['id-1', 'id-2', 'id-3'], 30)],
+  // Issue 14: a group's connection, impersonating its anchor, at the 200-id bound.
+  ['GetStreamingEvents: 200 ids, impersonating the anchor', buildGetStreamingEvents({ serverVersion: 'Exchange2013_SP1', impersonate: 'anchor@contoso.com' }, Array.from({ length: 200 }, (_, i) => `JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAAD${i}`), 30)],
+  ['Unsubscribe, impersonating a member', buildUnsubscribe({ serverVersion: 'Exchange2013_SP1', impersonate: 'member@contoso.com' }, 'JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag=')],
   ['Unsubscribe', buildUnsubscribe(ctx, 'JgBibjFwcjAzbWIyMDIubmFtcHJkMDMucHJvZC5vdXRsb29rLmNvbRAAAADwXxVesOnHS5BxUHKwAW88SHjwd1iB0Ag=')],
   // Finding a DOMAIN\user's SMTP address (src/auth/find-mailbox.ts).
   ['GetFolder: root, IdOnly, no AdditionalProperties', buildGetFolder(ctx, [{ kind: 'distinguished', name: 'root' }], [])],

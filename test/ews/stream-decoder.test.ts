@@ -302,3 +302,49 @@ test('decoder limits: an absurd id in ErrorSubscriptionIds is left out (it canno
   assert.deepEqual(m.error.subscriptionIds, ['sub-1']);
   assert.equal(m.error.messageText.length, 4096);
 });
+
+// Issue 14: one connection carries up to 200 subscriptions of different mailboxes. Every event names its own
+// subscription, so a caller can route it to its mailbox; a per-subscription error names only the failed ids.
+const groupEnvelope =
+  env(
+    ok(
+      '<m:Notifications>' +
+        `<m:Notification><t:SubscriptionId>sub-A</t:SubscriptionId>${newMail(1)}${newMail(2)}</m:Notification>` +
+        `<m:Notification><t:SubscriptionId>sub-B</t:SubscriptionId>${newMail(3)}</m:Notification>` +
+        `<m:Notification>${newMail(4)}<t:SubscriptionId>sub-C</t:SubscriptionId></m:Notification>` +
+        '</m:Notifications>',
+    ),
+  ) +
+  env(
+    '<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>The specified subscription was not found.</m:MessageText>' +
+      '<m:ResponseCode>ErrorSubscriptionNotFound</m:ResponseCode>' +
+      '<m:ErrorSubscriptionIds><m:SubscriptionId>sub-X</m:SubscriptionId><m:SubscriptionId>sub-Y</m:SubscriptionId></m:ErrorSubscriptionIds>' +
+      '</m:GetStreamingEventsResponseMessage>' +
+      ok(`<m:Notifications><m:Notification><t:SubscriptionId>sub-A</t:SubscriptionId>${newMail(5)}</m:Notification></m:Notifications>`),
+  );
+
+test('decoder, many mailboxes: each event of a multi-subscription envelope carries its own SubscriptionId, at every split', () => {
+  const expected = [
+    ['sub-A', 'item-1'],
+    ['sub-A', 'item-2'],
+    ['sub-B', 'item-3'],
+    ['sub-C', 'item-4'],
+    ['error', 'ErrorSubscriptionNotFound', ['sub-X', 'sub-Y']],
+    ['sub-A', 'item-5'],
+  ];
+  const summary = (ms: StreamMessage[]): unknown[] =>
+    ms.map((m) => (m.kind === 'event' ? [m.event.subscriptionId, m.event.target.id] : m.kind === 'error' ? ['error', m.error.responseCode, m.error.subscriptionIds] : [m.kind]));
+  const bytes = utf8(groupEnvelope);
+  assert.deepEqual(summary(decodeChunks([bytes]).messages), expected);
+  for (const [i, chunks] of twoWaySplits(bytes)) assert.deepEqual(summary(decodeChunks(chunks).messages), expected, `split at ${i}`);
+});
+
+test('decoder, many mailboxes: an Error message without ConnectionStatus fails only its ids; the connection is not reported closed', () => {
+  const messages = decodeChunks([utf8(groupEnvelope)]).messages;
+  const error = messages.find((m) => m.kind === 'error');
+  assert.deepEqual(error, {
+    kind: 'error',
+    error: { responseCode: 'ErrorSubscriptionNotFound', messageText: 'The specified subscription was not found.', subscriptionIds: ['sub-X', 'sub-Y'], fault: false },
+  });
+  assert.equal(messages.some((m) => m.kind === 'closed' || m.kind === 'lost'), false);
+});
