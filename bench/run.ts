@@ -26,26 +26,29 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   folders: allFolders,
 };
 
-/** The earlier benchmarks, each in its own process; their verdict lines (with "→") go into the summary. */
-const SCRIPTS: Record<string, { file: string; env?: Record<string, string> }> = {
-  decoder: { file: 'decoder.js' },
-  ledger: { file: 'ledger.js' },
-  latency: { file: 'e2e.js' },
+/** Their verdict lines ("… → target met", "… → not met") go into the summary. */
+const VERDICT = /→ (?:target )?(?:not )?met\b/;
+
+/** The earlier benchmarks, each in its own process; the lines matching `summary` go into the summary too. */
+const SCRIPTS: Record<string, { file: string; env?: Record<string, string>; summary: RegExp }> = {
+  decoder: { file: 'decoder.js', summary: VERDICT },
+  ledger: { file: 'ledger.js', summary: VERDICT },
+  latency: { file: 'e2e.js', summary: /p50 .* p99 / },
   // Three minutes by default here (minutes 2..3 compared with each other); SOAK_MINUTES=10 for the full soak.
-  soak: { file: 'soak.js', env: { SOAK_MINUTES: process.env.SOAK_MINUTES ?? '3' } },
+  soak: { file: 'soak.js', env: { SOAK_MINUTES: process.env.SOAK_MINUTES ?? '3' }, summary: VERDICT },
 };
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const wanted = (name: string): boolean => !only || only.includes(name);
 
-async function runScript(name: string, file: string, env: Record<string, string> = {}): Promise<string[]> {
+async function runScript(name: string, file: string, summaryLine: RegExp, env: Record<string, string> = {}): Promise<string[]> {
   console.log(`\n${name} (dist/bench/${file})`);
   const child = start(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }, 'SIGTERM');
   const verdicts: string[] = [];
   readLines(child.stdout!, {
     onLine: (line) => {
       console.log(`  ${line}`);
-      if (line.includes('→')) verdicts.push(`${name}: ${line.trim()}`);
+      if (summaryLine.test(line)) verdicts.push(`${name}: ${line.trim()}`);
     },
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
     }
   }
   const verdicts: string[] = [];
-  for (const [name, s] of Object.entries(SCRIPTS)) if (wanted(name)) verdicts.push(...(await runScript(name, s.file, s.env)));
+  for (const [name, s] of Object.entries(SCRIPTS)) if (wanted(name)) verdicts.push(...(await runScript(name, s.file, s.summary, s.env)));
   console.log(`\nsummary (one run, ${((performance.now() - t0) / 60_000).toFixed(1)} min, load average ${loadavg()[0]!.toFixed(1)} at the end)`);
   for (const line of summary()) console.log(`  ${line}`);
   for (const v of verdicts) console.log(`  ${v}`);
