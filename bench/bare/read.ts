@@ -1,6 +1,6 @@
 // Yardstick for a burst: the bare reader (undici + one saxes parse per envelope, printing nothing). Counts events;
 // a number written on its stdin asks it to say "reached N" once it has seen N events (the harness's only way to
-// know it is done, at no cost per event but one comparison). Says "open" once the stream is open.
+// know it is done, at no cost per event but one comparison).
 
 import { stream, subscribe } from './ews.js';
 
@@ -18,7 +18,6 @@ process.stdin.setEncoding('utf8').on('data', (d: string) => {
   answer();
 });
 const id = await subscribe();
-process.stdout.write('open\n');
 await stream(id, (n) => {
   seen += n;
   if (targets.length > 0 && seen >= targets[0]!) answer();
