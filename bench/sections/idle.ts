@@ -3,11 +3,14 @@
 //  - the yardstick: bare/hold.ts, undici alone holding one idle GetStreamingEvents response with bodyTimeout 0;
 //  - the CLI on a pseudo-terminal (its status line running), whose own process's CPU has an absolute target.
 // After all three streams are open, one mail is delivered (each has then handled an event, as a watcher that has
-// been running has), then a warm-up of BENCH_IDLE_WARMUP_SECONDS (default 30: V8 collects garbage in small steps
-// for some seconds after a process last allocated, in the yardstick as much as in the CLI, and that settling is not
-// what the figure is about); then CPU (schedstat, all threads), context switches (all threads) and write calls are
-// sampled at the start and the end of a window of BENCH_IDLE_SECONDS (default 60) and scaled per minute.
+// been running has), then a warm-up of BENCH_IDLE_WARMUP_SECONDS (default 30), then up to BENCH_IDLE_SETTLE_SECONDS
+// (default 60) more until every process used under 2 ms of CPU in 5 s: after a process last allocated, V8 collects
+// garbage in small steps for a while, longer on a loaded machine (the yardstick as much as the CLI), and that
+// settling is not what a days-long idle figure is about. Then CPU (schedstat, all threads), context switches (all
+// threads) and write calls are sampled at the start and the end of a window of BENCH_IDLE_SECONDS (default 60)
+// and scaled per minute.
 
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { readLines, stop } from '../support/children.js';
@@ -18,12 +21,28 @@ import { binPath, cliEnv, HEARTBEAT_MS, startBare, startBenchSim, startCli } fro
 
 const WINDOW_S = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 const WARM_UP_S = Number(process.env.BENCH_IDLE_WARMUP_SECONDS ?? 30);
+const SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_SECONDS ?? 60);
+const SETTLED_MS_PER_5S = 2;
 
 interface Watched {
   name: string;
   pid: number;
   cpu?: CpuSample;
   writes?: number;
+}
+
+/** Waits until each process used under SETTLED_MS_PER_5S of CPU in 5 s, or SETTLE_S passed; the seconds waited. */
+async function settle(pids: number[]): Promise<{ seconds: number; settled: boolean }> {
+  const t0 = performance.now();
+  let before = pids.map(sampleCpu);
+  while (performance.now() - t0 < SETTLE_S * 1000) {
+    await sleep(5_000);
+    const now = pids.map(sampleCpu);
+    const quiet = now.every((s, i) => cpuBetween(before[i]!, s).cpuMs < SETTLED_MS_PER_5S);
+    before = now;
+    if (quiet) return { seconds: (performance.now() - t0) / 1000, settled: true };
+  }
+  return { seconds: (performance.now() - t0) / 1000, settled: false };
 }
 
 export async function idle(): Promise<void> {
@@ -50,6 +69,8 @@ export async function idle(): Promise<void> {
       { name: 'bare undici', pid: bare.pid! },
       ...(pty ? [{ name: 'ews-watch on a pty', pid: pty.pid }] : []),
     ];
+    const settled = await settle(watched.map((w) => w.pid));
+    console.log(`  settled ${settled.settled ? 'after' : 'NOT, still busy after'} ${settled.seconds.toFixed(0)} s more (under ${SETTLED_MS_PER_5S} ms CPU in 5 s each); load average ${loadavg()[0]!.toFixed(1)}`);
     const sentBefore = sim.sent.length;
     const ptyChars = pty?.chars ?? 0;
     for (const w of watched) (w.cpu = sampleCpu(w.pid)), (w.writes = writeCallsOf(w.pid));
