@@ -5,13 +5,13 @@
 // in that minute (sampled every second), so a minute's garbage-collection saw-tooth cannot hide a rising floor.
 // Printed as figures of one run; no assertion (the machine is shared and noisy). Linux only (/proc/<pid>/status).
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../src/simulator/index.js';
+import { start } from './support/children.js';
 
 const MINUTES = Math.max(2, Number(process.env.SOAK_MINUTES ?? 10));
 const MAIL_EVERY_MS = 10;
@@ -39,12 +39,12 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ maxItems: MINUTES * (60_000 / MAIL_EVERY_MS) + 10_000 });
   const stateHome = mkdtempSync(join(tmpdir(), 'ews-watch-soak-'));
   process.on('exit', () => rmSync(stateHome, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [bin, '--json', '-q'], {
+  const child = start(process.execPath, [bin, '--json', '-q'], {
     env: { PATH: process.env.PATH, EWS_URL: sim.url, EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password, XDG_STATE_HOME: stateHome },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let lines = 0;
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout!.on('data', (d: Buffer) => {
     for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines += 1;
   });
   await sim.waitFor(() => sim.connections().length > 0, 15_000);
