@@ -32,6 +32,8 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   catchup: { ours: ['base', 'ews', 'state', 'watch'], packages: [] },
   // Autodiscover: its codec builds on the EWS XML helpers; its flow gets HTTP and DNS injected by cli/.
   autodiscover: { ours: ['base', 'ews'], packages: [] },
+  // Which mailboxes: the list, its file, --shard. Pure rules on addresses; it needs no protocol, so no ews/.
+  mailboxes: { ours: ['base'], packages: [] },
   // The path an event takes after the engine: enrich → filter → print → record → hooks → count.
   printed: { ours: ['base', 'ews', 'watch', 'enrich', 'output', 'catchup', 'hooks'], packages: [] },
   // The simulated Exchange has its own XML reading and writing, so that it never shares our client's assumptions;
