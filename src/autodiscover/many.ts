@@ -92,7 +92,7 @@ async function askBatch(run: Run, target: string, items: Item[]): Promise<Item[]
       continue;
     }
     if (resolvedKey !== undefined) run.resolved.set(resolvedKey, posted.url);
-    return items.flatMap((item, i) => useAnswer(run, item, posted.users[i], `SOAP ${posted.url.href}`));
+    return items.flatMap((item, i) => useAnswer(run, item, posted.users[i], posted.url));
   }
   // A refusal for the user's safety is named even when a later place failed otherwise (as discover() does).
   const notable = refused !== undefined ? `among them ${refused}` : `the last: ${failures[failures.length - 1] ?? 'none'}`;
@@ -131,7 +131,8 @@ async function postBatch(run: Run, first: URL, addresses: string[], domain: stri
 }
 
 /** What one mailbox's UserResponse means for it: a result, or the item to ask again (redirected or left out). */
-function useAnswer(run: Run, item: Item, answer: AutodiscoverAnswer | undefined, where: string): Item[] {
+function useAnswer(run: Run, item: Item, answer: AutodiscoverAnswer | undefined, from: URL): Item[] {
+  const where = `SOAP ${from.href}`;
   if (answer === undefined) {
     item.leftOut += 1;
     if (item.leftOut <= (run.o.retries ?? 2)) return [item];
@@ -140,7 +141,7 @@ function useAnswer(run: Run, item: Item, answer: AutodiscoverAnswer | undefined,
   if (answer.kind === 'error') return settle(run, item, { ok: false, reason: `${where}: ${describe(answer)}` });
   if (answer.kind === 'redirect-address') return redirectAddress(run, item, answer.address, where);
   if (answer.kind === 'redirect-url') {
-    const to = checkUrl(run, where, answer.url, new URL(where.slice(5)), domainOf(item.asked), 'redirect');
+    const to = checkUrl(run, where, answer.url, from, domainOf(item.asked), 'redirect');
     if ('failure' in to) return settle(run, item, { ok: false, reason: to.failure, ...(to.refused ? { refused: true as const } : {}) });
     return redirected(run, item, `${to.url.href} ${item.current}`, where, () => void (item.endpoint = to.url));
   }
