@@ -80,8 +80,9 @@ async function askBatch(run: Run, target: string, items: Item[]): Promise<Item[]
   const domain = domainOf(items[0]!.current);
   const resolvedKey = target === '*' ? '*' : target.startsWith('domain ') ? domain : undefined;
   const known = resolvedKey === undefined ? undefined : run.resolved.get(resolvedKey);
-  const candidates =
-    items[0]!.endpoint !== undefined ? [items[0]!.endpoint] : known ? [known] : run.o.endpoint !== undefined ? [new URL(run.o.endpoint)] : [domain, `autodiscover.${domain}`].map((h) => new URL(`https://${h}/autodiscover/autodiscover.svc`));
+  const places = run.o.endpoint !== undefined ? [new URL(run.o.endpoint)] : [domain, `autodiscover.${domain}`].map((h) => new URL(`https://${h}/autodiscover/autodiscover.svc`));
+  // The place that answered before first; should it fail now, the others still get their turn.
+  const candidates = items[0]!.endpoint !== undefined ? [items[0]!.endpoint] : known ? [known, ...places.filter((p) => p.href !== known.href)] : places;
   const failures: string[] = [];
   let refused: string | undefined;
   for (const url of candidates) {

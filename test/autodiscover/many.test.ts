@@ -88,6 +88,15 @@ describe('discoverMany: batches', () => {
     assert.equal([...found.values()].filter((r) => r.ok).length, 150);
   });
 
+  it('the endpoint that answered fails for a later batch: the other place is tried for that batch', async () => {
+    let calls = 0;
+    const f = fake({ [D_SVC]: (body) => (++calls === 1 ? soap(byParity)(body) : { status: 503, body: '' }), [A_SVC]: soap(byParity) });
+    const found = await discoverMany(f.deps, { addresses: addresses(150) });
+    assert.deepEqual(f.calls, [`POST ${D_SVC} 100`, `POST ${D_SVC} 50`, `POST ${A_SVC} 50`]);
+    const last = found.get('user150@contoso.test')!;
+    assert.equal(last.ok && last.via, `SOAP ${A_SVC}`);
+  });
+
   it('a given endpoint is asked for every domain; an address listed twice in another case is asked once', async () => {
     const f = fake({ 'https://ad.contoso.test/autodiscover/autodiscover.svc': soap(() => ok(EWS(1))) });
     const found = await discoverMany(f.deps, { addresses: ['a@contoso.test', 'b@fabrikam.test', 'A@CONTOSO.TEST'], endpoint: 'https://ad.contoso.test/autodiscover/autodiscover.svc' });
