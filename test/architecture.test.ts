@@ -34,13 +34,15 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   autodiscover: { ours: ['base', 'ews'], packages: [] },
   // Which mailboxes: the list, its file, --shard. Pure rules on addresses; it needs no protocol, so no ews/.
   mailboxes: { ours: ['base'], packages: [] },
+  // Many mailboxes: pure grouping over the codec's types.
+  fleet: { ours: ['base', 'ews'], packages: [] },
   // The path an event takes after the engine: enrich → filter → print → record → hooks → count.
   printed: { ours: ['base', 'ews', 'watch', 'enrich', 'output', 'catchup', 'hooks'], packages: [] },
   // The simulated Exchange has its own XML reading and writing, so that it never shares our client's assumptions;
   // it borrows only a type or two from the codec.
   simulator: { ours: ['ews'], packages: ['saxes'] },
   // The composition root and the commands: anything.
-  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator', 'autodiscover'], packages: ['commander', 'undici', 'chalk'] },
+  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator', 'autodiscover', 'fleet'], packages: ['commander', 'undici', 'chalk'] },
   types: { ours: [], packages: [] },
 };
 

@@ -21,9 +21,30 @@ export type AutodiscoverAnswer =
   /** The server answered, but not with settings: its code and message (untrusted text, cleaned by the caller). */
   | { kind: 'error'; code: string; message: string };
 
+/**
+ * Mailboxes per GetUserSettings request. No Microsoft text we found states a server limit (Learn "GetUserSettings
+ * operation (SOAP)" and "Users (SOAP)" say "one or more users"; the EWS Managed API's GetUserSettingsRequest.Validate
+ * checks only that the list is not empty); 100 is our own conservative batch, so that one refused or throttled
+ * request costs little (protocol-notes.md §7).
+ */
+export const MAX_USERS_PER_REQUEST = 100;
+
 /** SOAP GetUserSettings for one mailbox, sent to `to` (the endpoint's URL goes in wsa:To). */
 export function buildGetUserSettings(mailbox: string, to: string, serverVersion = 'Exchange2013'): string {
+  return buildGetUserSettingsBatch([mailbox], to, serverVersion);
+}
+
+/**
+ * SOAP GetUserSettings for 1 to MAX_USERS_PER_REQUEST mailboxes, one User each, in the order given: the answer's
+ * UserResponses come back in that order and name no address (the EWS Managed API pairs them by position). More is
+ * a bug of the caller's batching, a RangeError.
+ */
+export function buildGetUserSettingsBatch(mailboxes: readonly string[], to: string, serverVersion = 'Exchange2013'): string {
+  if (mailboxes.length === 0 || mailboxes.length > MAX_USERS_PER_REQUEST) {
+    throw new RangeError(`GetUserSettings takes 1 to ${MAX_USERS_PER_REQUEST} mailboxes per request, got ${mailboxes.length}`);
+  }
   const settings = REQUESTED_SETTINGS.map((s) => `<a:Setting>${s}</a:Setting>`).join('');
+  const users = mailboxes.map((m) => `<a:User><a:Mailbox>${escapeXml(m, 'mailbox')}</a:Mailbox></a:User>`).join('');
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:a="${AUTODISCOVER_SOAP_NS}" xmlns:wsa="http://www.w3.org/2005/08/addressing" ` +
@@ -31,9 +52,8 @@ export function buildGetUserSettings(mailbox: string, to: string, serverVersion 
     `<soap:Header><a:RequestedServerVersion>${escapeXml(serverVersion, 'server version')}</a:RequestedServerVersion>` +
     `<wsa:Action>${AUTODISCOVER_SOAP_NS}/Autodiscover/GetUserSettings</wsa:Action>` +
     `<wsa:To>${escapeXml(to, 'autodiscover URL')}</wsa:To></soap:Header>` +
-    '<soap:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users><a:User>' +
-    `<a:Mailbox>${escapeXml(mailbox, 'mailbox')}</a:Mailbox>` +
-    `</a:User></a:Users><a:RequestedSettings>${settings}</a:RequestedSettings></a:Request>` +
+    `<soap:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users>${users}</a:Users>` +
+    `<a:RequestedSettings>${settings}</a:RequestedSettings></a:Request>` +
     '</a:GetUserSettingsRequestMessage></soap:Body></soap:Envelope>'
   );
 }
@@ -57,21 +77,37 @@ function parse(xml: string): XmlElement | undefined {
   }
 }
 
-const notXml = (what: string): AutodiscoverAnswer => ({ kind: 'error', code: 'NotAutodiscover', message: `the answer is not ${what}` });
+const notXml = (what: string): Extract<AutodiscoverAnswer, { kind: 'error' }> => ({ kind: 'error', code: 'NotAutodiscover', message: `the answer is not ${what}` });
 
 /**
  * A GetUserSettingsResponseMessage. The Response's ErrorCode covers the whole request, the UserResponse's the one
  * mailbox; RedirectAddress and RedirectUrl carry their target in RedirectTarget (Learn "ErrorCode (SOAP)").
  */
 export function decodeGetUserSettings(xml: string): AutodiscoverAnswer {
+  const batch = decodeGetUserSettingsBatch(xml);
+  if (batch.kind !== 'users') return batch;
+  return batch.users[0] ?? { kind: 'error', code: 'NoUserResponse', message: 'the answer holds no UserResponse' };
+}
+
+/**
+ * The answer to a GetUserSettings for many mailboxes: either one answer for the whole request (its Response's
+ * ErrorCode: a redirect for all, ServerBusy, InvalidRequest …, or not a response at all), or one answer per
+ * UserResponse, in the order of the request's Users. The list may be shorter than the request: the EWS Managed API
+ * notes that "the response collection may not include all of the requested users if the request has been
+ * throttled" (GetUserSettingsRequest.PostProcessResponses); the caller asks again for those left out.
+ */
+export function decodeGetUserSettingsBatch(xml: string): Exclude<AutodiscoverAnswer, { kind: 'settings' }> | { kind: 'users'; users: AutodiscoverAnswer[] } {
   const root = parse(xml);
   const message = find(root, 'GetUserSettingsResponseMessage');
   if (root === undefined || message === undefined) return notXml('a GetUserSettings response');
   const response = child(message, 'Response');
   const outer = soapError(response);
   if (outer) return outer;
-  const user = child(child(response, 'UserResponses'), 'UserResponse');
-  if (user === undefined) return { kind: 'error', code: 'NoUserResponse', message: 'the answer holds no UserResponse' };
+  const users = (child(response, 'UserResponses')?.children ?? []).filter((c) => c.local === 'UserResponse');
+  return { kind: 'users', users: users.map(decodeUserResponse) };
+}
+
+function decodeUserResponse(user: XmlElement): AutodiscoverAnswer {
   const inner = soapError(user);
   if (inner) return inner;
   const values = new Map<string, string>();
@@ -84,7 +120,7 @@ export function decodeGetUserSettings(xml: string): AutodiscoverAnswer {
 }
 
 /** The error (or redirect) an element with ErrorCode/ErrorMessage/RedirectTarget says, or undefined for NoError. */
-function soapError(el: XmlElement | undefined): AutodiscoverAnswer | undefined {
+function soapError(el: XmlElement | undefined): Exclude<AutodiscoverAnswer, { kind: 'settings' }> | undefined {
   const code = childText(el, 'ErrorCode');
   if (code === undefined || code === 'NoError') return undefined;
   const target = childText(el, 'RedirectTarget') ?? '';

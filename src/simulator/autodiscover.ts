@@ -2,7 +2,8 @@
 // /autodiscover/autodiscover.svc and POX at /autodiscover/autodiscover.xml (both signed in first, as IIS does), and
 // the plain-http site that only redirects a GET. The answers follow Microsoft's documented samples (Learn
 // "GetUserSettings operation (SOAP)", "POX Autodiscover response for Exchange"); an unknown address gets
-// InvalidUser (SOAP) or POX error 500 "The email address can't be found.", as Exchange says it.
+// InvalidUser (SOAP) or POX error 500 "The email address can't be found.", as Exchange says it. A SOAP request for
+// many users gets one UserResponse each, in order, each with its own ErrorCode.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseXmlTree, type XmlNode } from './xml-tree.js';
@@ -26,6 +27,11 @@ export interface EndpointContext {
   /** The simulated mailbox's address and its EWS URL (known once the server listens). */
   mailbox: string;
   ewsUrl: () => string;
+  /**
+   * With many mailboxes on several backends: the backend a mailbox lives on (undefined: no such mailbox). Its
+   * GroupingInformation is then the backend's short name, as Exchange Online's values name a server prefix (DB4PR01).
+   */
+  backendOf?: (address: string) => string | undefined;
   log(line: string): void;
 }
 
@@ -62,9 +68,14 @@ export function createAutodiscoverEndpoint(c: EndpointContext): AutodiscoverEndp
       c.log(`autodiscover: ${soap ? 'SOAP' : 'POX'} at ${hostOf(req)}: ${reply === undefined ? 'absent' : typeof reply === 'string' ? reply : Object.keys(reply)[0]}`);
       if (reply === undefined) return notFound(res);
       if (typeof reply === 'object' && 'status' in reply) return send(res, reply.status, '', reply.location ? { Location: reply.location } : {});
-      const address = soap ? soapMailbox(body) : poxAddress(body);
-      if (address === undefined) return send(res, soap ? 500 : 200, soap ? '' : poxError('600', 'Invalid Request'));
-      send(res, 200, soap ? soapAnswer(c, reply, address) : poxAnswer(c, reply, address));
+      if (soap) {
+        const mailboxes = soapMailboxes(body);
+        if (mailboxes.length === 0) return send(res, 500, '');
+        return send(res, 200, soapEnvelope(mailboxes.map((m) => soapUserResponse(c, reply, m)).join('')));
+      }
+      const address = poxAddress(body);
+      if (address === undefined) return send(res, 200, poxError('600', 'Invalid Request'));
+      send(res, 200, poxAnswer(c, reply, address));
     },
   };
 }
@@ -75,10 +86,13 @@ function textOf(root: XmlNode | undefined, path: string[]): string | undefined {
   return el?.text.trim();
 }
 
-function soapMailbox(body: string): string | undefined {
+/** Every User's Mailbox, in order: one GetUserSettings may ask for many users (Learn "Users (SOAP)"). */
+function soapMailboxes(body: string): string[] {
   const parsed = parseXmlTree(body);
-  if (!parsed.ok) return undefined;
-  return textOf(parsed.root, ['Body', 'GetUserSettingsRequestMessage', 'Request', 'Users', 'User', 'Mailbox']) || undefined;
+  if (!parsed.ok) return [];
+  const users = parsed.root.children.find((ch) => ch.local === 'Body')?.children.find((ch) => ch.local === 'GetUserSettingsRequestMessage');
+  const list = users?.children.find((ch) => ch.local === 'Request')?.children.find((ch) => ch.local === 'Users')?.children ?? [];
+  return list.filter((u) => u.local === 'User').map((u) => textOf(u, ['Mailbox']) ?? '');
 }
 
 function poxAddress(body: string): string | undefined {
@@ -87,30 +101,40 @@ function poxAddress(body: string): string | undefined {
   return textOf(parsed.root, ['Request', 'EMailAddress']) || undefined;
 }
 
-const known = (c: EndpointContext, address: string): boolean => address.toLowerCase() === c.mailbox.toLowerCase();
+const known = (c: EndpointContext, address: string): boolean =>
+  c.backendOf ? c.backendOf(address) !== undefined : address.toLowerCase() === c.mailbox.toLowerCase();
+
+/** As configured; else, with backends, the mailbox's backend's first label; else the default AD site's name. */
+function groupingOf(c: EndpointContext, address: string): string {
+  const backend = c.backendOf?.(address);
+  return c.options?.groupingInformation ?? (backend !== undefined ? backend.split('.')[0]! : 'Default-First-Site-Name');
+}
 
 function ewsUrlFor(c: EndpointContext, reply: AutodiscoverReply): string {
   return typeof reply === 'object' && 'ewsUrl' in reply ? reply.ewsUrl : (c.options?.ewsUrl ?? c.ewsUrl());
 }
 
-const soapEnvelope = (response: string): string =>
+/** The envelope around UserResponse elements (one per User asked, in the order asked; the outer ErrorCode NoError). */
+const soapEnvelope = (userResponses: string): string =>
   '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header>' +
   `<a:Action s:mustUnderstand="1">${SOAP_NS}/Autodiscover/GetUserSettingsResponse</a:Action></s:Header><s:Body>` +
   `<GetUserSettingsResponseMessage xmlns="${SOAP_NS}"><Response xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` +
-  `<ErrorCode>NoError</ErrorCode><ErrorMessage/><UserResponses><UserResponse>${response}</UserResponse></UserResponses>` +
+  `<ErrorCode>NoError</ErrorCode><ErrorMessage/><UserResponses>${userResponses}</UserResponses>` +
   '</Response></GetUserSettingsResponseMessage></s:Body></s:Envelope>';
 
 const setting = (name: string, value: string): string => `<UserSetting i:type="StringSetting"><Name>${name}</Name><Value>${escapeText(value)}</Value></UserSetting>`;
 
-function soapAnswer(c: EndpointContext, reply: AutodiscoverReply, address: string): string {
+/** One user's answer: its own ErrorCode (an unknown address is InvalidUser, the others unaffected). */
+function soapUserResponse(c: EndpointContext, reply: AutodiscoverReply, address: string): string {
+  const user = (inner: string): string => `<UserResponse>${inner}</UserResponse>`;
   const userError = (code: string, message: string, target?: string): string =>
-    soapEnvelope(`<ErrorCode>${code}</ErrorCode><ErrorMessage>${escapeText(message)}</ErrorMessage>${target ? `<RedirectTarget>${escapeText(target)}</RedirectTarget>` : '<RedirectTarget i:nil="true"/>'}<UserSettingErrors/><UserSettings/>`);
+    user(`<ErrorCode>${code}</ErrorCode><ErrorMessage>${escapeText(message)}</ErrorMessage>${target ? `<RedirectTarget>${escapeText(target)}</RedirectTarget>` : '<RedirectTarget i:nil="true"/>'}<UserSettingErrors/><UserSettings/>`);
   if (typeof reply === 'object' && 'redirectAddr' in reply) return userError('RedirectAddress', 'Redirection address.', reply.redirectAddr);
   if (typeof reply === 'object' && 'redirectUrl' in reply) return userError('RedirectUrl', 'Redirection URL.', reply.redirectUrl);
   if (!known(c, address)) return userError('InvalidUser', `Invalid user: '${address}'`);
   const settings =
-    setting('ExternalEwsUrl', ewsUrlFor(c, reply)) + setting('InternalEwsUrl', ewsUrlFor(c, reply)) + setting('GroupingInformation', c.options?.groupingInformation ?? 'Default-First-Site-Name');
-  return soapEnvelope(`<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>${settings}</UserSettings>`);
+    setting('ExternalEwsUrl', ewsUrlFor(c, reply)) + setting('InternalEwsUrl', ewsUrlFor(c, reply)) + setting('GroupingInformation', groupingOf(c, address));
+  return user(`<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>${settings}</UserSettings>`);
 }
 
 function poxError(code: string, message: string): string {
@@ -124,7 +148,7 @@ function poxAnswer(c: EndpointContext, reply: AutodiscoverReply, address: string
   if (typeof reply === 'object' && 'redirectUrl' in reply) return account(`<Action>redirectUrl</Action><RedirectUrl>${escapeText(reply.redirectUrl)}</RedirectUrl>`);
   if (!known(c, address)) return poxError('500', "The email address can't be found.");
   const url = escapeText(ewsUrlFor(c, reply));
-  const grouping = escapeText(c.options?.groupingInformation ?? 'Default-First-Site-Name');
+  const grouping = escapeText(groupingOf(c, address));
   return account(
     '<Action>settings</Action>' +
       `<Protocol><Type>EXCH</Type><Server>MBX01.contoso.local</Server><ASUrl>${url}</ASUrl><EwsUrl>${url}</EwsUrl></Protocol>` +

@@ -236,7 +236,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         signal.notify();
       },
     }),
-    autodiscover: createAutodiscoverEndpoint({ options: options.autodiscover, mailbox: mailboxAddress, ewsUrl: () => url, log }),
+    autodiscover: createAutodiscoverEndpoint({
+      options: options.autodiscover,
+      mailbox: mailboxAddress,
+      ewsUrl: () => url,
+      log,
+      ...(farmConfig ? { backendOf: (address: string) => farmConfig.mailboxes.get(address.trim().toLowerCase())?.backend } : {}),
+    }),
     takeScript(operation) {
       const throttled = throttles.find((t) => t.until > Date.now() && t.operations.has(operation));
       return throttled ? throttledAnswer(operation, throttled.backOffMs) : scripts.get(operation)?.shift();

@@ -376,7 +376,10 @@ export interface AutodiscoverOptions {
   hosts?: Record<string, AutodiscoverHost>;
   /** The EWS URL settings carry; default the simulator's own. */
   ewsUrl?: string;
-  /** Default Default-First-Site-Name (the AD site: what an on-premises capture showed). */
+  /**
+   * Default Default-First-Site-Name (the AD site: what an on-premises capture showed); with `backends`/`mailboxes`,
+   * each mailbox's backend's first label (EXSIM01), so that grouping across backends can be tested.
+   */
   groupingInformation?: string;
 }
 

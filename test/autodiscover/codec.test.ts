@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AUTODISCOVER_SOAP_NS, buildGetUserSettings, buildPoxRequest, decodeGetUserSettings, decodePoxAnswer, ewsUrlOf } from '../../src/autodiscover/codec.js';
+import { AUTODISCOVER_SOAP_NS, buildGetUserSettings, buildGetUserSettingsBatch, buildPoxRequest, decodeGetUserSettings, decodeGetUserSettingsBatch, decodePoxAnswer, ewsUrlOf, MAX_USERS_PER_REQUEST } from '../../src/autodiscover/codec.js';
 import { parseXmlTree, type XmlNode } from '../../src/simulator/xml-tree.js';
 
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -88,6 +88,59 @@ describe('SOAP GetUserSettings answers', () => {
   it('an HTML page or a POX answer is no GetUserSettings response', () => {
     assert.equal(decodeGetUserSettings('<html><body>Sign in</body></html>').kind, 'error');
     assert.equal(decodeGetUserSettings('not xml <').kind, 'error');
+  });
+});
+
+describe('GetUserSettings for many mailboxes', () => {
+  const users = (...responses: string[]): string => soapAnswer(responses.join('</UserResponse><UserResponse>'));
+  const ok = (url: string, grouping: string): string =>
+    `<ErrorCode>NoError</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/><UserSettingErrors/><UserSettings>${setting('ExternalEwsUrl', url)}${setting('GroupingInformation', grouping)}</UserSettings>`;
+
+  it('one User per mailbox, in the order given, each Mailbox escaped', () => {
+    const parsed = parseXmlTree(buildGetUserSettingsBatch(['b@contoso.com', 'a&c@contoso.com', 'z@fabrikam.com'], 'https://contoso.com/autodiscover/autodiscover.svc'));
+    assert.ok(parsed.ok);
+    const list = path(parsed.root, 'Body', 'GetUserSettingsRequestMessage', 'Request', 'Users').children;
+    assert.deepEqual(list.map((u) => [u.local, path(u, 'Mailbox').text]), [
+      ['User', 'b@contoso.com'],
+      ['User', 'a&c@contoso.com'],
+      ['User', 'z@fabrikam.com'],
+    ]);
+  });
+
+  it(`1 to ${MAX_USERS_PER_REQUEST} mailboxes a request: none, or one more, is a RangeError (a batching bug of ours)`, () => {
+    const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `u${i}@contoso.com`);
+    assert.equal(MAX_USERS_PER_REQUEST, 100);
+    const parsed = parseXmlTree(buildGetUserSettingsBatch(many(100), 'https://x/autodiscover/autodiscover.svc'));
+    assert.ok(parsed.ok);
+    assert.equal(path(parsed.root, 'Body', 'GetUserSettingsRequestMessage', 'Request', 'Users').children.length, 100);
+    assert.throws(() => buildGetUserSettingsBatch(many(101), 'https://x/'), RangeError);
+    assert.throws(() => buildGetUserSettingsBatch([], 'https://x/'), RangeError);
+  });
+
+  it('one answer per UserResponse, in order: settings, InvalidUser, RedirectAddress, RedirectUrl', () => {
+    const xml = users(
+      ok('https://mail.contoso.com/EWS/Exchange.asmx', 'EXSIM01'),
+      "<ErrorCode>InvalidUser</ErrorCode><ErrorMessage>Invalid user: 'gone@contoso.com'</ErrorMessage><RedirectTarget i:nil=\"true\"/><UserSettingErrors/><UserSettings/>",
+      '<ErrorCode>RedirectAddress</ErrorCode><ErrorMessage>Redirection address.</ErrorMessage><RedirectTarget>carol@contoso.onmicrosoft.com</RedirectTarget>',
+      '<ErrorCode>RedirectUrl</ErrorCode><RedirectTarget>https://ad2.contoso.com/autodiscover/autodiscover.svc</RedirectTarget>',
+      ok('https://mail2.contoso.com/EWS/Exchange.asmx', 'EXSIM02'),
+    );
+    assert.deepEqual(decodeGetUserSettingsBatch(xml), {
+      kind: 'users',
+      users: [
+        { kind: 'settings', externalEwsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx', groupingInformation: 'EXSIM01' },
+        { kind: 'error', code: 'InvalidUser', message: "Invalid user: 'gone@contoso.com'" },
+        { kind: 'redirect-address', address: 'carol@contoso.onmicrosoft.com' },
+        { kind: 'redirect-url', url: 'https://ad2.contoso.com/autodiscover/autodiscover.svc' },
+        { kind: 'settings', externalEwsUrl: 'https://mail2.contoso.com/EWS/Exchange.asmx', groupingInformation: 'EXSIM02' },
+      ],
+    });
+  });
+
+  it("the whole request's ErrorCode wins over its (absent) UserResponses; a throttled short list stays short", () => {
+    assert.deepEqual(decodeGetUserSettingsBatch(soapAnswer('', 'ServerBusy')), { kind: 'error', code: 'ServerBusy', message: '' });
+    const short = decodeGetUserSettingsBatch(users(ok('https://mail.contoso.com/EWS/Exchange.asmx', 'S')));
+    assert.equal(short.kind === 'users' ? short.users.length : -1, 1);
   });
 });
 
