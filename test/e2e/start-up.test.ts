@@ -1,5 +1,6 @@
 // What the CLI loads before it does its work (issue 13, item 5), checked by name, never by time: --help and
-// --version load commander and the command line's own modules, nothing that talks to a server; a watch with Basic
+// --version off a terminal load nothing (the build rendered their answers), and rendered by the program they load
+// commander and the command line's own modules, nothing that talks to a server; a watch with Basic
 // sign-in off a terminal loads neither the NTLM maths, OAuth, the keychain module nor chalk. Each spawned CLI
 // records every module it imports (test/support/record-loads.ts).
 
@@ -38,10 +39,26 @@ const ON_DEMAND = ['@ewsjs/ntlm-client', '@azure/msal-node', '@napi-rs/keyring',
 
 describe('start-up: what is loaded', { concurrency: 2 }, () => {
   for (const flag of ['--help', '--version']) {
-    it(`${flag} loads commander and the command line alone: no transport, parser, sign-in or colour`, async () => {
+    it(`${flag} off a terminal prints the build's rendering of the program's own answer, loading no module at all`, async () => {
       const rec = recording();
       try {
-        const r = await runCli([flag], { env: rec.env });
+        const quick = await runCli([flag], { env: rec.env });
+        assert.deepEqual([quick.code, quick.stderr], [0, '']);
+        assert.deepEqual([rec.packages(), rec.ours()], [[], []], 'neither a package nor a module of ours');
+        // The same text the program prints (scripts/render-quick-answers.mjs rendered it from the program at build).
+        const full = await runCli([flag], { env: { EWS_WATCH_FULL_HELP: '1' } });
+        assert.deepEqual([full.code, full.stderr], [0, '']);
+        assert.equal(quick.stdout, full.stdout);
+        assert.match(quick.stdout, flag === '--help' ? /^Usage: ews-watch/ : /^\d+\.\d+\.\d+\n$/);
+      } finally {
+        rec.done();
+      }
+    });
+
+    it(`${flag} rendered by the program (on a terminal) loads commander and the command line alone: no transport, parser, sign-in or colour`, async () => {
+      const rec = recording();
+      try {
+        const r = await runCli([flag], { env: { ...rec.env, EWS_WATCH_FULL_HELP: '1' } });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stderr, '');
         assert.match(r.stdout, flag === '--help' ? /^Usage: ews-watch/ : /^\d+\.\d+\.\d+\n$/);
