@@ -3,7 +3,7 @@
 // from --ca-file) and DNS wired in. A cached URL that no longer answers as EWS is discovered again, once.
 
 import { resolveSrv } from 'node:dns/promises';
-import { Client } from 'undici';
+import { Client } from '../transport/undici.js';
 import { discover, type AutodiscoverDeps, type Discovered, type SrvRecord } from '../autodiscover/flow.js';
 import type { AuthProvider } from '../auth/types.js';
 import { TransportError, UsageError } from '../errors.js';

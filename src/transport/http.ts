@@ -8,7 +8,8 @@
 // redone whenever undici replaces the socket; --auth auto picks the scheme from the first 401.
 
 import { rootCertificates } from 'node:tls';
-import { buildConnector, Client, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { buildConnector as BuildConnector, Client as UndiciClient, Dispatcher } from 'undici';
+import { buildConnector, Client, errors as undiciErrors } from './undici.js';
 import { offeredSchemes } from '../auth/auto.js';
 import type { AuthProvider, ConnectionHandshake } from '../auth/types.js';
 import { AuthError, TransportError } from '../errors.js';
@@ -111,7 +112,7 @@ type Reply = Dispatcher.ResponseData;
 interface Channel {
   /** For messages: 'calls', 'stream', 'spare', 'lookups 1', … */
   name: string;
-  client: Client;
+  client: UndiciClient;
   generation: number;
   connected: boolean;
   /** The generation whose socket completed an NTLM handshake, or -1. */
@@ -334,7 +335,7 @@ function connectOptions(tls: TlsOptions | undefined): { ca?: string[]; rejectUna
 }
 
 /** connectOptions, and with a test route a connector that dials the routed address under the original name. */
-export function connectorFor(tls: TlsOptions | undefined, route: Route | undefined): ReturnType<typeof connectOptions> | buildConnector.connector {
+export function connectorFor(tls: TlsOptions | undefined, route: Route | undefined): ReturnType<typeof connectOptions> | BuildConnector.connector {
   const options = connectOptions(tls);
   if (!route) return options;
   const base = buildConnector({ ...(options ?? {}) });
