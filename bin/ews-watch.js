@@ -6,8 +6,13 @@ import { readFileSync } from 'node:fs';
 // terminal's width.
 const quick = quickAnswer(process.argv.slice(2));
 if (quick !== undefined) {
-  // A reader that went away (`ews-watch --help | head -1`) is a normal end, as for the program.
-  process.stdout.on('error', () => undefined);
+  // As the program does: a reader that went away (`ews-watch --help | head -1`) is a normal end; any other failure
+  // (a full disk) is said in one line, exit 1.
+  process.stdout.on('error', (err) => {
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return;
+    process.stderr.write(`ews-watch: cannot write to standard output: ${err.message}\n`);
+    process.exitCode = 1;
+  });
   process.stdout.write(quick);
 } else {
   // Signals first: loading the program takes a few hundred milliseconds, and a Ctrl-C then is an orderly stop too.
