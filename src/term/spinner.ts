@@ -1,5 +1,6 @@
-// The status line on stderr ("watching inbox of … · heartbeat 12 s ago"): one line, redrawn only when its text
-// changes (so at most once a second while idle), fitted to the terminal's width, never animated. Lines written
+// The status line on stderr ("watching inbox of … · heartbeat 20 s ago"): one line, redrawn only when its text
+// changes (ages are shown in steps of 10 s, then minutes, so an idle line changes a few times a minute), fitted to
+// the terminal's width, never animated. Lines written
 // to stderr meanwhile go through write(), which clears the status line first so the two never mix.
 
 import { cleanText } from '../base/sanitize.js';
@@ -7,7 +8,7 @@ import { fitWidth } from '../base/width.js';
 import type { Clock, TimerHandle } from '../base/clock.js';
 
 export interface StatusLine {
-  /** Sets the text; `{ago}` in it is replaced by the seconds since `since`, kept current while it shows. */
+  /** Sets the text; `{ago}` in it is replaced by the time since `since` (ageText), kept current while it shows. */
   set(text: string, since?: number): void;
   /** Writes whole lines to stderr without tearing the status line. */
   write(text: string): void;
@@ -41,9 +42,17 @@ export interface StatusLineOptions {
 // nothing depends on the width being known, and no cursor-up is ever needed.
 const CLEAR = '\r\u001b[2K';
 
-/** `{ago}` → "12 s ago": whole seconds since `since`, which change once a second. */
-function agoOf(now: number, since: number): number {
-  return Math.max(0, Math.floor((now - since) / 1000));
+/**
+ * `{ago}` as a person reads it, in coarse steps so that an idle line changes rarely (each redraw costs a write and
+ * a wake-up): "just now" under 10 s, then "10 s ago" … "50 s ago", "1 min ago" … "59 min ago", "1 h ago" …; and
+ * the age at which the text changes next.
+ */
+export function ageText(ageMs: number): { text: string; changesAt: number } {
+  const s = Math.max(0, Math.floor(ageMs / 1000));
+  if (s < 10) return { text: 'just now', changesAt: 10_000 };
+  if (s < 60) return { text: `${Math.floor(s / 10) * 10} s ago`, changesAt: (Math.floor(s / 10) + 1) * 10_000 };
+  if (s < 3600) return { text: `${Math.floor(s / 60)} min ago`, changesAt: (Math.floor(s / 60) + 1) * 60_000 };
+  return { text: `${Math.floor(s / 3600)} h ago`, changesAt: (Math.floor(s / 3600) + 1) * 3_600_000 };
 }
 
 /** When the terminal does not say (a pty with no size: `docker -t`, `ssh -tt`, script(1)), assume the classic width. */
@@ -51,7 +60,7 @@ export const FALLBACK_COLUMNS = 80;
 
 /** The text as drawn: one line of printable text, cut to fit the terminal. */
 export function renderStatus(template: string, since: number | undefined, now: number, columns: number | undefined): string {
-  const text = cleanText(since === undefined ? template : template.replace('{ago}', `${agoOf(now, since)} s ago`));
+  const text = cleanText(since === undefined ? template : template.replace('{ago}', ageText(now - since).text));
   const width = columns !== undefined && Number.isInteger(columns) && columns > 1 ? columns : FALLBACK_COLUMNS;
   // One cell short of the width: a line that reaches the last column wraps on some terminals, and CLEAR would then
   // erase only its second row, leaving the first behind at every redraw.
@@ -76,15 +85,15 @@ export function createStatusLine(stream: StatusStream, o: StatusLineOptions): Te
     if (out !== '') stream.write(out);
   };
   /**
-   * With `{ago}` showing, wakes up when the seconds shown change, and not otherwise. `now` is the time the line was
-   * drawn for: reading the clock again could skip a second (a timer may also fire a millisecond early: then the
+   * With `{ago}` showing, wakes up when the age shown changes, and not otherwise. `now` is the time the line was
+   * drawn for: reading the clock again could skip a step (a timer may also fire a millisecond early: then the
    * text is unchanged, nothing is written, and the next wake-up is a millisecond away).
    */
   const schedule = (now: number): void => {
     timer?.cancel();
     timer = undefined;
     if (stopped || since === undefined || template === undefined || !template.includes('{ago}')) return;
-    const at = since + (agoOf(now, since) + 1) * 1000;
+    const at = since + ageText(now - since).changesAt;
     timer = o.clock.setTimer(Math.max(1, at - now), () => {
       const t = o.clock.now();
       draw('', t);

@@ -197,7 +197,7 @@ describe('ews-watch check --live', () => {
       const yes = startPty(t, ['check', '--live'], { cols: 200, env: envFor(sim) });
       await yes.waitFor(/Go on\? \(y\/N\) $/, 'the question');
       yes.type('y\r');
-      await yes.waitFor(/the stream is open and idle until the server closes it \(2 min\); last byte \d+ s ago/, 'the status line');
+      await yes.waitFor(/the stream is open and idle until the server closes it \(2 min\); last byte (just now|\d+ s ago)/, 'the status line');
       const b = await yes.result();
       assert.equal(b.code, 0, JSON.stringify(b.output));
       const shown = screenLines(b.output);

@@ -1,7 +1,7 @@
 // The status line against a recording stream and a fake clock: what is written, and how often.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStatusLine, renderStatus, type StatusStream } from '../../src/term/spinner.js';
+import { ageText, createStatusLine, renderStatus, type StatusStream } from '../../src/term/spinner.js';
 import { createFakeClock } from '../support/fake-clock.js';
 
 function recorder(columns?: number): StatusStream & { writes: string[]; resize(cols: number): void } {
@@ -24,29 +24,50 @@ function recorder(columns?: number): StatusStream & { writes: string[]; resize(c
 const CLEAR = '\r\u001b[2K';
 
 describe('status line', () => {
-  it('idle with a heartbeat showing: one write a second, when the seconds change, and none in between', async () => {
+  it('idle with a heartbeat showing: one write when the age shown changes (10 s steps, then minutes), none in between', async () => {
     const clock = createFakeClock();
     const out = recorder(80);
     const status = createStatusLine(out, { enabled: true, clock });
     status.set('watching inbox · heartbeat {ago}', clock.now() - 400);
-    assert.deepEqual(out.writes, ['watching inbox · heartbeat 0 s ago']);
-    await clock.advance(599);
+    assert.deepEqual(out.writes, ['watching inbox · heartbeat just now']);
+    await clock.advance(9_599);
     assert.equal(out.writes.length, 1);
     await clock.advance(1);
-    assert.deepEqual(out.writes.slice(1), [`${CLEAR}watching inbox · heartbeat 1 s ago`]);
-    await clock.advance(60_000);
-    assert.equal(out.writes.length, 62);
-    assert.equal(out.writes.at(-1), `${CLEAR}watching inbox · heartbeat 61 s ago`);
+    assert.deepEqual(out.writes.slice(1), [`${CLEAR}watching inbox · heartbeat 10 s ago`]);
+    // To an age of 3 min: 20, 30, 40, 50 s, then 1, 2 and 3 min. A minute of idle costs a few writes, not sixty.
+    await clock.advance(170_000);
+    assert.deepEqual(
+      out.writes.slice(2).map((w) => w.replace(`${CLEAR}watching inbox · heartbeat `, '')),
+      ['20 s ago', '30 s ago', '40 s ago', '50 s ago', '1 min ago', '2 min ago', '3 min ago'],
+    );
     // The clock is asked for one wake-up per change of the text, never for animation frames.
-    assert.ok(clock.timerDelays.length <= 63, String(clock.timerDelays.length));
+    assert.ok(clock.timerDelays.length <= 10, String(clock.timerDelays.length));
     status.stop();
     assert.equal(out.writes.at(-1), CLEAR);
-    await clock.advance(10_000);
-    assert.equal(out.writes.length, 63);
+    await clock.advance(600_000);
+    assert.equal(out.writes.length, 10);
     assert.equal(clock.pendingCount(), 0);
   });
 
-  it('timers that fire a millisecond early and a clock that moves while it draws: every second is shown, none skipped', async () => {
+  it('ageText: just now, tens of seconds, minutes, hours, each with the age at which it changes', () => {
+    const at = (ms: number): [string, number] => {
+      const a = ageText(ms);
+      return [a.text, a.changesAt];
+    };
+    assert.deepEqual([at(-5), at(0), at(9_999), at(10_000), at(59_999), at(60_000), at(3_599_999), at(3_600_000), at(7_300_000)], [
+      ['just now', 10_000],
+      ['just now', 10_000],
+      ['just now', 10_000],
+      ['10 s ago', 20_000],
+      ['50 s ago', 60_000],
+      ['1 min ago', 120_000],
+      ['59 min ago', 3_600_000],
+      ['1 h ago', 7_200_000],
+      ['2 h ago', 10_800_000],
+    ]);
+  });
+
+  it('timers that fire a millisecond early and a clock that moves while it draws: every step is shown, none skipped', async () => {
     const fake = createFakeClock();
     // Within one wake-up, the first reading is the wake-up time and any later one a millisecond after it.
     let reads = 0;
@@ -61,9 +82,9 @@ describe('status line', () => {
     const out = recorder(80);
     const status = createStatusLine(out, { enabled: true, clock });
     status.set('heartbeat {ago}', fake.now());
-    await fake.advance(10_500);
-    const shown = out.writes.map((w) => /heartbeat (\d+) s ago/.exec(w)?.[1]).filter((x) => x !== undefined).map(Number);
-    assert.deepEqual(shown, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await fake.advance(130_500);
+    const shown = out.writes.map((w) => /heartbeat (.+)$/.exec(w)?.[1]).filter((x) => x !== undefined);
+    assert.deepEqual(shown, ['just now', '10 s ago', '20 s ago', '30 s ago', '40 s ago', '50 s ago', '1 min ago', '2 min ago']);
     status.stop();
   });
 
