@@ -2,12 +2,11 @@
 // performance when using Autodiscover": "refresh Autodiscover information every 24 hours"). Read and written
 // like the other state files: never through a link (files.ts), bounded, written to a temp file and renamed over.
 
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateFileRefused } from './errors.js';
-import { CREATE_FLAGS, kindOf, readRegular } from './files.js';
-import { mailboxDirName, normaliseMailbox, tempFileName } from './paths.js';
+import { ensurePrivateDir, kindOf, readRegular, writeAtomically } from './files.js';
+import { mailboxDirName, normaliseMailbox } from './paths.js';
 
 export const AUTODISCOVER_FILE_NAME = 'autodiscover.json';
 export const AUTODISCOVER_TTL_MS = 24 * 3600 * 1000;
@@ -59,31 +58,12 @@ export function decodeCache(text: string, address: string, now: Date): CachedSer
   return { ewsUrl, via, foundAt, ...(typeof groupingInformation === 'string' ? { groupingInformation } : {}) };
 }
 
-/** Writes the answer atomically into the mailbox's directory (made 0700 if missing; a link there is refused). */
+/** Writes the answer atomically into the mailbox's directory (as the store makes it; a link there is refused). */
 export async function writeCachedServer(root: string, address: string, entry: CachedServer): Promise<void> {
   const { dir, file } = fileOf(root, address);
-  await mkdir(root, { recursive: true, mode: 0o700 });
-  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  const st = await lstat(dir);
-  if (!st.isDirectory()) throw new StateFileRefused(dir, kindOf(st) ?? 'a regular file', 'a directory');
+  await ensurePrivateDir(root, dir);
   const existing = await lstat(file).catch(() => undefined);
   const kind = existing && kindOf(existing);
   if (kind !== undefined) throw new StateFileRefused(file, kind);
-  const content = `${JSON.stringify({ version: 1, address: normaliseMailbox(address), ...entry })}\n`;
-  const tmp = join(dir, tempFileName(AUTODISCOVER_FILE_NAME, process.pid, randomBytes(4).toString('hex')));
-  try {
-    const fh = await open(tmp, CREATE_FLAGS, 0o600);
-    try {
-      await fh.writeFile(content, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeAtomically(dir, AUTODISCOVER_FILE_NAME, `${JSON.stringify({ version: 1, address: normaliseMailbox(address), ...entry })}\n`);
 }

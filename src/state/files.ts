@@ -1,11 +1,11 @@
 // Opening state files safely: never through a symbolic link (O_NOFOLLOW), never blocking on a FIFO (O_NONBLOCK,
 // then fstat on what was opened), never reading more than a bound, and refusing with one line (StateFileRefused)
 // whatever is not a regular file. Synchronous forms for the ledger (written from synchronous callbacks), async ones
-// for the store and the lock.
+// for the store, the lock and the autodiscover cache; and the private directory and atomic write they share.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateFileRefused } from './errors.js';
 import { tempFileName } from './paths.js';
@@ -127,4 +127,49 @@ export async function readRegular(path: string, maxBytes: number): Promise<{ tex
 export function createTempSync(dir: string, name: string, extra = 0): { fd: number; path: string } {
   const path = join(dir, tempFileName(name, process.pid, randomBytes(4).toString('hex')));
   return { fd: openSync(path, CREATE_FLAGS | extra, 0o600), path };
+}
+
+/** The mailbox directory: made 0700 if missing, never a link, tightened to 0700 if it was looser. */
+export async function ensurePrivateDir(root: string, dir: string): Promise<void> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const st = await lstat(dir);
+  // Never through a link: whoever planted it would choose where the state, and the lock, are written.
+  if (!st.isDirectory()) throw new StateFileRefused(dir, kindOf(st) ?? 'a regular file', 'a directory');
+  // An existing directory may have been created with looser permissions (another umask, a copy).
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/** fsync of a directory makes a rename durable on POSIX; Windows cannot open directories for it. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (fh === undefined) return;
+  try {
+    await fh.sync();
+  } catch {
+    // EISDIR/EINVAL/EPERM on file systems that do not support it: durability is best effort there
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `name` in `dir` through a temp file renamed over it, both synced. */
+export async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
+  const tmp = join(dir, tempFileName(name, process.pid, randomBytes(4).toString('hex')));
+  try {
+    const fh = await open(tmp, CREATE_FLAGS, 0o600);
+    try {
+      await fh.writeFile(content, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
 }

@@ -4,14 +4,13 @@
 // The root may be a symbolic link (state on another disk); the mailbox directory and its files may not, and a
 // state file that is not a regular file is refused when the store opens (files.ts).
 
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
 import { StateError, StateFileRefused, type LockOwner } from './errors.js';
-import { checkRegular, CREATE_FLAGS, kindOf, readRegular } from './files.js';
+import { checkRegular, ensurePrivateDir, readRegular, syncDir, writeAtomically } from './files.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { folderFileName, isStateFileName, isTempFileName, mailboxDirName, normaliseMailbox, tempFileName } from './paths.js';
+import { folderFileName, isStateFileName, isTempFileName, mailboxDirName, normaliseMailbox } from './paths.js';
 import { decodeStateFile, encodeStateFile, MAX_STATE_FILE_BYTES, type FolderState, type LoadResult, type StateIdentity } from './record.js';
 
 export interface StateStore {
@@ -53,31 +52,6 @@ function checkFolderKey(folderKey: string): StateError | undefined {
   return undefined;
 }
 
-async function ensurePrivateDir(root: string, dir: string): Promise<void> {
-  await mkdir(root, { recursive: true, mode: 0o700 });
-  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  const st = await lstat(dir);
-  // Never through a link: whoever planted it would choose where the state, and the lock, are written.
-  if (!st.isDirectory()) throw new StateFileRefused(dir, kindOf(st) ?? 'a regular file', 'a directory');
-  // An existing directory may have been created with looser permissions (another umask, a copy).
-  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await chmod(dir, 0o700);
-}
-
-/** fsync of a directory makes a rename durable on POSIX; Windows cannot open directories for it. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (fh === undefined) return;
-  try {
-    await fh.sync();
-  } catch {
-    // EISDIR/EINVAL/EPERM on file systems that do not support it: durability is best effort there
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Temp files left by a kill mid-save are removed (regular files only: a link or a directory with such a name is
  * not ours), and every state file must be a regular file. Called while holding the lock, so no writer is using them.
@@ -106,24 +80,6 @@ async function readBounded(file: string): Promise<{ text: string } | { missing: 
   if ('missing' in r) return r;
   if (r.stats.size > MAX_STATE_FILE_BYTES) return { problem: `foreign: ${r.stats.size} bytes, over the ${MAX_STATE_FILE_BYTES}-byte bound` };
   return { text: r.text };
-}
-
-async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
-  const tmp = join(dir, tempFileName(name, process.pid, randomBytes(4).toString('hex')));
-  try {
-    const fh = await open(tmp, CREATE_FLAGS, 0o600);
-    try {
-      await fh.writeFile(content, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, name));
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await syncDir(dir);
 }
 
 export async function openStateStore(o: OpenStateStoreOptions): Promise<StateStore> {
