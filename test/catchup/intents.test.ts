@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createCatchUp } from '../../src/catchup/catchup.js';
-import { createLedger } from '../../src/catchup/ledger.js';
+import { createCatchUp, type CatchUp, type CatchUpOptions } from '../../src/catchup/catchup.js';
+import { createLedger, type Ledger } from '../../src/catchup/ledger.js';
 import { nodeLedgerFs, type LedgerFs } from '../../src/catchup/ledger-file.js';
 import type { ItemResult } from '../../src/ews/items.js';
 import type { ItemChange, SyncItemsPage } from '../../src/ews/sync.js';
@@ -44,6 +44,26 @@ function countingFs(): LedgerFs & { writes: number; bytes: number } {
   return fs;
 }
 
+/** A catch-up of the inbox alone, no quiet period and no learning delay, silent. */
+function catchUpOf(sync: SyncClient, store: StateStore, ledger: Ledger, extra: Partial<CatchUpOptions> = {}): CatchUp {
+  return createCatchUp({
+    sync,
+    store,
+    ledger,
+    folders: [INBOX],
+    distinguishedNameOf: (id) => (id === 'INBOX-ID' ? 'inbox' : undefined),
+    mailbox: 'alice@contoso.com',
+    backfill: false,
+    clock: createFakeClock(),
+    quietMs: 0,
+    learnDelayMs: 0,
+    pageSize: 10,
+    warn: () => undefined,
+    debug: () => undefined,
+    ...extra,
+  });
+}
+
 describe('a kill between a line and its record', () => {
   let dir: string;
   let store: StateStore;
@@ -62,22 +82,7 @@ describe('a kill between a line and its record', () => {
   function start(sync: SyncClient, settled?: (e: WatchedEvent, then: () => void) => void) {
     const printed: WatchedEvent[] = [];
     const emit = (e: WatchedEvent): boolean => (printed.push(e), true);
-    const c = createCatchUp({
-      sync,
-      store,
-      ledger: createLedger(file()),
-      folders: [INBOX],
-      distinguishedNameOf: (id) => (id === 'INBOX-ID' ? 'inbox' : undefined),
-      mailbox: 'alice@contoso.com',
-      backfill: false,
-      clock: createFakeClock(),
-      quietMs: 0,
-      learnDelayMs: 0,
-      pageSize: 10,
-      warn: () => undefined,
-      debug: () => undefined,
-      ...(settled ? { settled } : {}),
-    });
+    const c = catchUpOf(sync, store, createLedger(file()), settled ? { settled } : {});
     return { c, printed, emit };
   }
   /** The first process: `done` printed and recorded as the path does, then `killed` written to stdout, no record. */
@@ -220,21 +225,7 @@ describe('intents on disk', () => {
     const root = mkdtempSync(join(dir, 'state-'));
     const store = await openStateStore({ root, mailbox: 'alice@contoso.com', server: 'https://mail.contoso.com/EWS/Exchange.asmx' });
     const fs = countingFs();
-    const c = createCatchUp({
-      sync: scriptedSync([]),
-      store,
-      ledger: createLedger(join(store.dir, 'printed.ledger'), { fs }),
-      folders: [INBOX],
-      distinguishedNameOf: (id) => (id === 'INBOX-ID' ? 'inbox' : undefined),
-      mailbox: 'alice@contoso.com',
-      backfill: false,
-      clock: createFakeClock(),
-      quietMs: 0,
-      learnDelayMs: 0,
-      pageSize: 10,
-      warn: () => undefined,
-      debug: () => undefined,
-    });
+    const c = catchUpOf(scriptedSync([]), store, createLedger(join(store.dir, 'printed.ledger'), { fs }));
     const events = Array.from({ length: 1_500 }, (_, i) => inInbox('Created', `ID${i}`));
     for (const e of events) c.admit(e);
     c.printing(events);
