@@ -3,7 +3,6 @@
 // full socket) is said once, and exits 1. A line is "out" only once the kernel took it: whenWritten() tells. The lines
 // of one turn leave in one write(), and a reader slower than the stream backs the watch up (ready()).
 
-import { createBacklog } from '../base/backlog.js';
 import { EXIT } from './exit-codes.js';
 
 /** What writeLine() throws once standard output has failed: the line was not written. */
@@ -76,8 +75,14 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
   let scheduled = false;
   let wrap: ((write: () => void) => void) | undefined;
   const beforeWrites = new Set<() => void>();
-  // Back-pressure on the bytes waiting in Node's buffer, with the same two-mark rule as the printed path's queues.
-  const backlog = createBacklog(STDOUT_MARKS);
+  let backedUp = false;
+  let readyWaiters: Array<() => void> = [];
+  const unblock = (): void => {
+    backedUp = false;
+    const ws = readyWaiters;
+    readyWaiters = [];
+    for (const w of ws) w();
+  };
   const fail = (err: NodeJS.ErrnoException): void => {
     if (failure) return;
     // The stream's own error is the cause; later callbacks only say the stream was destroyed.
@@ -85,7 +90,7 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     waiters = [];
     waiterHead = 0;
     batch = '';
-    backlog.release();
+    unblock();
     for (const fn of [...listeners]) fn();
   };
   stdout.on('error', fail);
@@ -108,7 +113,7 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     if (err) return fail(err as NodeJS.ErrnoException);
     done += 1;
     outUpTo(done);
-    backlog.update(buffered());
+    if (backedUp && buffered() <= STDOUT_MARKS.low) unblock();
   };
   const writeBatch = (): void => {
     for (const fn of beforeWrites) fn();
@@ -120,7 +125,7 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
     // Taken at once (a file, a terminal, a pipe that keeps up): out now, in the same turn as the write, so what is
     // recorded for it is recorded before anything else can happen (the callback comes a tick later).
     if (!failure && buffered() === 0) outUpTo(issued);
-    else backlog.update(buffered());
+    else if (buffered() > STDOUT_MARKS.high) backedUp = true;
   };
   /** The one place lines leave the process: the batch of this turn, in one write(). */
   const flush = (): void => {
@@ -151,7 +156,10 @@ export function guardStdout(stdout: GuardedStream, stderr: { write(s: string): u
       if (batch === '' && buffered() === 0) fn();
       else waiters.push({ upTo: issued + (batch === '' ? 0 : 1), fn });
     },
-    ready: () => (failure ? undefined : backlog.ready()),
+    ready() {
+      if (failure || !backedUp) return undefined;
+      return new Promise<void>((resolve) => readyWaiters.push(resolve));
+    },
     beforeWrite(fn) {
       beforeWrites.add(fn);
       return () => void beforeWrites.delete(fn);
