@@ -25,7 +25,8 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   state: { ours: ['base'], packages: [] },
   output: { ours: ['base', 'ews'], packages: ['chalk'] },
   auth: { ours: ['base', 'ews'], packages: ['@azure/msal-node', '@ewsjs/ntlm-client', '@napi-rs/keyring'] },
-  transport: { ours: ['base', 'ews', 'auth', 'term'], packages: ['undici'] },
+  // It also implements the fleet's FleetTransport (fleet/types.ts: types and the grouping it is handed).
+  transport: { ours: ['base', 'ews', 'auth', 'term', 'fleet'], packages: ['undici'] },
   watch: { ours: ['base', 'ews'], packages: [] },
   enrich: { ours: ['base', 'ews'], packages: [] },
   hooks: { ours: ['base'], packages: [] },
@@ -34,8 +35,8 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   autodiscover: { ours: ['base', 'ews'], packages: [] },
   // Which mailboxes: the list, its file, --shard. Pure rules on addresses; it needs no protocol, so no ews/.
   mailboxes: { ours: ['base'], packages: [] },
-  // Many mailboxes: pure grouping over the codec's types.
-  fleet: { ours: ['base', 'ews'], packages: [] },
+  // Many mailboxes: grouping, and the engine that runs one stream per group over the watch's connection and policy.
+  fleet: { ours: ['base', 'ews', 'watch'], packages: [] },
   // The path an event takes after the engine: enrich → filter → print → record → hooks → count.
   printed: { ours: ['base', 'ews', 'watch', 'enrich', 'output', 'catchup', 'hooks'], packages: [] },
   // The simulated Exchange has its own XML reading and writing, so that it never shares our client's assumptions;
