@@ -117,7 +117,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const requests: RecordedRequest[] = [];
   let arrived = 0;
   const trickles: TrickleRecord[] = [];
-  const throttles: { operations: ReadonlySet<string>; until: number; backOffMs: number }[] = [];
+  // `until` is unset for a throttle that starts with the first request it applies to.
+  const throttles: { operations: ReadonlySet<string>; until?: number; forMs: number; backOffMs: number }[] = [];
   const sent: SentEnvelope[] = [];
   const scripts = new Map<string, ScriptEntry[]>();
   const connections = new Map<number, StreamConnection>();
@@ -244,7 +245,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ...(farmConfig ? { backendOf: (address: string) => farmConfig.mailboxes.get(address.trim().toLowerCase())?.backend } : {}),
     }),
     takeScript(operation) {
-      const throttled = throttles.find((t) => t.until > Date.now() && t.operations.has(operation));
+      const now = Date.now();
+      const throttled = throttles.find((t) => t.operations.has(operation) && (t.until ??= now + t.forMs) > now);
       return throttled ? throttledAnswer(operation, throttled.backOffMs) : scripts.get(operation)?.shift();
     },
     record: (fields) => {
@@ -344,7 +346,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     pendingScripts: (operation) => scripts.get(operation)?.length ?? 0,
     throttle(operations, o) {
-      throttles.push({ operations: new Set(operations), until: Date.now() + o.forMs, backOffMs: o.backOffMs ?? 0 });
+      throttles.push({ operations: new Set(operations), ...(o.from === 'first-request' ? {} : { until: Date.now() + o.forMs }), forMs: o.forMs, backOffMs: o.backOffMs ?? 0 });
     },
     trickles,
     deliverMail: (mail) => deliver(mailbox.deliverMail(completeMail(mail))),

@@ -538,9 +538,11 @@ export interface Simulator {
    * Throttles the account for `forMs`, as Exchange does once a budget is spent: every request for these operations
    * is answered ErrorServerBusy with BackOffMilliseconds `backOffMs` (default 0, which Exchange Online has been seen
    * to suggest: "Suggested backoff time 0 ms"): a SOAP fault for Subscribe, an in-stream error and Closed for
-   * GetStreamingEvents, a ResponseClass="Error" message for the others. Comes before queued scripts.
+   * GetStreamingEvents, a ResponseClass="Error" message for the others. Comes before queued scripts. `from`:
+   * 'first-request' starts the time when the first of those requests arrives (a test then need not guess how long a
+   * client takes to start); the default starts it now.
    */
-  throttle(operations: readonly SimOperation[], o: { forMs: number; backOffMs?: number }): void;
+  throttle(operations: readonly SimOperation[], o: { forMs: number; backOffMs?: number; from?: 'now' | 'first-request' }): void;
   /** The answers scripted with `trickle`, in order (bounded to the last 10 000). */
   readonly trickles: TrickleRecord[];
   deliverMail(mail: Partial<MailInput>): MailboxChange;

@@ -20,14 +20,19 @@ async function watchOneMail(sim: Simulator, args: string[] = [], env: Record<str
   return { r, itemId: mail.item!.id };
 }
 
+const SCALED = { EWS_WATCH_BACKOFF_PERCENT: '20' };
+
 describe('throttled with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): the backoff still grows', { concurrency: 3 }, () => {
+  // The back-off's waits are scaled to a fifth (EWS_WATCH_BACKOFF_PERCENT=20), and so is the time throttled, which
+  // starts with the first request, not with the test: 20 s of throttling become 4.2 s.
   it('Subscribe throttled for 20 s: five Subscribes (not thousands), three warning lines and one that stands for the rest, then it watches', async () => {
     await withSim({}, async (sim) => {
-      sim.throttle(['Subscribe'], { forMs: 20_000 });
-      const { r, itemId } = await watchOneMail(sim);
+      sim.throttle(['Subscribe'], { forMs: 4_200, from: 'first-request' });
+      const { r, itemId } = await watchOneMail(sim, [], SCALED);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(parseLines(r.stdout).map((l) => [l.event, l.itemId]), [['NewMail', itemId]]);
-      // Tries at about 0, 1, 3, 7 and 15 s (1 s doubling, ±20 %), all refused; the sixth, at about 31 s, is answered.
+      // Tries at about 0, 1, 3, 7 and 15 s (1 s doubling, ±20 %; here a fifth of that), all refused; the sixth, at
+      // about 31 s (6.2 s, at least 4.96 s), is answered.
       assert.equal(requestsOf(sim, 'Subscribe').length, 6);
       const alike = (n: number): string =>
         `ews-watch: warning: Subscribe: ErrorServerBusy: The server cannot service this request right now. Try again later., This operation exceeds the throttling budget for policy part 'MaxConcurrency', policy value '27',  Budget type: 'Ews'.  Suggested backoff time 0 ms (attempt ${n}; next try in N s)`;
@@ -39,11 +44,11 @@ describe('throttled with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): 
     });
   });
 
-  // The throttle starts before the CLI does: its first request comes up to a second or so into the window.
+  // Scaled as above: tries at 0, 0.2, 0.6 and 1.4 s (±20 %) fall in the 2 s throttled, the one at 3 s does not.
   it('SyncFolderItems of the catch-up throttled for 8 s: at most five tries, then the stream opens on the same subscription', async () => {
     await withSim({}, async (sim) => {
-      sim.throttle(['SyncFolderItems'], { forMs: 8_000 });
-      const { r, itemId } = await watchOneMail(sim);
+      sim.throttle(['SyncFolderItems'], { forMs: 2_000, from: 'first-request' });
+      const { r, itemId } = await watchOneMail(sim, [], SCALED);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(parseLines(r.stdout).map((l) => [l.event, l.itemId]), [['NewMail', itemId]]);
       const syncs = requestsOf(sim, 'SyncFolderItems').length;
@@ -56,10 +61,11 @@ describe('throttled with BackOffMilliseconds 0 ("Suggested backoff time 0 ms"): 
 
   it('GetStreamingEvents throttled in the stream for 8 s: reconnects at 1 s, 2 s, 4 s, … (not hundreds a second), same subscription', async () => {
     await withSim({}, async (sim) => {
-      const throttledUntil = Date.now() + 8_000;
-      sim.throttle(['GetStreamingEvents'], { forMs: 8_000 });
-      const cli = startCli(['--json', '--events', 'NewMail', '--max-events', '1'], { env: envFor(sim) });
-      await sim.waitFor(() => Date.now() > throttledUntil && sim.connections().length > 0, 60_000);
+      // Scaled as above: 8 s become 1.6 s from the first GetStreamingEvents, with tries at 0, 0.2, 0.6, 1.4 and 3 s.
+      sim.throttle(['GetStreamingEvents'], { forMs: 1_600, from: 'first-request' });
+      const cli = startCli(['--json', '--events', 'NewMail', '--max-events', '1'], { env: envFor(sim, SCALED) });
+      // The mail waits in the subscription while the stream is refused; the first stream let through brings it.
+      await sim.waitFor(() => requestsOf(sim, 'GetStreamingEvents').length > 0, 60_000);
       const mail = sim.deliverMail({ subject: 'after the storm' });
       const r = await cli.result(60_000);
       assert.equal(r.code, 0, r.stderr);
