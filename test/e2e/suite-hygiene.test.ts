@@ -77,7 +77,7 @@ describe('the test suite ends when a test hangs', () => {
       const runner = track(
         spawn(process.execPath, [join(repoRoot, 'test', 'run.mjs')], {
           cwd: repoRoot,
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', EWS_TEST_RUN_DIR: dir, EWS_TEST_FILE_TIMEOUT_MS: '15000', EWS_TEST_LINGER_MS: '1000' },
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', EWS_TEST_RUN_DIR: dir, EWS_TEST_FILE_TIMEOUT_MS: '8000', EWS_TEST_LINGER_MS: '1000' },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         }),
@@ -99,7 +99,7 @@ describe('the test suite ends when a test hangs', () => {
       assert.match(out, /✖ throws while its watcher keeps running[\s\S]*simulator: condition not met within 5000 ms/);
       assert.match(out, /✔ a test beside it, with a watcher of its own, is not disturbed/);
       assert.match(out, /watchdog: \S*stray-timer\.test\.js: its tests ended 1 s ago, but something still holds the process open; stopping it\n {2}open handles: [^\n]*Timeout/);
-      assert.match(out, /watchdog: \S*waits-for-ever\.test\.js: still running after \d+ s \(the limit is 15 s\); stopping it\n {2}tests still running: waits for something that never comes\n {2}child still running: pid \d+ ews-watch demo --json \(started by: waits for something that never comes\); killed/);
+      assert.match(out, /watchdog: \S*waits-for-ever\.test\.js: still running after \d+ s \(the limit is 8 s\); stopping it\n {2}tests still running: waits for something that never comes\n {2}child still running: pid \d+ ews-watch demo --json \(started by: waits for something that never comes\); killed/);
       const pids = ['hangs', 'for-ever'].flatMap((n) => readFileSync(join(dir, `pids-${n}`), 'utf8').trim().split('\n').map(Number));
       assert.equal(pids.length, 3);
       assert.deepEqual(pids.filter(alive), [], 'no ews-watch left running');
