@@ -7,7 +7,7 @@ import type { AuthProvider } from '../auth/types.js';
 import { UsageError } from '../errors.js';
 import type { EnrichClient, SyncClient } from '../ews/client.js';
 import type { EventType, FolderSelector, ServerVersionInfo } from '../ews/types.js';
-import type { Group } from '../fleet/grouping.js';
+import { normaliseEwsUrl, type Group } from '../fleet/grouping.js';
 import { MAX_IN_FLIGHT, type FleetTransport, type GroupClient } from '../fleet/types.js';
 import type { Logger } from '../term/logger.js';
 import { createAffinityJar } from './affinity-jar.js';
@@ -62,46 +62,16 @@ export function createFleetTransport(o: FleetTransportOptions): FleetTransport &
   const groups = new Set<EwsHttp>();
   const pools = new Map<string, EwsHttp>();
   for (const s of o.auth.secrets) o.logger.addSecret(s);
+  const options = (http: EwsHttp, mailbox: string): EwsClientOptions => clientOptions(o, http, mailbox);
 
-  const httpFor = (url: string, extra: Pick<HttpOptions, 'anchorMailbox' | 'jar' | 'lookupConnections'>): EwsHttp =>
-    watchBusy(
-      createEwsHttp({
-        url: new URL(url),
-        auth: o.auth,
-        logger: o.logger,
-        now: o.now,
-        gate: limiter,
-        ...extra,
-        ...(o.tls ? { tls: o.tls } : {}),
-        ...(o.answerTimeoutMs !== undefined ? { answerTimeoutMs: o.answerTimeoutMs } : {}),
-        ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
-        ...(o.userAgent ? { userAgent: o.userAgent } : {}),
-        ...(o.route ? { route: o.route } : {}),
-      }),
-      limiter,
-      o.logger,
-    );
-
-  /** createEwsClient's options for requests impersonating `mailbox` on `http`. */
-  const clientOptions = (http: EwsHttp, mailbox: string): EwsClientOptions => ({
-    http,
-    ctx: { serverVersion: o.serverVersion, impersonate: mailbox },
-    folders: o.folders,
-    events: o.events,
-    user: o.user,
-    auth: o.auth,
-    redact: o.logger.redact,
-    now: o.now,
-    ...(o.onServerVersion ? { onServerVersion: o.onServerVersion } : {}),
-  });
-
-  function poolFor(url: string): EwsHttp {
+  function poolFor(ewsUrl: string): EwsHttp {
+    const url = normaliseEwsUrl(ewsUrl);
     let pool = pools.get(url);
     if (!pool) {
       // No affinity cookie: it would send every mailbox to the backend of the first that answered (affinity-jar.ts).
       const jar = createAffinityJar({ keepOverride: false });
       const size = Math.max(1, o.connectionsPerUrl ?? CONNECTIONS_PER_URL);
-      pool = createPool(Array.from({ length: size }, () => httpFor(url, { anchorMailbox: () => undefined, jar, lookupConnections: 0 })));
+      pool = createPool(Array.from({ length: size }, () => httpFor(o, limiter, url, { anchorMailbox: () => undefined, jar, lookupConnections: 0 })));
       pools.set(url, pool);
     }
     return pool;
@@ -113,13 +83,13 @@ export function createFleetTransport(o: FleetTransportOptions): FleetTransport &
       checkGroupCount(groups.size + 1);
       const jar = createAffinityJar({ keepOverride: true });
       // One connection for the hanging request, one for calls (and a spare only for an Unsubscribe on the way out).
-      const http = httpFor(g.ewsUrl, { anchorMailbox: g.anchor, jar, lookupConnections: 0 });
+      const http = httpFor(o, limiter, g.ewsUrl, { anchorMailbox: g.anchor, jar, lookupConnections: 0 });
       groups.add(http);
-      return groupClient(g, http, jar.override, clientOptions, () => groups.delete(http));
+      return groupClient(g, http, jar.override, options, () => groups.delete(http));
     },
     mailbox(address, ewsUrl) {
       // §4.2: a mailbox on its own names itself in X-AnchorMailbox.
-      return createEwsClient(clientOptions(anchoredOn(poolFor(ewsUrl), address), address)) satisfies SyncClient & EnrichClient;
+      return createEwsClient(options(anchoredOn(poolFor(ewsUrl), address), address)) satisfies SyncClient & EnrichClient;
     },
     async close() {
       const all = [...groups, ...pools.values()];
@@ -127,6 +97,39 @@ export function createFleetTransport(o: FleetTransportOptions): FleetTransport &
       pools.clear();
       await Promise.allSettled(all.map((h) => h.close()));
     },
+  };
+}
+
+/** One HTTP transport of the fleet: the shared credential, TLS and limiter; its own connections. */
+function httpFor(o: FleetTransportOptions, limiter: RequestLimiter, url: string, extra: Pick<HttpOptions, 'anchorMailbox' | 'jar' | 'lookupConnections'>): EwsHttp {
+  const http = createEwsHttp({
+    url: new URL(url),
+    auth: o.auth,
+    logger: o.logger,
+    now: o.now,
+    gate: limiter,
+    ...extra,
+    ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.answerTimeoutMs !== undefined ? { answerTimeoutMs: o.answerTimeoutMs } : {}),
+    ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
+    ...(o.userAgent ? { userAgent: o.userAgent } : {}),
+    ...(o.route ? { route: o.route } : {}),
+  });
+  return watchBusy(http, limiter, o.logger);
+}
+
+/** createEwsClient's options for requests impersonating `mailbox` on `http`. */
+function clientOptions(o: FleetTransportOptions, http: EwsHttp, mailbox: string): EwsClientOptions {
+  return {
+    http,
+    ctx: { serverVersion: o.serverVersion, impersonate: mailbox },
+    folders: o.folders,
+    events: o.events,
+    user: o.user,
+    auth: o.auth,
+    redact: o.logger.redact,
+    now: o.now,
+    ...(o.onServerVersion ? { onServerVersion: o.onServerVersion } : {}),
   };
 }
 

@@ -257,10 +257,25 @@ test('the budget: with two groups streaming, 50 calls at once never put more tha
   );
 });
 
-test('the budget: a ninth group is refused with the advice to use --shard', async () => {
+test('the budget: a ninth group is refused with the advice to use --shard; a closed group makes room', async () => {
   await withFleet({}, async (sim, fleet) => {
-    for (let i = 0; i < 8; i++) fleet.group({ ...groupOf(sim, ANCHOR, []), id: `g${i}` });
+    const groups = Array.from({ length: 8 }, (_, i) => fleet.group({ ...groupOf(sim, ANCHOR, []), id: `g${i}` }));
     assert.throws(() => fleet.group(groupOf(sim, M1, [])), (e: unknown) => e instanceof UsageError && /--shard K\/N/.test(e.message));
+    await groups[0]!.close();
+    assert.equal(fleet.group(groupOf(sim, M1, [])).anchor, M1);
+  });
+});
+
+test('a stream the server refuses (ErrorExceededConnectionCount) is thrown as that code and gives its slot back', async () => {
+  await withFleet({ throttling: { hangingConnections: 0 } }, async (sim, fleet) => {
+    const group = fleet.group(groupOf(sim, ANCHOR, []));
+    const id = await group.subscribe(ANCHOR, {});
+    for (let i = 0; i < 3; i++) {
+      const refused = await group.openStream([id], 1, new AbortController().signal).catch((e: unknown) => e);
+      assert.equal(refused instanceof EwsResponseError && refused.responseCode, 'ErrorExceededConnectionCount');
+    }
+    for (let i = 0; i < 100 && fleet.limiter.load().streams > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(fleet.limiter.load(), { calls: 0, streams: 0, waiting: 0, window: 10 });
   });
 });
 
