@@ -53,7 +53,8 @@ export function checkGroupCount(groups: number): void {
   throw new UsageError(
     `${groups} groups of mailboxes need ${groups} streaming connections, but one ews-watch keeps to ${MAX_GROUPS} ` +
       `(Exchange advises at most ${MAX_IN_FLIGHT} requests open per account, and ${RESERVED_FOR_CALLS} stay for other calls): ` +
-      `split the list across processes with --shard K/N (N of at least ${Math.ceil(groups / MAX_GROUPS)})`,
+      `split the list across processes with --shard K/N so that each gets at most ${MAX_GROUPS} groups (mailboxes with the same ` +
+      'EWS URL and GroupingInformation form one group of up to 200; a shard of many small groups keeps their number, so split those by site or server)',
   );
 }
 

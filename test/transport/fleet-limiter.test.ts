@@ -100,7 +100,10 @@ test('groups: more than fit beside the reserved slots are refused up front, tell
     () => checkGroupCount(17),
     (e: unknown) =>
       e instanceof UsageError &&
-      e.message === '17 groups of mailboxes need 17 streaming connections, but one ews-watch keeps to 8 (Exchange advises at most 10 requests open per account, and 2 stay for other calls): split the list across processes with --shard K/N (N of at least 3)',
+      e.message ===
+        '17 groups of mailboxes need 17 streaming connections, but one ews-watch keeps to 8 (Exchange advises at most 10 requests open per account, and 2 stay for other calls): ' +
+          'split the list across processes with --shard K/N so that each gets at most 8 groups (mailboxes with the same EWS URL and GroupingInformation form one group of up to 200; ' +
+          'a shard of many small groups keeps their number, so split those by site or server)',
   );
 });
 
