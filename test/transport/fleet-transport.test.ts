@@ -147,13 +147,17 @@ test('two groups never share a cookie; the calls about single mailboxes carry no
     assert.deepEqual([a.cookie()?.split('~')[0], b.cookie()?.split('~')[0]], [B2, B1]);
     const folders = await fleet.mailbox(M2, sim.url).getFolders([{ kind: 'distinguished', name: 'inbox' }]);
     assert.equal(folders[0]!.ok, true);
+    const mail = sim.mailbox(M1).deliverMail({ subject: 'looked up' });
     await fleet.mailbox(M1, sim.url).syncFolderItems({ folder: { kind: 'distinguished', name: 'inbox' }, maxChanges: 10 });
+    const [item] = await fleet.mailbox(M1, sim.url).getItems([mail.item!.id]);
+    assert.equal(item!.ok && item!.details.subject, 'looked up');
     assert.deepEqual(sim.requests.map(route), [
       ['Subscribe', ANCHOR, ANCHOR, undefined, B2],
       ['Subscribe', M1, M1, undefined, B1],
       ['Subscribe', M2, ANCHOR, a.cookie(), B2],
       ['GetFolder', M2, M2, undefined, B2],
       ['SyncFolderItems', M1, M1, undefined, B1],
+      ['GetItem', M1, M1, undefined, B1],
     ]);
     assert.equal(sim.requests.slice(3).some((r) => r.headers.cookie !== undefined), false);
   });
@@ -306,7 +310,7 @@ test("every request the fleet's transport sent in these tests is valid against M
     return;
   }
   const bodies = [...new Set(sent.filter((r) => r.operation !== '').map((r) => r.body))];
-  assert.deepEqual([...new Set(sent.filter((r) => r.operation !== '').map((r) => r.operation))].sort(), ['GetFolder', 'GetStreamingEvents', 'Subscribe', 'SyncFolderItems', 'Unsubscribe']);
+  assert.deepEqual([...new Set(sent.filter((r) => r.operation !== '').map((r) => r.operation))].sort(), ['GetFolder', 'GetItem', 'GetStreamingEvents', 'Subscribe', 'SyncFolderItems', 'Unsubscribe']);
   assert.equal(bodies.every((b) => b.includes('<t:ExchangeImpersonation>')), true);
   const results = await validateEwsRequests(bodies, { header: true });
   results.forEach((v, i) => assert.equal(v.valid, true, `${v.errors.join('\n')}\n${bodies[i]}`));
