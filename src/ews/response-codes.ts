@@ -1,5 +1,6 @@
 // What an EWS response code means for a watcher: the tables of protocol-notes.md §1.4 (Subscribe) and §2.5
-// (mid-stream) as data, with a one-line hint for every code that stops the watcher. Pure.
+// (mid-stream) as data, with a one-line hint for every code that stops the watcher, and (adviceFor) what a report
+// about one mailbox of many tells the admin to do (§4.5). Pure.
 
 export type ResponseAction =
   | 'resubscribe' // the subscription is gone: subscribe again, then catch up (§2.5)
@@ -41,6 +42,8 @@ const TABLE: Record<string, Entry> = {
   ErrorConnectionFailed: { action: 'transient' },
   ErrorInternalServerError: { action: 'transient' },
   ErrorMailboxLogonFailed: { action: 'transient' },
+  // §4.5: a member's Subscribe under its group's anchor refused; anchored on itself it may pass
+  ErrorProxyCallFailed: { action: 'transient' },
   // §1.4: fatal, each with what to do
   ErrorAccessDenied: { action: 'fatal', hint: 'The account has no rights to this mailbox or folder: grant it access (or full access), or watch a mailbox it owns.' },
   ErrorFolderNotFound: { action: 'fatal', hint: 'A folder does not exist or the account may not see it: check --folder (a distinguished name such as inbox, or a FolderId) and the folder permissions.' },
@@ -101,3 +104,51 @@ export function classifyResponseCode(code: string): ResponseAction {
 export function responseCodeHint(code: string): string | undefined {
   return entryOf(code.trim())?.hint;
 }
+
+/** What adviceFor knows of the setting: Exchange Online (app-only OAuth), on premises, or unknown (both are said). */
+export interface AdviceContext {
+  online?: boolean;
+  /** The service account, for the PowerShell line (on premises). */
+  account?: string;
+}
+
+/**
+ * One line for a report about `mailbox` that could not be watched (protocol-notes.md §4.5, "Rights" and "Budgets"):
+ * what the Exchange admin (or the user) can do about `code`. Every code gets a line; unknown ones name the code.
+ */
+export function adviceFor(code: string, mailbox: string, o: AdviceContext = {}): string {
+  const c = code.trim();
+  const own = ADVICE[c];
+  if (own !== undefined && Object.hasOwn(ADVICE, c)) return own(mailbox, o);
+  return responseCodeHint(c) ?? `the server answered ${c} for ${mailbox}; ews-watch retries it with back-off`;
+}
+
+/** [ews] the ApplicationImpersonation role on premises (Learn "Configure impersonation"); full_access_as_app online (§5). */
+function impersonationAdvice(mailbox: string, o: AdviceContext): string {
+  const onPremises =
+    `ask the Exchange admin to grant the ApplicationImpersonation role over ${mailbox}: ` +
+    `New-ManagementRoleAssignment -Name ews-watch -Role ApplicationImpersonation -User ${o.account ?? '<service account>'} ` +
+    '-CustomRecipientWriteScope <a management scope that includes the mailbox>';
+  const online =
+    `ask the tenant admin to give the app the full_access_as_app application permission (admin consent) and, if an ` +
+    `application access policy restricts it, to add ${mailbox} to the policy's group (ApplicationImpersonation no longer exists in Exchange Online)`;
+  if (o.online === true) return `the account may not act for ${mailbox}: ${online}`;
+  if (o.online === false) return `the account may not impersonate ${mailbox}: ${onPremises}`;
+  return `the account may not impersonate ${mailbox}: on premises, ${onPremises}; on Exchange Online, ${online}`;
+}
+
+const ADVICE: Record<string, (mailbox: string, o: AdviceContext) => string> = {
+  ErrorImpersonateUserDenied: impersonationAdvice,
+  ErrorImpersonationDenied: impersonationAdvice,
+  ErrorNonExistentMailbox: (m) => `no mailbox has the address ${m}: check the list (a primary SMTP address, not an alias) or remove it`,
+  ErrorExceededSubscriptionCount: (m) =>
+    `${m} has too many live subscriptions (20 on Exchange Online): stop other programs that watch it, or wait until their subscriptions expire`,
+  ErrorExceededConnectionCount: () =>
+    'the account has too many connections open at Exchange (ews-watch keeps to 10 at once): stop other programs using the account, ' +
+    'or split the list across accounts (--shard with one account per shard); an admin can raise the throttling policy (EwsMaxConcurrency)',
+  ErrorServerBusy: () =>
+    'Exchange is throttling the account; ews-watch waits the time the server asks for and retries. If it lasts, an admin can ' +
+    'assign the service account a throttling policy with a higher EwsMaxConcurrency (New-ThrottlingPolicy, Set-ThrottlingPolicyAssociation)',
+  ErrorProxyCallFailed: (m) =>
+    `the server could not reach the mailbox server of ${m} under its group's anchor; ews-watch subscribes it anchored on itself instead`,
+};

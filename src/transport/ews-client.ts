@@ -157,23 +157,35 @@ export function createEwsClient(o: EwsClientOptions): EwsClient {
       }
       return found;
     },
-    async openStream(subscriptionId, minutes, signal) {
-      const body = buildGetStreamingEvents(o.ctx, [subscriptionId], minutes);
-      let res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
-      if (res.status === 401 && o.auth?.refresh) {
-        // Read the refusal to its end so the connection can carry the retry.
-        await res.text().catch(() => '');
-        if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
-      }
-      // An HTML page is no event stream (a portal or proxy sign-in in between): read it and say so.
-      if (res.status !== 200 || /html/i.test(String(res.headers['content-type'] ?? ''))) {
-        const text = await res.text().catch(() => '');
-        check({ status: res.status, body: text, headers: res.headers }, 'GetStreamingEvents');
-        throw new ProtocolError(`GetStreamingEvents: unexpected HTTP ${res.status}`);
-      }
-      return res.body;
-    },
+    openStream: (subscriptionId, minutes, signal) => openEventStream(o, [subscriptionId], minutes, signal),
   };
+}
+
+/**
+ * The hanging GetStreamingEvents for these ids (one mailbox's, or a group's impersonating its anchor): the body once
+ * the server answered 200; a refusal thrown as our error (one new token and one retry on a 401 with OAuth).
+ */
+export async function openEventStream(o: EwsClientOptions, subscriptionIds: readonly string[], minutes: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+  const body = buildGetStreamingEvents(o.ctx, subscriptionIds, minutes);
+  let res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
+  if (res.status === 401 && o.auth?.refresh) {
+    // Read the refusal to its end so the connection can carry the retry.
+    await res.text().catch(() => '');
+    if (await refreshed(o.auth)) res = await o.http.openStream(body, { signal, bodyTimeoutMs: STREAM_BODY_TIMEOUT_MS });
+  }
+  // An HTML page is no event stream (a portal or proxy sign-in in between): read it and say so.
+  if (res.status !== 200 || /html/i.test(String(res.headers['content-type'] ?? ''))) {
+    const text = await res.text().catch(() => '');
+    checkStatus(res.status, text, 'GetStreamingEvents', o.user, { ...statusContextOf(o), diagnostics: diagnosticsOf(res.headers), headers: res.headers });
+    throw new ProtocolError(`GetStreamingEvents: unexpected HTTP ${res.status}`);
+  }
+  return res.body;
+}
+
+/** What checkStatus needs from the client's options, for every answer. */
+function statusContextOf(o: EwsClientOptions): StatusContext {
+  const advice = o.auth?.advice?.bind(o.auth);
+  return { ...(advice ? { advice } : {}), ...(o.url ? { url: o.url } : {}), ...(o.now ? { now: o.now() } : {}), ...(o.redact ? { redact: o.redact } : {}) };
 }
 
 type Headers = Record<string, string | string[] | undefined>;

@@ -1,8 +1,8 @@
 // HTTP for EWS over undici. The hanging GetStreamingEvents request runs on a connection of its own; every other
 // call runs on a second one, so an Unsubscribe or a GetItem never queues behind the 30-minute request
 // (protocol-notes.md §8); an urgent call (the Unsubscribe on the way out) that finds that one busy takes a third, and
-// lookups (GetItem) run on up to LOOKUP_CONNECTIONS more, side by side (§4.3). Every
-// ordinary call must be answered whole within its deadline, so a server that trickles an answer cannot hold it. Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
+// lookups (GetItem) run on up to LOOKUP_CONNECTIONS more, side by side (§4.3); a gate may bound the exchanges in
+// flight across transports (many mailboxes, fleet-transport.ts). Every ordinary call must be answered whole within its deadline, so a server that trickles an answer cannot hold it. Every request carries X-AnchorMailbox, X-PreferServerAffinity and the cookie jar (§4.1);
 // the hanging one asks for Accept-Encoding: identity (§2.2 point 6). -v logs requests with secrets redacted.
 // Sign-in happens here too: a header per request (Basic, bearer tokens), or for NTLM a handshake per connection,
 // redone whenever undici replaces the socket; --auth auto picks the scheme from the first 401.
@@ -15,7 +15,7 @@ import type { AuthProvider, ConnectionHandshake } from '../auth/types.js';
 import { AuthError, TransportError } from '../errors.js';
 import type { Logger } from '../term/logger.js';
 import { secretsSentIn } from '../term/redact.js';
-import { createCookieJar } from './cookie-jar.js';
+import { createCookieJar, type CookieJar } from './cookie-jar.js';
 
 export interface HttpResponse {
   status: number;
@@ -45,12 +45,14 @@ export interface PostOptions {
    * behind a sync on the connection for calls.
    */
   lookup?: boolean;
+  /** X-AnchorMailbox of this request instead of the transport's (many mailboxes on one transport: fleet-transport.ts). */
+  anchor?: string;
 }
 
 export interface EwsHttp {
   /** An ordinary call, answered whole within answerTimeoutMs or failed with a TransportError (timedOut). */
   post(body: string, opts: PostOptions): Promise<HttpResponse>;
-  openStream(body: string, opts: { signal: AbortSignal; bodyTimeoutMs: number }): Promise<StreamResponse>;
+  openStream(body: string, opts: { signal: AbortSignal; bodyTimeoutMs: number; anchor?: string }): Promise<StreamResponse>;
   /** The scheme in use ('ntlm', 'basic', …); after --auth auto chose, also what the server offered. */
   scheme(): string;
   close(): Promise<void>;
@@ -85,6 +87,20 @@ export interface HttpOptions {
   answerTimeoutMs?: number;
   /** Test-only (EWS_WATCH_DNS): where to connect instead; the TLS name stays the URL's host. */
   route?: Route;
+  /** The cookies to keep and replay (default: a jar of its own); a group's jar keeps its first affinity cookie. */
+  jar?: CookieJar;
+  /** Connections kept for lookups (default LOOKUP_CONNECTIONS); with 0, lookups go on the connection for calls. */
+  lookupConnections?: number;
+  /** Admits each exchange (one shared budget of requests in flight for many transports, fleet-transport.ts). */
+  gate?: RequestGate;
+}
+
+/**
+ * A slot for one exchange: taken before it is sent, given back once its answer was read whole (a call) or its body
+ * ended (the hanging request). Waiting for a slot ends with the signal.
+ */
+export interface RequestGate {
+  acquire(kind: 'call' | 'stream', signal?: AbortSignal): Promise<() => void>;
 }
 
 /** host + port → where to connect instead; undefined: the host is not found. */
@@ -144,16 +160,16 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
   // Connects only when an urgent call finds `calls` busy (a sync trickling its answer while we shut down).
   const spare = channel('spare', 4_000);
   // Each connects on its first lookup; undici closes it after the keep-alive time without one.
-  const lookups = Array.from({ length: LOOKUP_CONNECTIONS }, (_, i) => channel(`lookups ${i + 1}`, 30_000));
-  const jar = createCookieJar();
+  const lookups = Array.from({ length: opts.lookupConnections ?? LOOKUP_CONNECTIONS }, (_, i) => channel(`lookups ${i + 1}`, 30_000));
+  const jar = opts.jar ?? createCookieJar();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const answerTimeoutMs = opts.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   /** The provider in use; for --auth auto, unknown until the server has said what it accepts. */
   let active: AuthProvider | undefined = opts.auth.choose ? undefined : opts.auth;
   let offered: string[] | undefined;
 
-  function headers(operation: string, hanging: boolean, authorization: string | undefined): Record<string, string> {
-    const anchor = typeof opts.anchorMailbox === 'function' ? opts.anchorMailbox() : opts.anchorMailbox;
+  function headers(operation: string, hanging: boolean, authorization: string | undefined, anchorOfRequest?: string): Record<string, string> {
+    const anchor = anchorOfRequest ?? (typeof opts.anchorMailbox === 'function' ? opts.anchorMailbox() : opts.anchorMailbox);
     const h: Record<string, string> = {
       'content-type': 'text/xml; charset=utf-8',
       accept: 'text/xml',
@@ -172,12 +188,13 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     body: string;
     signal?: AbortSignal;
     bodyTimeout: number;
+    anchor?: string;
   }
 
   /** One HTTP exchange on a channel, logged with secrets redacted. */
   async function raw(ch: Channel, s: Send, authorization: string | undefined, body = s.body): Promise<Reply> {
     const hanging = ch.name === 'stream';
-    const h = headers(s.operation, hanging, authorization);
+    const h = headers(s.operation, hanging, authorization, s.anchor);
     // Known before it leaves: a server (or proxy) may echo it back in text that we print.
     for (const [value, kind] of secretsSentIn(h)) opts.logger.addSecret(value, kind);
     logRequest(opts.logger, s.operation, path, h);
@@ -266,7 +283,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
    * One ordinary exchange, bounded as a whole: undici's timeouts only bound the silence between bytes, so an answer
    * that trickles a byte now and then would otherwise hold the connection (and every call behind it) for ever.
    */
-  async function bounded(ch: Channel, body: string, operation: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
+  async function bounded(ch: Channel, body: string, operation: string, signal: AbortSignal | undefined, anchor?: string): Promise<HttpResponse> {
     // One controller for the caller's stop and the deadline (a listener removed at the end, so a long-lived caller
     // signal collects nothing per call).
     const stop = new AbortController();
@@ -278,7 +295,7 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     let answered = false;
     try {
       // send() already turns network errors into ours; others (a sign-in that cannot be done) pass as they are.
-      const res = await send(ch, { operation, body, signal: stop.signal, bodyTimeout: answerTimeoutMs });
+      const res = await send(ch, { operation, body, signal: stop.signal, bodyTimeout: answerTimeoutMs, ...(anchor ? { anchor } : {}) });
       answered = true;
       try {
         return { status: res.statusCode, headers: res.headers, body: await readBounded(res.body, maxBody) };
@@ -300,20 +317,55 @@ export function createEwsHttp(opts: HttpOptions): EwsHttp {
     return idle.find((ch) => ch.connected) ?? idle[0] ?? lookups.reduce((a, b) => (b.users < a.users ? b : a));
   }
 
+  /**
+   * A call with its slot of the gate, taken once the connection is free (so a call queued behind another on the same
+   * connection holds no slot) and given back when its answer was read whole.
+   */
+  async function gated(ch: Channel, body: string, operation: string, signal: AbortSignal | undefined, anchor: string | undefined): Promise<HttpResponse> {
+    const release = await opts.gate?.acquire('call', signal);
+    try {
+      return await bounded(ch, body, operation, signal, anchor);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** The hanging request holds its slot while its body is open: until it ends, fails, or `signal` aborts it. */
+  async function hanging(s: Send): Promise<Reply> {
+    const release = await opts.gate?.acquire('stream', s.signal);
+    if (!release) return send(stream, s);
+    let held = true;
+    const done = (): void => {
+      if (!held) return;
+      held = false;
+      s.signal?.removeEventListener('abort', done);
+      release();
+    };
+    s.signal?.addEventListener('abort', done, { once: true });
+    try {
+      const res = await send(stream, s);
+      res.body.once('close', done);
+      return res;
+    } catch (err) {
+      done();
+      throw err;
+    }
+  }
+
   return {
-    post(body, { operation, signal, urgent, lookup }) {
-      if (lookup && !urgent) {
+    post(body, { operation, signal, urgent, lookup, anchor }) {
+      if (lookup && !urgent && lookups.length > 0) {
         const ch = lookupChannel();
-        return exclusive(ch, () => bounded(ch, body, operation, signal));
+        return exclusive(ch, () => gated(ch, body, operation, signal, anchor));
       }
       const ch = urgent && calls.users > 0 ? spare : calls;
       if (ch === spare) opts.logger.debug(`${operation}: the connection for calls is busy; sending it on a connection of its own`);
-      return exclusive(ch, () => bounded(ch, body, operation, signal));
+      return exclusive(ch, () => gated(ch, body, operation, signal, anchor));
     },
-    openStream(body, { signal, bodyTimeoutMs }) {
+    openStream(body, { signal, bodyTimeoutMs, anchor }) {
       // The lock covers the handshake and the response headers; the body then streams on its own.
       return exclusive(stream, async () => {
-        const res = await send(stream, { operation: 'GetStreamingEvents', body, signal, bodyTimeout: bodyTimeoutMs });
+        const res = await hanging({ operation: 'GetStreamingEvents', body, signal, bodyTimeout: bodyTimeoutMs, ...(anchor ? { anchor } : {}) });
         return { status: res.statusCode, headers: res.headers, body: res.body, text: () => readBounded(res.body, maxBody) };
       });
     },
