@@ -1,5 +1,6 @@
 // One GetStreamingEvents connection: open it, feed the body to the stream decoder, hand each event on the moment
-// its envelope closes, and name how it ended (an Outcome). Never throws for network or server trouble; bounded by
+// its envelope closes, and name how it ended (an Outcome). One subscription (the single-mailbox watch) or a group's
+// list of them (the fleet, protocol-notes.md §4.5) on one request. Never throws for network or server trouble; bounded by
 // the heartbeat watchdog and by ConnectionTimeout + 60 s (protocol-notes.md §2.4). Back-pressure: after each chunk it
 // waits for ready() before reading the next, so the server holds what we cannot print yet.
 
@@ -14,10 +15,16 @@ import { createWatchdog, type Watchdog } from './watchdog.js';
 /** exchangelib's bound: "connection_timeout * 60 + 60 … to always get the final message containing Closed" (§2.4). */
 export const CONNECTION_GRACE_MS = 60_000;
 
-export interface ConnectionOptions {
-  client: WatchClient;
+/** What opens a request for a list of ids: a group's client (fleet/types.ts GroupClient). */
+export interface GroupStreamClient {
+  openStream(subscriptionIds: readonly string[], connectionTimeoutMinutes: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** One mailbox's subscription (client + subscriptionId), or a group's (group + subscriptionIds, at most 200). */
+export type ConnectionTarget = { client: WatchClient; subscriptionId: string } | { group: GroupStreamClient; subscriptionIds: readonly string[] };
+
+export type ConnectionOptions = ConnectionTarget & {
   clock: Clock;
-  subscriptionId: string;
   connectionTimeoutMinutes: number;
   heartbeatTimeoutMs: number;
   maxEnvelopeBytes?: number;
@@ -34,7 +41,7 @@ export interface ConnectionOptions {
   onHeartbeat?(): void;
   /** The decoder left out an event with an absurdly long id, ChangeKey or TimeStamp (ews/limits.ts). */
   onSkipped?(skipped: SkippedEvent): void;
-}
+};
 
 export interface ConnectionResult extends ConnectionFacts {
   outcome: Outcome;
@@ -88,7 +95,10 @@ async function pump(
   reader: MessageReader,
   onOpened: () => void,
 ): Promise<'ended' | 'done' | 'aborted'> {
-  const opening = opts.client.openStream(opts.subscriptionId, opts.connectionTimeoutMinutes, signal);
+  const opening =
+    'group' in opts
+      ? opts.group.openStream(opts.subscriptionIds, opts.connectionTimeoutMinutes, signal)
+      : opts.client.openStream(opts.subscriptionId, opts.connectionTimeoutMinutes, signal);
   const open = await raceAbort(opening, signal, releaseIterable);
   if (open.aborted) return 'aborted';
   watchdog.kick();
@@ -150,7 +160,13 @@ interface MessageReader {
   readonly events: number;
 }
 
+/** The ids this connection streams. */
+function idsOf(opts: ConnectionOptions): ReadonlySet<string> {
+  return new Set('group' in opts ? opts.subscriptionIds : [opts.subscriptionId]);
+}
+
 function createMessageReader(opts: ConnectionOptions): MessageReader {
+  const ours = idsOf(opts);
   let closed = false;
   let enough = false;
   let error: EwsErrorInfo | undefined;
@@ -170,8 +186,8 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
     } else if (m.kind === 'closed') {
       closed = true;
     } else if (m.kind === 'lost') {
-      // Only our own id matters: ids we never held say nothing about our subscription.
-      if (m.subscriptionIds.includes(opts.subscriptionId)) lost ??= m.subscriptionIds;
+      // Only our own ids matter: ids we never held say nothing about our subscriptions.
+      if (m.subscriptionIds.some((id) => ours.has(id))) lost ??= m.subscriptionIds;
     } else {
       // The first error decides; a Closed in the same message (§2.3 (d)) does not override it.
       error ??= m.error;
@@ -183,7 +199,7 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
     end: () => decoder.end(),
     done: () => closed || enough || error !== undefined || lost !== undefined,
     outcome() {
-      if (error) return ewsErrorOutcome(error, opts.subscriptionId);
+      if (error) return ewsErrorOutcome(error, ours);
       if (lost) return { kind: 'subscription-lost', subscriptionIds: lost };
       if (enough) return { kind: 'aborted' };
       return closed ? { kind: 'closed' } : undefined;
@@ -197,7 +213,7 @@ function createMessageReader(opts: ConnectionOptions): MessageReader {
   };
 }
 
-function ewsErrorOutcome(e: EwsErrorInfo, ours: string): Outcome {
-  const listsOurs = e.subscriptionIds.includes(ours);
+function ewsErrorOutcome(e: EwsErrorInfo, ours: ReadonlySet<string>): Outcome {
+  const listsOurs = e.subscriptionIds.some((id) => ours.has(id));
   return { kind: 'ews-error', code: e.responseCode, message: e.messageText, backOffMs: e.backOffMs, subscriptionIds: e.subscriptionIds, ...(listsOurs ? { listsOurs } : {}) };
 }

@@ -6,7 +6,7 @@ import { TransportError } from '../../src/errors.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import { runConnection, type ConnectionResult } from '../../src/watch/connection.js';
 import { createFakeClock, type FakeClock } from '../support/fake-clock.js';
-import { closed, createFakeClient, heartbeat, notification, streamError, type FakeClient, type StreamScript } from './fake-ews.js';
+import { closed, createFakeClient, gromoxStatus, heartbeat, notification, streamError, type FakeClient, type StreamScript } from './fake-ews.js';
 
 interface Setup {
   clock: FakeClock;
@@ -197,4 +197,49 @@ test('connection: idle with a heartbeat every 30 s, its timers wake it about onc
   const ours = s.clock.timerDelays.filter((ms) => ms !== 30_000);
   assert.ok(ours.length <= Math.ceil(r.durationMs / 60_000) + 2, `${ours.length} wake-ups: ${ours.join(' ')}`);
   assert.ok(ours.every((ms) => ms >= 60_000), ours.join(' '));
+});
+
+/** A group's request (fleet): the ids it opened with, and the connection run on them. */
+async function runGroup(steps: StreamScript, ids: string[]): Promise<{ r: ConnectionResult; opened: string[][]; events: EwsEvent[] }> {
+  const clock = createFakeClock();
+  const client = createFakeClient({ clock, subscribes: [], streams: [steps] });
+  const opened: string[][] = [];
+  const events: EwsEvent[] = [];
+  const group = {
+    openStream: (list: readonly string[], minutes: number, signal: AbortSignal) => {
+      opened.push([...list]);
+      return client.openStream(list.join(','), minutes, signal);
+    },
+  };
+  const r = await clock.runUntil(
+    runConnection(
+      { group, subscriptionIds: ids, clock, connectionTimeoutMinutes: 30, heartbeatTimeoutMs: 90_000, onEvent: (e) => (events.push(e), true) },
+      new AbortController().signal,
+    ),
+  );
+  return { r, opened, events };
+}
+
+test('connection: a group opens one request for all its ids and hands on events of each', async () => {
+  const g = await runGroup({ steps: [notification('sub-a', [1]), notification('sub-b', [2]), closed()] }, ['sub-a', 'sub-b']);
+  assert.deepEqual(g.opened, [['sub-a', 'sub-b']]);
+  assert.deepEqual(g.events.map((e) => [e.subscriptionId, e.target.id]), [['sub-a', 'item-1'], ['sub-b', 'item-2']]);
+  assert.deepEqual(g.r.outcome, { kind: 'closed' });
+});
+
+test("connection: a group's error names which of its ids; a list naming none of them is not its loss", async () => {
+  const named = await runGroup({ steps: [streamError('ErrorSubscriptionNotFound', { subscriptionIds: ['sub-b'] })] }, ['sub-a', 'sub-b']);
+  assert.deepEqual(named.r.outcome, {
+    kind: 'ews-error',
+    code: 'ErrorSubscriptionNotFound',
+    message: 'ErrorSubscriptionNotFound happened.',
+    backOffMs: undefined,
+    subscriptionIds: ['sub-b'],
+    listsOurs: true,
+  });
+  const lost = await runGroup({ steps: [gromoxStatus('OK', ['sub-b']), gromoxStatus('Closed')] }, ['sub-a', 'sub-b']);
+  assert.deepEqual(lost.r.outcome, { kind: 'subscription-lost', subscriptionIds: ['sub-b'] });
+  const foreign = await runGroup({ steps: [gromoxStatus('OK', ['sub-z']), notification('sub-a', [1]), gromoxStatus('Closed')] }, ['sub-a', 'sub-b']);
+  assert.deepEqual(foreign.r.outcome, { kind: 'closed' });
+  assert.equal(foreign.events.length, 1);
 });
