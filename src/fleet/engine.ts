@@ -179,6 +179,7 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
       const join = (a: string): Member => createMember(locate(a), carried.has(lower(a)) ? 'regrouped' : 'start', carried.get(lower(a)));
       if (!r) {
         start(g, g.members.map(join));
+        if (stopped.some((old) => old.group.id === g.id)) reopenedGroups.push(g.id);
         continue;
       }
       const fresh = g.members.filter((a) => !r.members.has(lower(a)));

@@ -36,6 +36,7 @@ export interface BenchOptions {
   failOpen?: string[];
   gap?: Parameters<typeof createFakePorts>[0]['gap'];
   verdict?: Parameters<typeof createFakePorts>[0]['verdict'];
+  onOpen?: Parameters<typeof createFakePorts>[0]['onOpen'];
   options?: Partial<FleetOptions>;
   /** Stop once these anchors' scripts ran out (default: every group's). */
   stopAfter?: string[];
@@ -56,7 +57,7 @@ export function bench(o: BenchOptions): Bench {
       if ([...waitFor].every((a) => exhausted.has(a))) stop.abort();
     },
   });
-  const ports = createFakePorts({ record: transport.record, failOpen: new Set(o.failOpen ?? []), gap: o.gap, verdict: o.verdict });
+  const ports = createFakePorts({ record: transport.record, failOpen: new Set(o.failOpen ?? []), gap: o.gap, verdict: o.verdict, onOpen: o.onOpen });
   const statuses: FleetStatus[] = [];
   const fleet = createFleet({
     transport,

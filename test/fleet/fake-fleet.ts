@@ -165,6 +165,8 @@ export function createFakePorts(o: {
   gap?: (mailbox: string, gap: GapInfo) => Promise<Verdict>;
   /** What the port answers to its n-th event (1-based); 'more' by default. */
   verdict?: (mailbox: string, n: number) => Verdict;
+  /** Sees each port as it is made (tests set `behind` here). */
+  onOpen?: (mailbox: string, port: FakePort) => void;
 }): FakePorts {
   const ports = new Map<string, FakePort>();
   const log = { push: o.record };
@@ -194,6 +196,7 @@ export function createFakePorts(o: {
         },
       };
       ports.set(key, port);
+      o.onOpen?.(key, port);
       return port;
     },
   };
