@@ -51,6 +51,8 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
   let policy: PolicyState = initialPolicyState;
   let connection: AbortController | undefined;
   let reopening = false;
+  /** The member list changed since prepare() took its list. */
+  let changed = false;
   let wake: (() => void) | undefined;
 
   const label = (): string => current.id;
@@ -62,12 +64,15 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
 
   async function loop(): Promise<void> {
     while (!signal.aborted) {
+      changed = false;
       const failed = await prepare();
       if (signal.aborted) break;
       if (failed) {
         await afterEnd(failed, []);
         continue;
       }
+      // Members added while they were prepared join this connection, not one half an hour later.
+      if (changed) continue;
       const streaming = live().filter(isReady);
       if (streaming.length === 0) {
         await idle();
@@ -95,7 +100,9 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     await forEachLimited(
       waiting.filter((m) => m !== anchor),
       MAX_IN_FLIGHT,
-      async (m) => settle(m, await makeReady(m, step)),
+      async (m) => {
+        if (!m.removed && !signal.aborted) settle(m, await makeReady(m, step));
+      },
     );
     return undefined;
   }
@@ -256,6 +263,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     done,
     reopen(next: Group) {
       current = next;
+      changed = true;
       if (connection) {
         reopening = true;
         connection.abort();

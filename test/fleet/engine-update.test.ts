@@ -3,7 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heartbeat, notification } from '../watch/fake-ews.js';
+import { TransportError } from '../../src/errors.js';
+import { closed, heartbeat, notification } from '../watch/fake-ews.js';
 import { at, bench, gapsByMailbox, itemsByMailbox } from './engine-setup.js';
 
 const G1 = 'G1 https://mail.contoso.com/EWS/Exchange.asmx #1';
@@ -124,4 +125,33 @@ test('fleet shutdown: a Subscribe still in flight at the stop is awaited and its
   await hung.clock.runUntil(run2);
   assert.deepEqual(hung.callsOf('unsubscribe:'), ['alice@contoso.com:alice-1']);
   assert.equal(hung.clock.now() - hung.start, 5_000);
+});
+
+test('fleet update: a mailbox added while its group is still subscribing joins the first connection', async () => {
+  const b = bench({
+    mailboxes: four.slice(0, 2),
+    subscribes: { 'bob@contoso.com': [{ after: 1_000, id: 'bob-1' }] },
+    streams: { 'alice@contoso.com': [{ steps: [heartbeat(), closed()] }] },
+  });
+  const run = b.watch();
+  await b.clock.flush();
+  const change = await b.fleet.update([...four.slice(0, 2), at('carol@contoso.com')]);
+  assert.deepEqual(change, { added: ['carol@contoso.com'], removed: [], reopenedGroups: [G1] });
+  await b.clock.runUntil(run);
+  assert.deepEqual(b.callsOf('open:')[0], 'alice@contoso.com:alice-1,bob-1,carol-1');
+  assert.deepEqual(gapsByMailbox(b)['carol@contoso.com'], ['start@carol-1']);
+});
+
+test('fleet: a group whose URL answers 404 before it ever streamed is set aside for 15 minutes, said with the reason; the others stream', async () => {
+  const notFound = new TransportError('GetStreamingEvents: HTTP 404 from the server', { status: 404 });
+  const b = bench({
+    mailboxes: four,
+    streams: { 'alice@contoso.com': [{ fail: notFound }], 'dave@contoso.com': [{ steps: [notification('erin-1', [1]), closed()] }] },
+  });
+  await b.run();
+  const down = b.statuses.filter((s) => s.type === 'group-disconnected' && s.group === G1);
+  assert.deepEqual(down, [{ type: 'group-disconnected', group: G1, reason: 'http 404: GetStreamingEvents: HTTP 404 from the server', delayMs: 900_000 }]);
+  assert.deepEqual(itemsByMailbox(b)['erin@contoso.com'], ['item-1']);
+  assert.deepEqual(b.transport.clients.get('alice@contoso.com')?.opens.length, 2, 'tried again after the wait');
+  assert.ok(b.clock.sleeps.includes(900_000));
 });
