@@ -226,3 +226,14 @@ test("fleet: a port's enough ends the fleet with max-events", async () => {
   assert.deepEqual(itemsByMailbox(b), { 'alice@contoso.com': [], 'bob@contoso.com': ['item-1'], 'carol@contoso.com': [] }, 'nothing after enough, even from the same chunk');
   assert.equal(b.callsOf('unsubscribe:').length, 3);
 });
+
+test('fleet: the members of a group are subscribed at most ten at a time (the account budget Microsoft advises)', async () => {
+  const names = Array.from({ length: 15 }, (_, i) => `user${String(i + 1).padStart(2, '0')}@contoso.com`);
+  const slow = Object.fromEntries(names.map((a) => [a, [{ after: 1_000, id: `${a.split('@')[0]}-1` }]]));
+  const b = bench({ mailboxes: names.map((a) => at(a)), subscribes: slow, streams: { 'user01@contoso.com': [{ steps: [closed()] }] } });
+  await b.run();
+  const started = b.transport.calls.flatMap((c, i) => (c.startsWith('subscribe:') ? [b.transport.times[i] - b.start] : []));
+  // The anchor alone first; then ten members; the last four as the first ten answer.
+  assert.deepEqual(started, [0, ...Array<number>(10).fill(1_000), ...Array<number>(4).fill(2_000)]);
+  assert.equal(b.transport.clients.get('user01@contoso.com')?.opens[0]?.length, 15);
+});
