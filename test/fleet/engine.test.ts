@@ -237,3 +237,12 @@ test('fleet: the members of a group are subscribed at most ten at a time (the ac
   assert.deepEqual(started, [0, ...Array<number>(10).fill(1_000), ...Array<number>(4).fill(2_000)]);
   assert.equal(b.transport.clients.get('user01@contoso.com')?.opens[0]?.length, 15);
 });
+
+test('fleet: an error that names no id (ErrorInvalidSubscription alone) loses the whole group: all resubscribed, anchor first, all caught up', async () => {
+  const b = bench({ mailboxes: trio, streams: { 'alice@contoso.com': [{ steps: [heartbeat(), streamError('ErrorInvalidSubscription')] }] } });
+  await b.run();
+  assert.deepEqual(b.callsOf('subscribe:'), ['Alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com', 'Alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com']);
+  assert.deepEqual(b.callsOf('open:'), ['alice@contoso.com:alice-1,bob-1,carol-1', 'alice@contoso.com:alice-2,bob-2,carol-2']);
+  assert.deepEqual(gapsByMailbox(b)['bob@contoso.com'], ['start@bob-1', 'ErrorInvalidSubscription@bob-2']);
+  assert.deepEqual(b.callsOf('unsubscribe:').sort(), ['Alice@contoso.com:alice-2', 'bob@contoso.com:bob-2', 'carol@contoso.com:carol-2'], 'the lost ids are never unsubscribed');
+});
