@@ -86,7 +86,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
 
   /**
    * Makes ready every member the next connection waits for: the anchor's Subscribe first (its answer sets the group's
-   * cookie, §4.5), then the others with at most MAX_IN_FLIGHT at once. The anchor's transient failure is the group's
+   * cookie, protocol-notes.md §4.5), then the others with at most MAX_IN_FLIGHT at once. The anchor's transient failure is the group's
    * (it backs off as a whole); another member's sets that member aside, to be retried on its own.
    */
   async function prepare(): Promise<Ended | undefined> {

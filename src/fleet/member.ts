@@ -71,7 +71,7 @@ export async function makeReady(m: Member, ctx: StepContext): Promise<StepResult
   return { ok: true };
 }
 
-/** Subscribe under the anchor; refused there (§4.5), once more at once anchored on the mailbox itself. */
+/** Subscribe under the anchor; refused there (protocol-notes.md §4.5), once more at once anchored on the mailbox itself. */
 async function subscribe(m: Member, ctx: StepContext): Promise<SubscribeFailure | undefined> {
   for (;;) {
     const underAnchor = !m.selfAnchored && m.address.toLowerCase() !== ctx.client.anchor.toLowerCase();
