@@ -7,7 +7,7 @@ import { DEFAULT_UNSUBSCRIBE_TIMEOUT_MS } from '../watch/engine.js';
 import { groupMailboxes, type Group, type Located } from './grouping.js';
 import { startGroupRun, type GroupContext, type GroupRun } from './group-run.js';
 import { createMember, type Member } from './member.js';
-import type { Fleet, FleetChange, FleetOptions, FleetStatus, GroupClient } from './types.js';
+import type { Fleet, FleetChange, FleetOptions, FleetStatus, GroupClient, MailboxPort } from './types.js';
 
 const lower = (a: string): string => a.toLowerCase();
 
@@ -108,7 +108,12 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
     if (signal.aborted) stopper.abort();
     try {
       groups = groupMailboxes(initial, { url: options.url });
-      if (!stopper.signal.aborted) for (const g of groups) start(g, g.members.map((a) => createMember(locate(a), 'start')));
+      try {
+        if (!stopper.signal.aborted) for (const g of groups) start(g, g.members.map((a) => createMember(locate(a), 'start')));
+      } catch (err) {
+        // The transport refused a group (more than the account's budget can stream): the groups already started end too.
+        ctx.fail(err);
+      }
       await new Promise<void>((resolve) => (stopper.signal.aborted ? resolve() : stopper.signal.addEventListener('abort', () => resolve(), { once: true })));
       const closeFailure = await shutdown();
       if (fatal) throw fatal.error;
@@ -174,11 +179,20 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
     const { leaving, stopped } = leave(nextById, wanted);
     const carried = new Map(leaving.filter((l) => l.staying).map((l) => [lower(l.member.address), l.member.port]));
     const reopenedGroups: string[] = [];
+    let refused: { error: unknown; ports: (MailboxPort | undefined)[] } | undefined;
     for (const g of next) {
       const r = runs.get(g.id);
       const join = (a: string): Member => createMember(locate(a), carried.has(lower(a)) ? 'regrouped' : 'start', carried.get(lower(a)));
       if (!r) {
-        start(g, g.members.map(join));
+        const members = g.members.map(join);
+        try {
+          start(g, members);
+        } catch (error) {
+          // Refused by the transport (the account's budget): said by update's rejection; the rest of the change holds.
+          refused ??= { error, ports: [] };
+          refused.ports.push(...members.map((m) => m.port));
+          continue;
+        }
         if (stopped.some((old) => old.group.id === g.id)) reopenedGroups.push(g.id);
         continue;
       }
@@ -194,6 +208,10 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
     await endSubscriptions(leaving);
     await Promise.all(leaving.filter((l) => !l.staying).map((l) => l.member.port?.close().catch(() => undefined)));
     await Promise.all(stopped.map((r) => r.client.close().catch(() => undefined)));
+    if (refused) {
+      await Promise.all(refused.ports.map((p) => p?.close().catch(() => undefined)));
+      throw refused.error;
+    }
     return { ...change, reopenedGroups };
   }
 

@@ -63,6 +63,8 @@ export async function makeReady(m: Member, ctx: StepContext): Promise<StepResult
       return { ok: false, failure: { kind: 'port', code, advice: cleanText(err instanceof Error ? err.message : String(err)).slice(0, 300) } };
     }
   }
+  // Stopped meanwhile: no new subscription that would only have to be ended again.
+  if (ctx.stop.aborted) return { ok: true };
   if (m.subscriptionId === undefined) {
     const failure = await subscribe(m, ctx);
     if (failure) return { ok: false, failure };
@@ -90,7 +92,7 @@ async function subscribe(m: Member, ctx: StepContext): Promise<SubscribeFailure 
       ctx.report({ type: 'subscribed', mailbox: m.address, subscriptionId: r.value });
       return undefined;
     } catch (err) {
-      const failure = classifySubscribeFailure(err, { underAnchor });
+      const failure = classifySubscribeFailure(err, { mailbox: m.address, underAnchor });
       if (failure.kind !== 'self-anchor') return failure;
       m.selfAnchored = true;
     }
@@ -106,7 +108,7 @@ async function closeGap(m: Member, ctx: StepContext): Promise<StepResult> {
     return r.value === 'enough' ? { ok: true, enough: true } : { ok: true };
   } catch (err) {
     // The gap stays pending; a failed catch-up is this mailbox's trouble (or the sign-in's).
-    const failure = classifySubscribeFailure(err, { underAnchor: false });
+    const failure = classifySubscribeFailure(err, { mailbox: m.address, underAnchor: false });
     return { ok: false, failure: failure.kind === 'self-anchor' ? { kind: 'transient', outcome: { kind: 'transport-error', message: String(err) } } : failure };
   }
 }

@@ -4,7 +4,7 @@
 
 import { cleanText } from '../base/sanitize.js';
 import { AuthError, EwsResponseError } from '../errors.js';
-import { classifyResponseCode, responseCodeHint } from '../ews/response-codes.js';
+import { adviceFor, classifyResponseCode } from '../ews/response-codes.js';
 import { isConfigurationFailure, outcomeOfError, withHint, type Outcome } from '../watch/policy.js';
 
 /** How long a mailbox that cannot be watched waits before it is tried again (±20 % jitter). */
@@ -26,14 +26,15 @@ export type SubscribeFailure =
  */
 const CAS_TEXT = /could not contact the appropriate CAS server/i;
 
-export function classifySubscribeFailure(err: unknown, o: { underAnchor: boolean }): SubscribeFailure {
+/** `mailbox`: whose Subscribe (or catch-up) failed, named in the advice; `underAnchor`: sent under the group's anchor. */
+export function classifySubscribeFailure(err: unknown, o: { mailbox: string; underAnchor: boolean }): SubscribeFailure {
   const outcome = outcomeOfError(err);
   if (o.underAnchor && refusedUnderAnchor(err, outcome)) return { kind: 'self-anchor' };
   switch (outcome.kind) {
     case 'auth-error':
       return { kind: 'fatal', error: err instanceof AuthError ? err : new AuthError(outcome.message, { status: outcome.status, cause: err }) };
     case 'ews-error':
-      return classifyCode(err, outcome);
+      return classifyCode(err, outcome, o.mailbox);
     case 'transport-error':
       // A 404, a redirect or an HTML page: this mailbox's URL is wrong; the other groups may be fine.
       if (isConfigurationFailure(outcome)) return { kind: 'mailbox', code: outcome.status ? `http ${outcome.status}` : 'not EWS', advice: clean(outcome.message) };
@@ -43,7 +44,7 @@ export function classifySubscribeFailure(err: unknown, o: { underAnchor: boolean
   }
 }
 
-function classifyCode(err: unknown, outcome: Extract<Outcome, { kind: 'ews-error' }>): SubscribeFailure {
+function classifyCode(err: unknown, outcome: Extract<Outcome, { kind: 'ews-error' }>, mailbox: string): SubscribeFailure {
   const { code } = outcome;
   switch (classifyResponseCode(code)) {
     case 'auth':
@@ -51,7 +52,7 @@ function classifyCode(err: unknown, outcome: Extract<Outcome, { kind: 'ews-error
     case 'fatal':
       // ErrorImpersonateUserDenied, ErrorNonExistentMailbox, ErrorExceededSubscriptionCount, ErrorAccessDenied, …:
       // about this mailbox (or fixed by the admin later), so it is set aside, not the end of the others.
-      return { kind: 'mailbox', code, advice: responseCodeHint(code) ?? clean(outcome.message) };
+      return { kind: 'mailbox', code, advice: adviceFor(code, mailbox) };
     default:
       return { kind: 'transient', outcome };
   }

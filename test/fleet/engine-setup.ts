@@ -33,6 +33,7 @@ export interface BenchOptions {
   subscribes?: Record<string, SubscribeStep[]>;
   streams?: Record<string, StreamScript[]>;
   unsubscribe?: FakeFleetOptions['unsubscribe'];
+  refuseGroup?: FakeFleetOptions['refuseGroup'];
   failOpen?: string[];
   gap?: Parameters<typeof createFakePorts>[0]['gap'];
   verdict?: Parameters<typeof createFakePorts>[0]['verdict'];
@@ -52,6 +53,7 @@ export function bench(o: BenchOptions): Bench {
     subscribes: o.subscribes,
     streams: o.streams,
     unsubscribe: o.unsubscribe,
+    refuseGroup: o.refuseGroup,
     onExhausted: (anchor) => {
       exhausted.add(anchor);
       if ([...waitFor].every((a) => exhausted.has(a))) stop.abort();

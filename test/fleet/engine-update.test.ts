@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransportError } from '../../src/errors.js';
+import { TransportError, UsageError } from '../../src/errors.js';
 import { closed, heartbeat, notification } from '../watch/fake-ews.js';
 import { at, bench, gapsByMailbox, itemsByMailbox } from './engine-setup.js';
 
@@ -154,4 +154,30 @@ test('fleet: a group whose URL answers 404 before it ever streamed is set aside 
   assert.deepEqual(itemsByMailbox(b)['erin@contoso.com'], ['item-1']);
   assert.deepEqual(b.transport.clients.get('alice@contoso.com')?.opens.length, 2, 'tried again after the wait');
   assert.ok(b.clock.sleeps.includes(900_000));
+});
+
+test("fleet: a group the transport refuses (past the account's budget) ends the run with its error, the groups already started cleaned up", async () => {
+  const tooMany = new UsageError('9 groups of mailboxes need 9 streaming connections, but one ews-watch keeps to 8');
+  const b = bench({ mailboxes: four, refuseGroup: { anchor: 'dave@contoso.com', error: tooMany } });
+  await assert.rejects(b.run(), (err) => err === tooMany);
+  assert.deepEqual(b.callsOf('close:'), ['alice@contoso.com']);
+  assert.deepEqual(b.callsOf('subscribe:'), [], 'stopped before anything was subscribed');
+});
+
+test('fleet update: a new group the transport refuses rejects the update; the rest of the change holds', async () => {
+  const tooMany = new UsageError('too many groups');
+  const b = bench({
+    mailboxes: four.slice(0, 2),
+    refuseGroup: { anchor: 'dave@contoso.com', error: tooMany },
+    options: { heartbeatTimeoutMs: 3_600_000 },
+    streams: { 'alice@contoso.com': [open, open] },
+  });
+  const run = b.watch();
+  await b.clock.flush();
+  await assert.rejects(b.fleet.update([at('alice@contoso.com'), at('carol@contoso.com'), at('dave@contoso.com', 'G2')]), (err) => err === tooMany);
+  await b.clock.flush();
+  assert.deepEqual(b.callsOf('unsubscribe:'), ['bob@contoso.com:bob-1'], 'bob removed');
+  assert.deepEqual(b.callsOf('open:').at(-1), 'alice@contoso.com:alice-1,carol-1', 'carol added');
+  b.stop.abort();
+  await b.clock.runUntil(run);
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
-import { responseCodeHint } from '../../src/ews/response-codes.js';
+import { adviceFor } from '../../src/ews/response-codes.js';
 import { LOST_REASON } from '../../src/watch/policy.js';
 import { closed, gromoxStatus, heartbeat, notification, streamError } from '../watch/fake-ews.js';
 import { at, bench, gapsByMailbox, itemsByMailbox } from './engine-setup.js';
@@ -138,7 +138,7 @@ test('fleet: impersonation denied → said once, the others stream, tried again 
   await b.run();
   const failed = b.statuses.filter((s) => s.type === 'mailbox-failed');
   assert.deepEqual(failed, [
-    { type: 'mailbox-failed', mailbox: 'bob@contoso.com', code: 'ErrorImpersonateUserDenied', advice: responseCodeHint('ErrorImpersonateUserDenied'), retryMs: 900_000 },
+    { type: 'mailbox-failed', mailbox: 'bob@contoso.com', code: 'ErrorImpersonateUserDenied', advice: adviceFor('ErrorImpersonateUserDenied', 'bob@contoso.com'), retryMs: 900_000 },
   ]);
   assert.deepEqual(b.statuses.filter((s) => s.type === 'mailbox-recovered'), [{ type: 'mailbox-recovered', mailbox: 'bob@contoso.com' }]);
   const bobTries = b.transport.calls.flatMap((c, i) => (c === 'subscribe:bob@contoso.com' ? [b.transport.times[i] - b.start] : []));

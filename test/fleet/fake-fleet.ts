@@ -18,6 +18,8 @@ export interface FakeFleetOptions {
   /** Per group anchor (lower-cased), in order; when it runs out, the request hangs and onExhausted is told. */
   streams?: Record<string, StreamScript[]>;
   unsubscribe?: 'ok' | 'hang';
+  /** group() throws this for the group of this anchor (lower-cased), as the real transport does past its group budget. */
+  refuseGroup?: { anchor: string; error: unknown };
   onExhausted?(anchor: string): void;
 }
 
@@ -49,6 +51,7 @@ export function createFakeFleet(o: FakeFleetOptions): FakeFleet {
 
   function group(g: Group): GroupClient & { opens: string[][] } {
     const anchor = g.anchor.toLowerCase();
+    if (o.refuseGroup?.anchor === anchor) throw o.refuseGroup.error;
     const scripts = [...(o.streams?.[anchor] ?? [])];
     const opens: string[][] = [];
     const live: AbortSignal[] = [];

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthError, EwsResponseError, TransportError } from '../../src/errors.js';
-import { responseCodeHint } from '../../src/ews/response-codes.js';
+import { adviceFor } from '../../src/ews/response-codes.js';
 import { classifySubscribeFailure, mailboxRetryMs } from '../../src/fleet/subscribe-failure.js';
 
-const kind = (err: unknown, underAnchor = true): string => classifySubscribeFailure(err, { underAnchor }).kind;
+const kind = (err: unknown, underAnchor = true): string => classifySubscribeFailure(err, { mailbox: 'bob@contoso.com', underAnchor }).kind;
 const cas = new TransportError('Subscribe: HTTP 500: Request failed because EWS could not contact the appropriate CAS server for this request.', { status: 500 });
 
 test('subscribe failure: refused under the anchor → self-anchor, only while under the anchor', () => {
@@ -19,13 +19,13 @@ test('subscribe failure: refused under the anchor → self-anchor, only while un
 
 test("subscribe failure: this mailbox's trouble is set aside with the code's advice; the sign-in's ends the fleet", () => {
   for (const code of ['ErrorImpersonateUserDenied', 'ErrorNonExistentMailbox', 'ErrorExceededSubscriptionCount']) {
-    assert.deepEqual(classifySubscribeFailure(new EwsResponseError(code, `Subscribe: ${code}`), { underAnchor: true }), { kind: 'mailbox', code, advice: responseCodeHint(code) });
+    assert.deepEqual(classifySubscribeFailure(new EwsResponseError(code, `Subscribe: ${code}`), { mailbox: 'bob@contoso.com', underAnchor: true }), { kind: 'mailbox', code, advice: adviceFor(code, 'bob@contoso.com') });
   }
-  const notFound = classifySubscribeFailure(new TransportError('Subscribe: HTTP 404\u001b[31m', { status: 404 }), { underAnchor: false });
+  const notFound = classifySubscribeFailure(new TransportError('Subscribe: HTTP 404\u001b[31m', { status: 404 }), { mailbox: 'bob@contoso.com', underAnchor: false });
   assert.deepEqual(notFound, { kind: 'mailbox', code: 'http 404', advice: 'Subscribe: HTTP 404' }, 'escape sequences stripped');
   const denied = new AuthError('Subscribe: HTTP 401', { status: 401 });
-  assert.deepEqual(classifySubscribeFailure(denied, { underAnchor: true }), { kind: 'fatal', error: denied });
-  const token = classifySubscribeFailure(new EwsResponseError('ErrorInvalidSerializedAccessToken', 'bad token'), { underAnchor: true });
+  assert.deepEqual(classifySubscribeFailure(denied, { mailbox: 'bob@contoso.com', underAnchor: true }), { kind: 'fatal', error: denied });
+  const token = classifySubscribeFailure(new EwsResponseError('ErrorInvalidSerializedAccessToken', 'bad token'), { mailbox: 'bob@contoso.com', underAnchor: true });
   assert.ok(token.kind === 'fatal' && token.error instanceof AuthError);
   assert.equal(kind(new EwsResponseError('ErrorServerBusy', 'busy', { backOffMs: 5000 })), 'transient');
   assert.equal(kind(new Error('socket hang up')), 'transient');
