@@ -15,6 +15,9 @@ import type { Group, Located } from '../../src/fleet/grouping.js';
 import type { FleetStatus, FleetTransport, GroupClient, MailboxPort } from '../../src/fleet/types.js';
 import type { GapInfo } from '../../src/watch/engine.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { createBasicAuth } from '../../src/auth/basic.js';
+import { createLogger } from '../../src/term/logger.js';
+import { createFleetTransport } from '../../src/transport/fleet-transport.js';
 import { basicAuth } from '../simulator/helpers.js';
 
 const V = 'Exchange2013_SP1';
@@ -107,13 +110,13 @@ async function withFarm(options: SimulatorOptions, fn: (sim: Simulator) => Promi
   }
 }
 
-function fleetOn(sim: Simulator): { run: Promise<{ reason: string }>; stop: AbortController; ports: Map<string, Port>; statuses: FleetStatus[] } {
+function fleetOn(sim: Simulator, transport: FleetTransport = farmTransport(sim)): { run: Promise<{ reason: string }>; stop: AbortController; ports: Map<string, Port>; statuses: FleetStatus[] } {
   const located = [ANCHOR, MEMBER, DENIED].map((address): Located => ({ address, ewsUrl: sim.url, groupingInformation: 'EXSIM' }));
   const { ports, open } = recordingPorts();
   const statuses: FleetStatus[] = [];
   const stop = new AbortController();
   const fleet = createFleet({
-    transport: farmTransport(sim),
+    transport,
     ports: { open },
     mailboxes: located,
     clock: systemClock,
@@ -126,9 +129,10 @@ function fleetOn(sim: Simulator): { run: Promise<{ reason: string }>; stop: Abor
   return { run: fleet.run(stop.signal), stop, ports, statuses };
 }
 
-test('fleet on the farm: one stream for the group under its cookie; a denied mailbox is said once; a lost id is resubscribed alone; nothing left subscribed', async () => {
-  await withFarm({}, async (sim) => {
-    const f = fleetOn(sim);
+/** One group under its cookie, a denied mailbox, a lost id, and the way out, through `transport`. */
+async function lostIdScenario(sim: Simulator, transport: FleetTransport): Promise<void> {
+  {
+    const f = fleetOn(sim, transport);
     try {
       await until('the group connected', () => f.statuses.some((s) => s.type === 'group-connected'));
       const failed = f.statuses.filter((s) => s.type === 'mailbox-failed');
@@ -156,6 +160,29 @@ test('fleet on the farm: one stream for the group under its cookie; a denied mai
     }
     assert.deepEqual(sim.subscriptions(), [], 'every subscription ended');
     assert.deepEqual([...f.ports.values()].map((p) => p.closed), [true, true, true]);
+  }
+}
+
+test('fleet on the farm: one stream for the group under its cookie; a denied mailbox is said once; a lost id is resubscribed alone; nothing left subscribed', async () => {
+  await withFarm({}, (sim) => lostIdScenario(sim, farmTransport(sim)));
+});
+
+test("fleet on the farm through the real FleetTransport (src/transport/fleet-transport.ts): the same", async () => {
+  await withFarm({}, async (sim) => {
+    const transport = createFleetTransport({
+      auth: createBasicAuth(sim.credentials.user, sim.credentials.password),
+      logger: createLogger(() => undefined, 0),
+      now: Date.now,
+      serverVersion: V,
+      folders: { kind: 'folders', folders: [{ kind: 'distinguished', name: 'inbox' }] },
+      events: ['NewMail'],
+      user: sim.credentials.user,
+    });
+    try {
+      await lostIdScenario(sim, transport);
+    } finally {
+      await transport.close();
+    }
   });
 });
 
