@@ -161,7 +161,12 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
 
   async function connect(streaming: Member[]): Promise<Ended> {
     const byId = new Map(streaming.map((m) => [m.subscriptionId as string, m]));
-    connection = new AbortController();
+    const ours = new AbortController();
+    connection = ours;
+    // Linked by hand rather than AbortSignal.any: one per connection, for as long as the process runs.
+    const stop = (): void => ours.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) ours.abort();
     const result = await runConnection(
       {
         group: client,
@@ -176,8 +181,8 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
           ctx.report({ type: 'group-connected', group: label(), anchor: client.anchor, members: byId.size, ...(cookie ? { cookie } : {}) });
         },
       },
-      AbortSignal.any([signal, connection.signal]),
-    );
+      ours.signal,
+    ).finally(() => signal.removeEventListener('abort', stop));
     connection = undefined;
     return { outcome: result.outcome, connection: result };
   }

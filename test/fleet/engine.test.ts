@@ -246,3 +246,15 @@ test('fleet: an error that names no id (ErrorInvalidSubscription alone) loses th
   assert.deepEqual(gapsByMailbox(b)['bob@contoso.com'], ['start@bob-1', 'ErrorInvalidSubscription@bob-2']);
   assert.deepEqual(b.callsOf('unsubscribe:').sort(), ['Alice@contoso.com:alice-2', 'bob@contoso.com:bob-2', 'carol@contoso.com:carol-2'], 'the lost ids are never unsubscribed');
 });
+
+test("fleet: ErrorServerBusy in a group's stream backs that group off by BackOffMilliseconds, keeping every subscription, without a gap", async () => {
+  const b = bench({
+    mailboxes: trio,
+    streams: { 'alice@contoso.com': [{ steps: [heartbeat(), streamError('ErrorServerBusy', { backOffMs: 45_000, subscriptionIds: ['bob-1'] })] }] },
+  });
+  await b.run();
+  assert.deepEqual(b.clock.sleeps, [45_000]);
+  assert.deepEqual(b.callsOf('open:'), ['alice@contoso.com:alice-1,bob-1,carol-1', 'alice@contoso.com:alice-1,bob-1,carol-1']);
+  assert.equal(b.callsOf('subscribe:').length, 3);
+  assert.deepEqual(gapsByMailbox(b)['bob@contoso.com'], ['start@bob-1']);
+});
