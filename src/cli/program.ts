@@ -66,7 +66,7 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--autodiscover-allow <domains>', 'comma list of other domains autodiscover may follow a redirect to with your credentials (EWS_AUTODISCOVER_ALLOW)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
     .option('--auth <kind>', 'auto, ntlm, basic, oauth or token (EWS_AUTH; default auto: NTLM, else Basic, as the server offers)')
-    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in)')
+    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in); repeatable or a comma list to watch many', collect)
     .option('--server-version <version>', 'RequestServerVersion to send (EWS_SERVER_VERSION; default: Exchange2013_SP1)')
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--tenant <id>', 'OAuth: the Entra tenant id or domain (EWS_TENANT_ID)')
@@ -76,6 +76,19 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--ca-file <pem>', 'also trust the CA certificates in this PEM file, for servers with an internal CA (EWS_CA_FILE)')
     .option('--insecure', 'do not verify the server certificate (warned about on every start; prefer --ca-file)')
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
+}
+
+/** Watching many mailboxes (README "Many mailboxes"): the root command's only. */
+function addManyOptions(cmd: Command): Command {
+  return cmd
+    .option('--mailboxes-file <file>', 'watch the mailboxes listed in this file, one address a line, # comments (- for standard input; EWS_MAILBOXES_FILE); SIGHUP reads it again')
+    .option('--shard <K/N>', 'watch only this process\'s part K (from 0) of N of the list, by a stable hash of each address (EWS_SHARD)');
+}
+
+/** commander keeps the repeatable --mailbox under `mailbox`; the configuration takes the list as `mailboxes`. */
+function withMailboxes<T extends { mailbox?: unknown }>(opts: T): Omit<T, 'mailbox'> & { mailboxes?: string[] } {
+  const { mailbox, ...rest } = opts;
+  return mailbox === undefined ? rest : { ...rest, mailboxes: mailbox as string[] };
 }
 
 export function buildProgram(actions: ProgramActions, version: string): Command {
@@ -88,6 +101,7 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
     // No arguments of its own: a word here is a mistyped command, reported as such by the action.
     .allowExcessArguments(true);
   addConnectionOptions(program);
+  addManyOptions(program);
   addWatchOptions(program);
   program.addHelpText(
     'after',
@@ -122,7 +136,7 @@ Examples:
   );
   program.action(async (opts: RawOptions & { envFile?: string }, self: Command) => {
     if (self.args.length > 0) unknownCommand(self, self.args[0] as string);
-    return actions.watch(opts);
+    return actions.watch(withMailboxes(opts));
   });
 
   const demo = new Command('demo')
@@ -159,7 +173,7 @@ too when allowed. One line each, with what to ask the admin of what sits between
   note  heartbeats every N s, or none                   as the server sends them
 Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped (after cleaning up).`,
   );
-  check.action(async (_opts: RawOptions, self: Command) => actions.check(self.optsWithGlobals<RawOptions & { envFile?: string }>()));
+  check.action(async (_opts: RawOptions, self: Command) => actions.check(withMailboxes(self.optsWithGlobals<RawOptions & { envFile?: string }>())));
   program.addCommand(check);
   program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));
   program.addCommand(credentialCommand('logout', 'remove what login stored, and say whether anything was there', actions.logout));
