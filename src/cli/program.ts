@@ -114,6 +114,12 @@ A flag beats the environment, which beats .env.
 OAuth (Exchange Online): EWS_TENANT_ID, EWS_CLIENT_ID; an app adds EWS_CLIENT_SECRET or EWS_CLIENT_CERT and
 EWS_MAILBOX; a person signs in once with \`ews-watch login --auth oauth --tenant T --client-id C\`.
 
+Many mailboxes: several --mailbox (or a comma list), or --mailboxes-file, watch them all from one process as an
+account allowed to impersonate them (ApplicationImpersonation, or an app with full_access_as_app); each event
+names its mailbox. SIGHUP reads the file again: new mailboxes are added, missing ones dropped, the rest untouched.
+--shard K/N splits one list among N processes, with no overlap and no gap; a shard with no mailbox idles.
+EWS_MAILBOX may hold a comma list; EWS_MAILBOXES_FILE and EWS_SHARD stand for the two flags.
+
 Hooks: \`--on NewMail --exec notify-send "New mail"\` runs notify-send for each NewMail, with no shell; the event's
 NDJSON line on stdin and EWS_EVENT, EWS_EVENTS, EWS_ITEM_ID, EWS_FOLDER_ID, EWS_FOLDER, EWS_SUBJECT, EWS_FROM,
 EWS_FROM_NAME, EWS_MAILBOX, EWS_SOURCE, EWS_TIMESTAMP in its environment (subject and sender with --details).
@@ -132,6 +138,7 @@ Examples:
   ews-watch --events NewMail --json | jq -r .itemId
   ews-watch --events NewMail --from bank --since now --max-events 1 --timeout 2m --json
   ews-watch --details --on NewMail --exec notify-send "New mail"
+  ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user svc-ews@contoso.com --mailboxes-file team.txt --json
   EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );
   program.action(async (opts: RawOptions & { envFile?: string }, self: Command) => {
