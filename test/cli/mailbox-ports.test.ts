@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WatchedEvent } from '../../src/base/event.js';
-import { systemClock } from '../../src/base/clock.js';
+import { systemClock, type Clock } from '../../src/base/clock.js';
+import type { ItemResult } from '../../src/ews/items.js';
+import { createFakeClock } from '../support/fake-clock.js';
 import { resolveTuning } from '../../src/cli/command-config.js';
 import { resolveWatchSettings } from '../../src/cli/config.js';
 import { createMailboxPorts, createMailboxRegistry } from '../../src/cli/mailbox-ports.js';
@@ -26,12 +28,13 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const client = new Proxy({}, { get: (_t, name) => async () => Promise.reject(new Error(`unexpected ${String(name)}`)) });
 const transport: Pick<FleetTransport, 'mailbox'> = { mailbox: () => client as ReturnType<FleetTransport['mailbox']> };
 
-function setUp(stateDir: string, o: { maxEvents?: string } = {}) {
+function setUp(stateDir: string, o: { maxEvents?: string; details?: boolean; transport?: Pick<FleetTransport, 'mailbox'>; clock?: Clock } = {}) {
   const printed: WatchedEvent[] = [];
   const logged: string[] = [];
-  const settings = resolveWatchSettings({ format: 'ndjson', ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}) }, false);
+  const settings = resolveWatchSettings({ format: 'ndjson', ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}), ...(o.details ? { details: true } : {}) }, false);
   const logger = createLogger((t) => void logged.push(t), 0);
-  const registry = createMailboxRegistry(false);
+  const registry = createMailboxRegistry(settings.details);
+  const clock = o.clock ?? systemClock;
   const stop = new AbortController();
   const pipeline = createPipeline({
     settings,
@@ -39,14 +42,14 @@ function setUp(stateDir: string, o: { maxEvents?: string } = {}) {
     mailbox: '',
     mailboxes: registry,
     sink: { write: (e) => void printed.push(e) },
-    clock: systemClock,
+    clock,
     logger,
     writeErr: (t) => void logged.push(t),
     hookEnv: {},
     signal: stop.signal,
   });
   const tuning = resolveTuning(createLookup({ env: {}, dotenv: {} }));
-  const ports = createMailboxPorts({ transport, registry, pipeline, settings, logger, clock: systemClock, stateDir, tuning });
+  const ports = createMailboxPorts({ transport: o.transport ?? transport, registry, pipeline, settings, logger, clock, stateDir, tuning });
   return { printed, logged, registry, pipeline, ports, stop };
 }
 
@@ -89,6 +92,34 @@ describe('mailbox ports', () => {
     await s.ports.closeAll();
     assert.equal(await s.pipeline.finish(), 0);
     assert.equal(s.printed.length, 2);
+  });
+
+  it('--details: each event is detailed by GetItem as its own mailbox (the same item id in two mailboxes, two answers)', async () => {
+    const asked: string[] = [];
+    const perMailbox: Pick<FleetTransport, 'mailbox'> = {
+      mailbox: (address) =>
+        new Proxy(
+          {
+            getItems: async (ids: readonly string[]): Promise<ItemResult[]> => (asked.push(`${address}: ${ids.join(',')}`), ids.map((itemId) => ({ ok: true, itemId, details: { subject: `for ${address}` } }))),
+          },
+          { get: (t, name) => (t as Record<string, unknown>)[name as string] ?? (async () => Promise.reject(new Error(`unexpected ${String(name)}`))) },
+        ) as ReturnType<FleetTransport['mailbox']>,
+    };
+    const clock = createFakeClock();
+    const s = setUp(mkdtempSync(join(root, 'details-')), { details: true, transport: perMailbox, clock });
+    const a = await s.ports.open(located(1));
+    const b = await s.ports.open(located(2));
+    a.event(event(9));
+    b.event(event(9));
+    await clock.advance(2_000);
+    for (let i = 0; i < 100 && s.printed.length < 2; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(s.printed.map((e) => [e.mailbox, e.details?.subject]), [['user1@contoso.com', 'for user1@contoso.com'], ['user2@contoso.com', 'for user2@contoso.com']]);
+    assert.deepEqual(asked.sort(), ['user1@contoso.com: item-9', 'user2@contoso.com: item-9']);
+    await s.ports.closeAll();
+    s.stop.abort();
+    const finished = s.pipeline.finish();
+    await clock.advance(10_000);
+    assert.equal(await finished, 0);
   });
 
   it('a mailbox already open is refused (its state is locked by this very process); after close it opens again', async () => {
