@@ -12,7 +12,7 @@ import { DEFAULT_ANSWER_TIMEOUT_MS } from '../transport/http.js';
 import type { LiveFlags, LiveSettings } from './check-live-command.js';
 import { resolveConnection, resolveWatchSettings, type ConfiguredConnection, type RawOptions, type WatchSettings } from './config.js';
 import { loadDotenv } from './dotenv.js';
-import { oneMailboxFlag, resolveMailboxSelection, type MailboxSelection } from './mailbox-selection.js';
+import { resolveMailboxSelection, type MailboxSelection } from './mailbox-selection.js';
 import type { IOStreams, TerminalConfig } from './io-streams.js';
 import { createLookup, type Env, type Lookup, type Setting } from './precedence.js';
 import type { CredentialOptions } from './program.js';
@@ -88,6 +88,8 @@ export interface DemoConfig extends RunSettings {
 
 export interface CheckConfig extends SignInConfig {
   readonly live: LiveSettings | undefined;
+  /** One mailbox (the table, --live) or many (fleet-check.ts: one line each). */
+  readonly mailboxes: MailboxSelection;
   readonly settings: WatchSettings;
   readonly terminal: TerminalConfig;
 }
@@ -142,8 +144,11 @@ export async function resolveCheckConfig(opts: RawOptions & LiveFlags & { envFil
   const live = resolveLiveSettings(opts, io.stdin.isTTY === true && io.stderr.isTTY === true);
   const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
   const vars = lookupFor(opts.envFile, io, warn);
-  const one = { ...opts, mailbox: oneMailboxFlag(mailboxFlagsOf(opts), 'check') };
-  return Object.freeze({ live: live && Object.freeze(live), settings, ...resolveSignIn(one, vars, io.env), terminal: resolveTerminal(io.env) });
+  const mailboxes = resolveMailboxSelection(mailboxFlagsOf(opts), vars);
+  if (mailboxes.kind === 'many' && live) throw new UsageError('check --live tries one mailbox: pass one --mailbox (without --mailboxes-file or --shard)');
+  const one = mailboxes.kind === 'one' ? { ...opts, mailbox: mailboxes.mailbox } : opts;
+  const signIn = resolveSignIn(one, vars, io.env, { many: mailboxes.kind === 'many' });
+  return Object.freeze({ live: live && Object.freeze(live), settings, ...signIn, terminal: resolveTerminal(io.env), mailboxes });
 }
 
 /** `login` / `logout`: the server and user (or the OAuth app) an entry is kept for, and the store. */

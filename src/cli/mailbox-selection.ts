@@ -72,12 +72,3 @@ function fileFlag(path: string | undefined): MailboxesFile | undefined {
   if (path.trim() === '') throw new UsageError('--mailboxes-file needs a file name (or - for standard input)');
   return { path, named: '--mailboxes-file' };
 }
-
-/** `check` and the demo take one mailbox: the one --mailbox value, or a usage error naming the many. */
-export function oneMailboxFlag(flags: MailboxFlags, command: string): string | undefined {
-  const values = flags.mailboxes ?? [];
-  if (flags.mailboxesFile !== undefined || flags.shard !== undefined || values.length > 1 || values.some((v) => v.includes(','))) {
-    throw new UsageError(`${command} takes one mailbox: pass --mailbox once, with one address`);
-  }
-  return values[0];
-}

@@ -156,7 +156,7 @@ Examples:
   const check = new Command('check')
     .description('sign in, Subscribe and Unsubscribe once, and report the server version, the scheme, the timings and what to fix')
     .helpOption('-h, --help', 'show this help');
-  addConnectionOptions(check)
+  addManyOptions(addConnectionOptions(check))
     .option('--folder <name|id>', 'folder to try the subscription on (default: inbox)', collect)
     .option('--all-folders', 'try a subscription on every folder')
     .option('--events <list>', 'event types to subscribe to (default: all)')
@@ -178,6 +178,8 @@ too when allowed. One line each, with what to ask the admin of what sits between
   FAIL  the affinity cookie did not come back / the stream's server did not know the subscription
                                                         a balancer strips cookies or balances without affinity
   note  heartbeats every N s, or none                   as the server sends them
+Several --mailbox or --mailboxes-file (without --live): one Subscribe and Unsubscribe per mailbox as the watch
+would make it, one line each (ok, or what failed and what to ask the admin), and a summary.
 Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped (after cleaning up).`,
   );
   check.action(async (_opts: RawOptions, self: Command) => actions.check(withMailboxes(self.optsWithGlobals<RawOptions & { envFile?: string }>())));

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveMailboxSelection, oneMailboxFlag, type MailboxFlags, type MailboxSelection } from '../../src/cli/mailbox-selection.js';
+import { resolveMailboxSelection, type MailboxFlags, type MailboxSelection } from '../../src/cli/mailbox-selection.js';
 import { createLookup } from '../../src/cli/precedence.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -77,11 +77,4 @@ describe('mailbox selection: bad input is one line naming where it came from', (
     ['--shard with no list at all', { shard: '0/2' }, {}, '--shard splits a list of mailboxes: name them with --mailboxes-file FILE or --mailbox a@contoso.com,b@contoso.com'],
   ];
   for (const [name, flags, env, want] of cases) it(name, () => assert.equal(failure(flags, env), want));
-
-  it('check takes one mailbox: one --mailbox passes, a list is refused in one line', () => {
-    assert.equal(oneMailboxFlag({ mailboxes: ['a@contoso.com'] }, 'check'), 'a@contoso.com');
-    assert.equal(oneMailboxFlag({}, 'check'), undefined);
-    assert.throws(() => oneMailboxFlag({ mailboxes: ['a@contoso.com,b@contoso.com'] }, 'check'), { message: 'check takes one mailbox: pass --mailbox once, with one address' });
-    assert.throws(() => oneMailboxFlag({ mailboxesFile: 'l.txt' }, 'check'), UsageError);
-  });
 });
