@@ -16,7 +16,9 @@ import type { EwsEvent } from '../../src/ews/types.js';
 import type { Located } from '../../src/fleet/grouping.js';
 import type { Fleet, FleetChange, FleetOptions, FleetTransport, MailboxPort } from '../../src/fleet/types.js';
 import { inShard } from '../../src/mailboxes/shard.js';
+import { startSimulator } from '../../src/simulator/index.js';
 import { createTestIo, type TestIo } from '../support/io-streams.js';
+import { makeTestCertificate } from '../support/tls.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ews-watch-fleet-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -310,5 +312,46 @@ describe('fleet watch: one mailbox stays today\'s watch', () => {
     run.t.signals.send('SIGTERM');
     await run.done;
     assert.equal(f.fleets.length, 0);
+  });
+});
+
+describe('fleet watch: without --url, autodiscover places each mailbox', () => {
+  it('batched GetUserSettings: each mailbox with its EWS URL and GroupingInformation; an unknown one warned about and left out; the next start asks nothing', async () => {
+    const cert = makeTestCertificate('ews-watch fleet autodiscover CA', ['contoso.test', 'autodiscover.contoso.test']);
+    const caDir = freshDir();
+    writeFileSync(join(caDir, 'ca.pem'), cert.ca);
+    const sim = await startSimulator({ heartbeatMs: 60_000, mailbox: 'svc@contoso.test', mailboxes: ['ann@contoso.test', 'bob@contoso.test'], backends: 2, tls: { key: cert.key, cert: cert.cert } });
+    try {
+      const env = {
+        EWS_PASSWORD: sim.credentials.password,
+        EWS_AUTH: 'basic',
+        EWS_CA_FILE: join(caDir, 'ca.pem'),
+        EWS_WATCH_DNS: JSON.stringify({ hosts: { 'contoso.test:443': `127.0.0.1:${sim.port}` } }),
+        EWS_STATE_DIR: freshDir(),
+      };
+      const argv = ['--user', 'svc@contoso.test', '--mailbox', 'ann@contoso.test,bob@contoso.test,nobody@contoso.test'];
+      const soapPosts = (): number => sim.requests.filter((r) => r.method === 'POST' && /autodiscover\.svc$/i.test(r.path)).length;
+      const f = fakes();
+      const run = start(argv, f, env);
+      await until(() => f.fleets[0] !== undefined, 'the fleet', run);
+      await f.fleets[0]!.running;
+      const placed = f.fleets[0]!.o.mailboxes;
+      assert.deepEqual(placed.map((m) => [m.address, m.ewsUrl]), [['ann@contoso.test', sim.url], ['bob@contoso.test', sim.url]]);
+      assert.ok(placed.every((m) => m.groupingInformation !== undefined && m.groupingInformation !== ''), JSON.stringify(placed));
+      assert.equal(f.fleets[0]!.o.url, undefined);
+      assert.equal(soapPosts(), 1, 'one GetUserSettings for the three');
+      assert.equal(await stop(run), 0);
+      assert.match(run.t.stderr(), /ews-watch: warning: nobody@contoso\.test: left out: .*\n/);
+
+      const f2 = fakes();
+      const again = start(argv, f2, env);
+      await until(() => f2.fleets[0] !== undefined, 'the fleet', again);
+      await f2.fleets[0]!.running;
+      assert.deepEqual(f2.fleets[0]!.o.mailboxes, placed);
+      assert.equal(soapPosts(), 2, 'only the unknown one is asked again');
+      assert.equal(await stop(again), 0);
+    } finally {
+      await sim.close();
+    }
   });
 });
