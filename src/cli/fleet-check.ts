@@ -108,7 +108,7 @@ export async function runFleetCheck(r: FleetCheckRun): Promise<number> {
   const list = await readMailboxList(config.mailboxes, r.io.stdin);
   for (const line of list.warnings) logger.warn(line);
   const auth = await resolveAuth(config, r.io);
-  const transport = r.factories.transport({ auth, connection: config.connection, logger, tuning: config.tuning });
+  const transport = r.factories.transport({ auth, connection: config.connection, settings: config.settings, logger, tuning: config.tuning });
   try {
     const url = config.connection.url;
     const addresses = list.mine.map((m) => m.address);

@@ -16,7 +16,7 @@ import type { Logger } from '../term/logger.js';
 import type { StatusLine } from '../term/spinner.js';
 import type { EventSink } from '../base/event.js';
 import type { Tuning, WatchConfig } from './command-config.js';
-import type { ConfiguredConnection } from './config.js';
+import type { ConfiguredConnection, WatchSettings } from './config.js';
 import type { CommandContext } from './io-streams.js';
 import { locateMany } from './locate.js';
 import { readMailboxList, sourceOf, type ReadList } from './mailbox-list.js';
@@ -30,6 +30,8 @@ export interface FleetTransportSetup {
   auth: AuthProvider;
   /** URL (if given), server version, TLS (--ca-file, --insecure) and the account; no mailbox. */
   connection: ConfiguredConnection;
+  /** What each Subscribe names (GroupClient.subscribe takes no folders: the transport gets them here). */
+  settings: Pick<WatchSettings, 'folders' | 'events'>;
   logger: Logger;
   tuning: Tuning;
 }
@@ -60,7 +62,7 @@ export async function runFleetWatch(r: FleetRun): Promise<number> {
   for (const line of first.warnings) logger.warn(line);
   sayShard(r, first);
   const auth = await resolveAuth(config, r.ctx.io, { signal: r.signal });
-  const transport = r.factories.transport({ auth, connection: config.connection, logger, tuning: config.tuning });
+  const transport = r.factories.transport({ auth, connection: config.connection, settings: config.settings, logger, tuning: config.tuning });
   try {
     const locator = createLocator(r, auth);
     const located = await locator.locate(first.mine, { initial: true });
