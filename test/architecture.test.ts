@@ -43,7 +43,7 @@ const LAYERS: Record<string, { ours: string[]; packages: string[] }> = {
   // it borrows only a type or two from the codec.
   simulator: { ours: ['ews'], packages: ['saxes'] },
   // The composition root and the commands: anything.
-  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator', 'autodiscover', 'fleet'], packages: ['commander', 'undici', 'chalk'] },
+  cli: { ours: ['base', 'ews', 'term', 'state', 'output', 'auth', 'transport', 'watch', 'enrich', 'hooks', 'catchup', 'printed', 'simulator', 'autodiscover', 'fleet', 'mailboxes'], packages: ['commander', 'undici', 'chalk'] },
   types: { ours: [], packages: [] },
 };
 

@@ -12,6 +12,7 @@ import { DEFAULT_ANSWER_TIMEOUT_MS } from '../transport/http.js';
 import type { LiveFlags, LiveSettings } from './check-live-command.js';
 import { resolveConnection, resolveWatchSettings, type ConfiguredConnection, type RawOptions, type WatchSettings } from './config.js';
 import { loadDotenv } from './dotenv.js';
+import { resolveMailboxSelection, type MailboxSelection } from './mailbox-selection.js';
 import type { IOStreams, TerminalConfig } from './io-streams.js';
 import { createLookup, type Env, type Lookup, type Setting } from './precedence.js';
 import type { CredentialOptions } from './program.js';
@@ -72,6 +73,8 @@ export interface WatchConfig extends SignInConfig, RunSettings {
   readonly stateDir: string;
   /** The environment hooks inherit (the runner removes the secrets). */
   readonly hookEnv: Env;
+  /** One mailbox (today's watch) or many (fleet-watch.ts): --mailbox, --mailboxes-file, --shard (mailbox-selection.ts). */
+  readonly mailboxes: MailboxSelection;
 }
 
 export interface DemoConfig extends RunSettings {
@@ -85,6 +88,8 @@ export interface DemoConfig extends RunSettings {
 
 export interface CheckConfig extends SignInConfig {
   readonly live: LiveSettings | undefined;
+  /** One mailbox (the table, --live) or many (fleet-check.ts: one line each). */
+  readonly mailboxes: MailboxSelection;
   readonly settings: WatchSettings;
   readonly terminal: TerminalConfig;
 }
@@ -113,8 +118,10 @@ export function resolveRunSettings(opts: RawOptions, io: IOStreams): RunSettings
 /** Watching: the connection and its secrets from flags, the environment and `.env` (its warnings to `warn`). */
 export function resolveWatchConfig(opts: RawOptions & { envFile?: string }, run: RunSettings, io: IOStreams, warn: Warn): WatchConfig {
   const vars = lookupFor(opts.envFile, io, warn);
-  const signIn = resolveSignIn(opts, vars, io.env);
-  return Object.freeze({ ...run, ...signIn, stateDir: resolveStateDir(run.settings.stateDir, vars), hookEnv: io.env });
+  const mailboxes = resolveMailboxSelection(mailboxFlagsOf(opts), vars);
+  const one = mailboxes.kind === 'one' ? { ...opts, mailbox: mailboxes.mailbox } : opts;
+  const signIn = resolveSignIn(one, vars, io.env, { many: mailboxes.kind === 'many' });
+  return Object.freeze({ ...run, ...signIn, stateDir: resolveStateDir(run.settings.stateDir, vars), hookEnv: io.env, mailboxes });
 }
 
 /** The demo: its own server and credentials; no .env, and EWS_STATE_DIR does not move its throwaway state. */
@@ -137,7 +144,11 @@ export async function resolveCheckConfig(opts: RawOptions & LiveFlags & { envFil
   const live = resolveLiveSettings(opts, io.stdin.isTTY === true && io.stderr.isTTY === true);
   const settings = resolveWatchSettings({ ...opts, format: 'ndjson' }, false);
   const vars = lookupFor(opts.envFile, io, warn);
-  return Object.freeze({ live: live && Object.freeze(live), settings, ...resolveSignIn(opts, vars, io.env), terminal: resolveTerminal(io.env) });
+  const mailboxes = resolveMailboxSelection(mailboxFlagsOf(opts), vars);
+  if (mailboxes.kind === 'many' && live) throw new UsageError('check --live tries one mailbox: pass one --mailbox (without --mailboxes-file or --shard)');
+  const one = mailboxes.kind === 'one' ? { ...opts, mailbox: mailboxes.mailbox } : opts;
+  const signIn = resolveSignIn(one, vars, io.env, { many: mailboxes.kind === 'many' });
+  return Object.freeze({ live: live && Object.freeze(live), settings, ...signIn, terminal: resolveTerminal(io.env), mailboxes });
 }
 
 /** `login` / `logout`: the server and user (or the OAuth app) an entry is kept for, and the store. */
@@ -146,13 +157,18 @@ export function resolveCredentialConfig(opts: CredentialOptions, io: IOStreams, 
   return Object.freeze({ target: resolveTarget(opts, vars), keychain: resolveKeychain(opts.keychain, vars, io.env), passwordStdin: opts.passwordStdin === true });
 }
 
+/** --mailbox as commander gives it (`mailboxes`), or one `mailbox` from a caller that built the options itself. */
+function mailboxFlagsOf(opts: RawOptions): RawOptions {
+  return opts.mailboxes === undefined && opts.mailbox !== undefined ? { ...opts, mailboxes: [opts.mailbox] } : opts;
+}
+
 function lookupFor(envFile: string | undefined, io: IOStreams, warn: Warn): Lookup {
   const { vars, name } = loadDotenv(envFile, io.cwd, warn);
   return createLookup({ env: io.env, dotenv: vars, dotenvName: name });
 }
 
-function resolveSignIn(opts: RawOptions, vars: Lookup, env: Env): SignInConfig {
-  const connection = resolveConnection(opts, vars);
+function resolveSignIn(opts: RawOptions, vars: Lookup, env: Env, o: { many?: boolean } = {}): SignInConfig {
+  const connection = resolveConnection(opts, vars, o);
   const secrets = Object.freeze({ password: vars.variable('EWS_PASSWORD'), accessToken: vars.variable('EWS_ACCESS_TOKEN'), clientSecret: vars.variable('EWS_CLIENT_SECRET') });
   return { connection, secrets, keychain: resolveKeychain(undefined, vars, env), tuning: resolveTuning(vars) };
 }

@@ -22,7 +22,12 @@ export interface RawOptions {
   url?: string;
   user?: string;
   auth?: string;
+  /** The one mailbox of today's watch (from --mailbox when it names one; mailbox-selection.ts decides). */
   mailbox?: string;
+  /** --mailbox as given (repeatable, comma lists), --mailboxes-file, --shard: mailbox-selection.ts. */
+  mailboxes?: string[];
+  mailboxesFile?: string;
+  shard?: string;
   serverVersion?: string;
   folder?: string[];
   allFolders?: boolean;
@@ -206,7 +211,8 @@ function parseOnEvents(text: string, watched: readonly EventType[]): ReadonlySet
 }
 
 /** `vars`: the flag, the environment and .env, in that order (precedence.ts); each value's source is noted for `check`. */
-export function resolveConnection(raw: RawOptions, vars: Lookup): ConfiguredConnection {
+/** `many`: many mailboxes (mailbox-selection.ts), each impersonated: the connection names none of them. */
+export function resolveConnection(raw: RawOptions, vars: Lookup, o: { many?: boolean } = {}): ConfiguredConnection {
   const sources: Record<string, Source> = {};
   const pick: PickSetting = (key, flag, envName) => {
     const { value, source } = vars.pick(flag, envName);
@@ -229,7 +235,8 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConfiguredConn
   }
   const caFile = pick('caFile', raw.caFile, 'EWS_CA_FILE');
   if (caFile !== undefined && url !== undefined && url.protocol !== 'https:') throw new UsageError(`${named('caFile', '--ca-file', 'EWS_CA_FILE')} applies to https URLs only, and ${url.origin} is plain http`);
-  const explicitMailbox = pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
+  const explicitMailbox = o.many ? undefined : pick('mailbox', raw.mailbox, 'EWS_MAILBOX');
+  if (o.many) return manyConnection(raw, { url, auth, user, oauth, caFile, sources }, vars, pick, named);
   if (oauth?.app && !explicitMailbox) {
     throw new UsageError('an app signing in with OAuth (EWS_CLIENT_SECRET or --client-cert) watches another mailbox: pass --mailbox alice@contoso.com or set EWS_MAILBOX');
   }
@@ -255,6 +262,39 @@ export function resolveConnection(raw: RawOptions, vars: Lookup): ConfiguredConn
     ...(oauth ? { oauth: Object.freeze(oauth) } : {}),
     ...(oauth?.app ? { impersonate: mailbox } : {}),
     ...(caFile !== undefined ? { caFile } : {}),
+    insecure: raw.insecure === true,
+  });
+}
+
+interface Resolved {
+  url: URL | undefined;
+  auth: AuthKind;
+  user: string | undefined;
+  oauth: OAuthSettings | undefined;
+  caFile: string | undefined;
+  sources: Record<string, Source>;
+}
+
+/**
+ * Many mailboxes: the account signs in once and impersonates each (ExchangeImpersonation, protocol-notes.md §4.2);
+ * without a URL, autodiscover finds each mailbox's (fleet-watch.ts), so no single address is needed here.
+ */
+function manyConnection(raw: RawOptions, r: Resolved, vars: Lookup, pick: PickSetting, named: Named): ConfiguredConnection {
+  const serverVersion = pick('serverVersion', raw.serverVersion, 'EWS_SERVER_VERSION') ?? DEFAULT_SERVER_VERSION;
+  if (!/^Exchange20(10_SP1|10_SP2|13|13_SP1|16)$/.test(serverVersion)) {
+    throw new UsageError(`${named('serverVersion', '--server-version', 'EWS_SERVER_VERSION')} must be one of Exchange2010_SP1, Exchange2010_SP2, Exchange2013, Exchange2013_SP1, Exchange2016 (streaming needs Exchange2010_SP1 or later), got ${serverVersion}`);
+  }
+  if (r.oauth !== undefined && !r.oauth.app) throw new UsageError('many mailboxes need an app (EWS_CLIENT_SECRET or --client-cert) with full_access_as_app, or a service account with ApplicationImpersonation: a person signing in with OAuth cannot impersonate');
+  const allowed = parseDomains(pick('autodiscoverAllow', raw.autodiscoverAllow, 'EWS_AUTODISCOVER_ALLOW'), named('autodiscoverAllow', '--autodiscover-allow', 'EWS_AUTODISCOVER_ALLOW'));
+  return Object.freeze({
+    ...(r.url ? { url: r.url } : { autodiscover: Object.freeze({ address: r.user !== undefined && isSmtp(r.user) ? r.user : '', allowedDomains: allowed }) }),
+    auth: r.auth,
+    user: r.user,
+    serverVersion,
+    passwordStdin: raw.passwordStdin === true,
+    sources: Object.freeze(r.sources),
+    ...(r.oauth ? { oauth: Object.freeze(r.oauth) } : {}),
+    ...(r.caFile !== undefined ? { caFile: r.caFile } : {}),
     insecure: raw.insecure === true,
   });
 }

@@ -5,6 +5,8 @@
 import { resolveSrv } from 'node:dns/promises';
 import { Client } from '../transport/undici.js';
 import { discover, type AutodiscoverDeps, type Discovered, type SrvRecord } from '../autodiscover/flow.js';
+import { discoverMany } from '../autodiscover/many.js';
+import type { Located } from '../fleet/grouping.js';
 import type { AuthProvider } from '../auth/types.js';
 import { TransportError, UsageError } from '../errors.js';
 import { readCachedServer, writeCachedServer, type CachedServer } from '../state/autodiscover-cache.js';
@@ -76,9 +78,54 @@ async function probe(conn: ConnectionSettings, auth: AuthProvider, logger: Logge
   }
 }
 
+/** What locateMany found: the mailboxes with their URL, in the order asked, and those autodiscover could not place. */
+export interface LocatedMany {
+  located: Located[];
+  failed: Array<{ address: string; reason: string; refused?: true }>;
+}
+
+/**
+ * Many mailboxes without --url: each one's EWS URL and GroupingInformation from the cache (a day old at most) or
+ * from batched GetUserSettings (src/autodiscover/many.ts); one mailbox's failure is its own, never a throw.
+ */
+export async function locateMany(conn: ConfiguredConnection, auth: AuthProvider, logger: Logger, o: LocateOptions, addresses: readonly string[]): Promise<LocatedMany> {
+  const now = (o.now ?? (() => new Date()))();
+  const found = new Map<string, Located>();
+  const ask: string[] = [];
+  for (const address of addresses) {
+    const cached = o.cacheDir === undefined ? undefined : await readCachedServer(o.cacheDir, address, now).catch(() => undefined);
+    if (cached) found.set(address, locatedOf(address, cached.ewsUrl, cached.groupingInformation));
+    else ask.push(address);
+  }
+  const failed: LocatedMany['failed'] = [];
+  if (ask.length > 0) {
+    logger.debug(`autodiscover: asking for ${ask.length} of ${addresses.length} mailboxes (the others from the cache)`);
+    const wiring = createDeps(conn, auth, logger, o, ask[0]!);
+    try {
+      const results = await discoverMany(wiring.deps, { addresses: ask, allowedDomains: conn.autodiscover?.allowedDomains ?? [] });
+      for (const [address, r] of results) {
+        if (!r.ok) {
+          failed.push({ address, reason: r.reason, ...(r.refused ? { refused: true as const } : {}) });
+          continue;
+        }
+        found.set(address, locatedOf(address, r.ewsUrl, r.groupingInformation));
+        const entry: CachedServer = { ewsUrl: r.ewsUrl, via: r.via, foundAt: now.toISOString(), ...(r.groupingInformation ? { groupingInformation: r.groupingInformation } : {}) };
+        if (o.cacheDir !== undefined) await writeCachedServer(o.cacheDir, address, entry).catch((err: unknown) => logger.debug(`autodiscover: not cached for ${address}: ${(err as Error).message}`));
+      }
+    } finally {
+      await wiring.close();
+    }
+  }
+  return { located: addresses.flatMap((a) => found.get(a) ?? []), failed };
+}
+
+function locatedOf(address: string, ewsUrl: string, groupingInformation: string | undefined): Located {
+  return groupingInformation ? { address, ewsUrl, groupingInformation } : { address, ewsUrl };
+}
+
 async function runDiscovery(conn: ConfiguredConnection, auth: AuthProvider, logger: Logger, o: LocateOptions): Promise<Discovered> {
   const ad = conn.autodiscover!;
-  const wiring = createDeps(conn, auth, logger, o);
+  const wiring = createDeps(conn, auth, logger, o, ad.address);
   try {
     return await discover(wiring.deps, { address: ad.address, allowedDomains: ad.allowedDomains });
   } finally {
@@ -87,13 +134,12 @@ async function runDiscovery(conn: ConfiguredConnection, auth: AuthProvider, logg
 }
 
 /** The real HTTP and DNS for the flow: one transport per endpoint (NTLM signs in per connection), closed at the end. */
-function createDeps(conn: ConfiguredConnection, auth: AuthProvider, logger: Logger, o: LocateOptions): { deps: AutodiscoverDeps; close(): Promise<void> } {
+function createDeps(conn: ConfiguredConnection, auth: AuthProvider, logger: Logger, o: LocateOptions, address: string): { deps: AutodiscoverDeps; close(): Promise<void> } {
   const dns = parseTestDns(o.tuning.testDns);
   const tls: TlsOptions | undefined = conn.caFile !== undefined || conn.insecure ? { ...(conn.caFile ? { ca: readCaFile(conn.caFile) } : {}), ...(conn.insecure ? { insecure: true } : {}) } : undefined;
   // The transport's own -v lines (every header) would bury the one line per place this flow writes.
   const quiet = quietLogger(logger);
   const open = new Map<string, EwsHttp>();
-  const address = conn.autodiscover!.address;
   const transportFor = (url: URL): EwsHttp => {
     let http = open.get(url.href);
     if (!http) {

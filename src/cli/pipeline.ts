@@ -2,14 +2,13 @@
 // the watch settings turned into its parts (folder names, --details, filters, hooks with the process's environment),
 // a forced exit that kills the hooks' process groups, and its end turned into an exit code (124 for --timeout).
 
-import type { CatchUp } from '../catchup/catchup.js';
-import { createDetailsSource } from '../enrich/details.js';
+import { createDetailsSource, type DetailsSource } from '../enrich/details.js';
 import { createEventFilter } from '../enrich/filter.js';
 import { createFolderNames, WELL_KNOWN_FOLDERS, type FolderNames } from '../enrich/folders.js';
 import { createHookRunner, type HookRunner } from '../hooks/index.js';
 import { KILL_GRACE_MS } from '../hooks/process.js';
 import type { EventSink, WatchedEvent } from '../base/event.js';
-import { createPrintedPath, type PrintedPath } from '../printed/path.js';
+import { createPrintedPath, type MailboxEnrichment, type PrintedPath, type Recorder } from '../printed/path.js';
 import type { Logger } from '../term/logger.js';
 import type { Clock } from '../base/clock.js';
 import type { WatchPort } from '../watch/engine.js';
@@ -22,9 +21,12 @@ import type { EnrichClient } from '../ews/client.js';
 
 export interface PipelineOptions {
   settings: WatchSettings;
-  client: EnrichClient;
-  /** SMTP address of the watched mailbox, put on every event. */
+  /** The one mailbox's GetFolder and GetItem; undefined with `mailboxes` (each mailbox its own). */
+  client: EnrichClient | undefined;
+  /** SMTP address of the watched mailbox, put on every event ('' with `mailboxes`: each port gives its own). */
   mailbox: string;
+  /** Many mailboxes (mailbox-ports.ts): each event's names and details are its mailbox's. */
+  mailboxes?: MailboxEnrichment;
   /** The real output (NDJSON or pretty). */
   sink: EventSink;
   clock: Clock;
@@ -46,8 +48,8 @@ export interface PipelineOptions {
 export interface Pipeline {
   /** The watch's stop, for runWatch. */
   signal: AbortSignal;
-  /** The engine's port, with the catch-up recording what was printed. */
-  port(catchUp: CatchUp): WatchPort;
+  /** The engine's port, with the catch-up recording what was printed; `mailbox`: one of many (its own port). */
+  port(catchUp: Recorder, mailbox?: string): WatchPort;
   /** The distinguished name a FolderId was resolved to, when known (for the catch-up). */
   distinguishedNameOf(folderId: string): string | undefined;
   /** Runs `then` once `e` was printed and is out, or was filtered out (for the catch-up, which records only then). */
@@ -77,9 +79,10 @@ function createHooks(o: PipelineOptions): HookRunner | undefined {
   });
 }
 
-function createNames(o: PipelineOptions): FolderNames {
+/** The folder names of one mailbox (each mailbox of many has its own: mailbox-ports.ts). */
+export function createNames(o: Pick<PipelineOptions, 'settings' | 'clock' | 'logger'>, client: EnrichClient): FolderNames {
   return createFolderNames({
-    client: o.client,
+    client,
     clock: o.clock,
     distinguished: distinguishedOf(o.settings),
     displayNames: o.settings.folders.kind === 'all',
@@ -88,9 +91,14 @@ function createNames(o: PipelineOptions): FolderNames {
   });
 }
 
+/** --details of one mailbox: its GetItem lookups. */
+export function createDetails(o: Pick<PipelineOptions, 'clock' | 'logger'>, client: EnrichClient): DetailsSource {
+  return createDetailsSource({ client, clock: o.clock, debug: (l) => o.logger.debug(l), warn: (l) => o.logger.warn(l) });
+}
+
 export function createPipeline(o: PipelineOptions): Pipeline {
   const s = o.settings;
-  const names = createNames(o);
+  const names = o.client ? createNames(o, o.client) : undefined;
   const runner = createHooks(o);
   // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after this bound nothing waits.
   const hookWaitMs = s.hookTimeoutMs + KILL_GRACE_MS + 1_000;
@@ -99,8 +107,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     mailbox: o.mailbox,
     clock: o.clock,
     signal: o.signal,
-    names,
-    ...(s.details ? { details: createDetailsSource({ client: o.client, clock: o.clock, debug: (l) => o.logger.debug(l), warn: (l) => o.logger.warn(l) }) } : {}),
+    ...(names ? { names } : {}),
+    ...(s.details && o.client ? { details: createDetails(o, o.client) } : {}),
+    ...(o.mailboxes ? { mailboxes: o.mailboxes } : {}),
     ...(filter ? { filter } : {}),
     output: o.sink,
     ...(runner ? { hooks: { runner, waitMs: hookWaitMs, waitText: formatDuration(hookWaitMs) } } : {}),
@@ -113,8 +122,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const offExit = runner ? o.onProcessExit?.(() => runner.killAll('SIGKILL')) : undefined;
   return {
     signal: path.signal,
-    port: (catchUp) => path.port(catchUp),
-    distinguishedNameOf: (folderId) => names.distinguishedNameOf(folderId),
+    port: (catchUp, mailbox) => path.port(catchUp, mailbox),
+    distinguishedNameOf: (folderId) => names?.distinguishedNameOf(folderId),
     settled: (e, then) => path.settled(e, then),
     async finish() {
       const end = await path.finish().finally(() => offExit?.());

@@ -66,7 +66,7 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--autodiscover-allow <domains>', 'comma list of other domains autodiscover may follow a redirect to with your credentials (EWS_AUTODISCOVER_ALLOW)')
     .option('--user <name>', 'alice@contoso.com or CONTOSO\\alice (EWS_USER); the password comes from EWS_PASSWORD, --password-stdin, the keychain (ews-watch login) or a prompt')
     .option('--auth <kind>', 'auto, ntlm, basic, oauth or token (EWS_AUTH; default auto: NTLM, else Basic, as the server offers)')
-    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in)')
+    .option('--mailbox <smtp>', 'SMTP address of the mailbox to watch (EWS_MAILBOX; default: the user when it is an address, else found from the server after sign-in); repeatable or a comma list to watch many', collect)
     .option('--server-version <version>', 'RequestServerVersion to send (EWS_SERVER_VERSION; default: Exchange2013_SP1)')
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--tenant <id>', 'OAuth: the Entra tenant id or domain (EWS_TENANT_ID)')
@@ -76,6 +76,19 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--ca-file <pem>', 'also trust the CA certificates in this PEM file, for servers with an internal CA (EWS_CA_FILE)')
     .option('--insecure', 'do not verify the server certificate (warned about on every start; prefer --ca-file)')
     .option('--env-file <path>', 'read variables from this file instead of ./.env');
+}
+
+/** Watching many mailboxes (README "Many mailboxes"): the root command's only. */
+function addManyOptions(cmd: Command): Command {
+  return cmd
+    .option('--mailboxes-file <file>', 'watch the mailboxes listed in this file, one address a line, # comments (- for standard input; EWS_MAILBOXES_FILE); SIGHUP reads it again')
+    .option('--shard <K/N>', 'watch only this process\'s part K (from 0) of N of the list, by a stable hash of each address (EWS_SHARD)');
+}
+
+/** commander keeps the repeatable --mailbox under `mailbox`; the configuration takes the list as `mailboxes`. */
+function withMailboxes<T extends { mailbox?: unknown }>(opts: T): Omit<T, 'mailbox'> & { mailboxes?: string[] } {
+  const { mailbox, ...rest } = opts;
+  return mailbox === undefined ? rest : { ...rest, mailboxes: mailbox as string[] };
 }
 
 export function buildProgram(actions: ProgramActions, version: string): Command {
@@ -88,6 +101,7 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
     // No arguments of its own: a word here is a mistyped command, reported as such by the action.
     .allowExcessArguments(true);
   addConnectionOptions(program);
+  addManyOptions(program);
   addWatchOptions(program);
   program.addHelpText(
     'after',
@@ -99,6 +113,12 @@ current directory is read too.
 A flag beats the environment, which beats .env.
 OAuth (Exchange Online): EWS_TENANT_ID, EWS_CLIENT_ID; an app adds EWS_CLIENT_SECRET or EWS_CLIENT_CERT and
 EWS_MAILBOX; a person signs in once with \`ews-watch login --auth oauth --tenant T --client-id C\`.
+
+Many mailboxes: several --mailbox (or a comma list), or --mailboxes-file, watch them all from one process as an
+account allowed to impersonate them (ApplicationImpersonation, or an app with full_access_as_app); each event
+names its mailbox. SIGHUP reads the file again: new mailboxes are added, missing ones dropped, the rest untouched.
+--shard K/N splits one list among N processes, with no overlap and no gap; a shard with no mailbox idles.
+EWS_MAILBOX may hold a comma list; EWS_MAILBOXES_FILE and EWS_SHARD stand for the two flags.
 
 Hooks: \`--on NewMail --exec notify-send "New mail"\` runs notify-send for each NewMail, with no shell; the event's
 NDJSON line on stdin and EWS_EVENT, EWS_EVENTS, EWS_ITEM_ID, EWS_FOLDER_ID, EWS_FOLDER, EWS_SUBJECT, EWS_FROM,
@@ -118,11 +138,12 @@ Examples:
   ews-watch --events NewMail --json | jq -r .itemId
   ews-watch --events NewMail --from bank --since now --max-events 1 --timeout 2m --json
   ews-watch --details --on NewMail --exec notify-send "New mail"
+  ews-watch --url https://mail.contoso.com/EWS/Exchange.asmx --user svc-ews@contoso.com --mailboxes-file team.txt --json
   EWS_CLIENT_SECRET=… ews-watch --auth oauth --tenant contoso.onmicrosoft.com --client-id <app id> --mailbox alice@contoso.com`,
   );
   program.action(async (opts: RawOptions & { envFile?: string }, self: Command) => {
     if (self.args.length > 0) unknownCommand(self, self.args[0] as string);
-    return actions.watch(opts);
+    return actions.watch(withMailboxes(opts));
   });
 
   const demo = new Command('demo')
@@ -135,7 +156,7 @@ Examples:
   const check = new Command('check')
     .description('sign in, Subscribe and Unsubscribe once, and report the server version, the scheme, the timings and what to fix')
     .helpOption('-h, --help', 'show this help');
-  addConnectionOptions(check)
+  addManyOptions(addConnectionOptions(check))
     .option('--folder <name|id>', 'folder to try the subscription on (default: inbox)', collect)
     .option('--all-folders', 'try a subscription on every folder')
     .option('--events <list>', 'event types to subscribe to (default: all)')
@@ -157,9 +178,11 @@ too when allowed. One line each, with what to ask the admin of what sits between
   FAIL  the affinity cookie did not come back / the stream's server did not know the subscription
                                                         a balancer strips cookies or balances without affinity
   note  heartbeats every N s, or none                   as the server sends them
+Several --mailbox or --mailboxes-file (without --live): one Subscribe and Unsubscribe per mailbox as the watch
+would make it, one line each (ok, or what failed and what to ask the admin), and a summary.
 Exit status: 0 all ok, 1 a problem found, 2 usage, 4 sign-in refused, 130 stopped (after cleaning up).`,
   );
-  check.action(async (_opts: RawOptions, self: Command) => actions.check(self.optsWithGlobals<RawOptions & { envFile?: string }>()));
+  check.action(async (_opts: RawOptions, self: Command) => actions.check(withMailboxes(self.optsWithGlobals<RawOptions & { envFile?: string }>())));
   program.addCommand(check);
   program.addCommand(credentialCommand('login', 'store the password (or, with --auth oauth, sign in) for later runs: in the OS keychain, else a private file', actions.login));
   program.addCommand(credentialCommand('logout', 'remove what login stored, and say whether anything was there', actions.logout));

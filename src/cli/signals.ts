@@ -1,6 +1,8 @@
 // SIGINT and SIGTERM from the first moment: bin/ews-watch.js calls catchSignals() before it loads the rest of the
 // program (which takes a few hundred milliseconds), so a signal at any moment is an orderly stop, never a death.
 // The first one aborts `signal` and says so; a second SIGINT exits 130 at once. Imports next to nothing, to load fast.
+// SIGHUP is caught only while a command asks for it (many mailboxes: read the list again); otherwise it keeps its
+// default, so closing the terminal of a one-mailbox watch still ends it as before.
 
 import { EXIT } from './exit-codes.js';
 
@@ -9,8 +11,8 @@ export type StopSignal = 'SIGINT' | 'SIGTERM';
 /** The parts of `process` this needs (a fake in tests). */
 export interface SignalProcess {
   readonly pid: number;
-  on(event: StopSignal, fn: (sig: StopSignal) => void): unknown;
-  off(event: StopSignal, fn: (sig: StopSignal) => void): unknown;
+  on(event: StopSignal | 'SIGHUP', fn: (sig: StopSignal) => void): unknown;
+  off(event: StopSignal | 'SIGHUP', fn: (sig: StopSignal) => void): unknown;
   kill(pid: number, sig: StopSignal): unknown;
   exit(code: number): never;
 }
@@ -28,6 +30,8 @@ export interface Interrupts {
   handOver(): void;
   /** Signals kill again; nothing is raised (the orderly stop is over). */
   dispose(): void;
+  /** SIGHUP calls `fn` (instead of ending the process) until the returned function is called, or dispose(). */
+  onHangup(fn: () => void): () => void;
 }
 
 export function stoppingLine(sig: StopSignal): string {
@@ -62,7 +66,15 @@ export function catchSignals(proc: SignalProcess = process as SignalProcess, std
     stop.abort(sig);
     announce();
   };
+  let hangup: (() => void) | undefined;
+  const onHangup = (): void => hangup?.();
+  const offHangup = (): void => {
+    if (hangup === undefined) return;
+    hangup = undefined;
+    proc.off('SIGHUP', onHangup);
+  };
   const remove = (): void => {
+    offHangup();
     if (!installed) return;
     installed = false;
     proc.off('SIGINT', onSignal);
@@ -83,6 +95,13 @@ export function catchSignals(proc: SignalProcess = process as SignalProcess, std
     dispose() {
       owner = undefined;
       remove();
+    },
+    onHangup(fn) {
+      if (hangup === undefined) proc.on('SIGHUP', onHangup);
+      hangup = fn;
+      return () => {
+        if (hangup === fn) offHangup();
+      };
     },
   };
 }

@@ -108,8 +108,8 @@ function whyStopped(result: 'stopped' | 'max-events', reason: unknown): string {
 }
 
 /** The sync state store (locked per mailbox), the ledger of printed changes, and the catch-up over them. */
-async function openCatchUp(
-  conn: MailboxConnection,
+export async function openCatchUp(
+  conn: Pick<MailboxConnection, 'mailbox' | 'url'>,
   settings: WatchSettings,
   logger: Logger,
   client: SyncClient,
@@ -156,7 +156,7 @@ async function openCatchUp(
  * The saved sync states of the mailbox (taking its lock) and the printed-changes ledger beside them, with one
  * voice for their failed writes (a full disk is one warning, and one line when it is over).
  */
-async function onDisk(conn: MailboxConnection, root: string, logger: Logger, retryMs: number): Promise<{ store: StateStore; ledger: Ledger; health: WriteHealth }> {
+async function onDisk(conn: Pick<MailboxConnection, 'mailbox' | 'url'>, root: string, logger: Logger, retryMs: number): Promise<{ store: StateStore; ledger: Ledger; health: WriteHealth }> {
   const store = await openStateStore({ root, mailbox: conn.mailbox, server: conn.url.href });
   if (store.takenOverLock) logger.debug(`state: took over the lock of pid ${store.takenOverLock.pid}, which is no longer running`);
   logger.debug(`state: ${store.dir}`);

@@ -26,6 +26,8 @@ export interface Watching {
   readonly sink: EventSink;
   /** Aborted by SIGINT, SIGTERM or a failing stdout. */
   readonly signal: AbortSignal;
+  /** Many mailboxes are watched: pretty lines get a mailbox column (NDJSON always names the mailbox). */
+  manyMailboxes(): void;
 }
 
 /** Settings, terminal, signals and stdout failures around one watching command; returns its exit code. */
@@ -46,7 +48,8 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   const logger = foldWarnings(createLogger((t) => status.write(t), settings.verbosity), systemClock);
   // Events on a terminal share the screen with the status line, which steps aside for each write of lines.
   const offWrap = out.wrapWrites((write) => status.beside(write));
-  const sink = await buildSink(run, io, killedAfter(run.killAfterLine, out, (line) => out.writeLine(line)));
+  let many = false;
+  const sink = await buildSink(run, io, killedAfter(run.killAfterLine, out, (line) => out.writeLine(line)), () => many);
   // The reader went away (`| head -1`) or the disk is full: stop; main says which (nothing for a closed pipe).
   const offStdout = out.onFailure(() => stop.abort('stdout-closed'));
   const onInterrupt = (): void => stop.abort(interrupts.signal.reason);
@@ -56,7 +59,7 @@ export async function runWatching(ctx: CommandContext, opts: RawOptions, body: (
   try {
     // Stopped while the program was still loading: nothing was started, so nothing is left to undo.
     if (stop.signal.aborted) return EXIT.ok;
-    return await body({ run, logger, status, sink, signal: stop.signal });
+    return await body({ run, logger, status, sink, signal: stop.signal, manyMailboxes: () => void (many = true) });
   } catch (err) {
     logger.flush();
     status.stop();
@@ -89,10 +92,10 @@ function killedAfter(n: number | undefined, out: { whenWritten(fn: () => void): 
 }
 
 /** chalk is loaded only for pretty lines on a terminal with colour: NDJSON, a pipe and NO_COLOR never read it. */
-async function buildSink({ settings, terminal }: RunSettings, io: IOStreams, writeLine: (l: string) => void): Promise<EventSink> {
+async function buildSink({ settings, terminal }: RunSettings, io: IOStreams, writeLine: (l: string) => void, many: () => boolean): Promise<EventSink> {
   if (settings.format === 'ndjson') return createNdjsonSink(writeLine);
   const tty = io.stdout.isTTY === true;
   const level = decideColourLevel(settings.colour, tty, terminal.colourEnv);
   const chalk = tty && level > 0 ? new (await import('chalk')).Chalk({ level }) : undefined;
-  return createPrettySink(writeLine, { ...(chalk ? { chalk } : {}), tty, details: settings.details, columns: () => io.stdout.columns || undefined });
+  return createPrettySink(writeLine, { ...(chalk ? { chalk } : {}), tty, details: settings.details, columns: () => io.stdout.columns || undefined, mailboxes: many });
 }

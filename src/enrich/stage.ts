@@ -15,14 +15,17 @@ import type { DetailsOutcome } from './details.js';
 
 export interface EnrichStageOptions {
   /** --details: the item's summary; undefined: no details. */
-  details?: (itemId: string) => Promise<DetailsOutcome>;
-  /** Folder names (src/enrich/folders.ts); undefined: events keep the folder the engine gave them. */
+  details?: (itemId: string, e: WatchedEvent) => Promise<DetailsOutcome>;
+  /**
+   * Folder names (src/enrich/folders.ts); undefined: events keep the folder the engine gave them. Each call also
+   * gets the event it is for, so that many mailboxes can each answer from their own names (src/printed/path.ts).
+   */
   folders?: {
-    nameOf(folderId: string): string | undefined;
-    needsLookup(folderId: string): boolean;
-    lookup(folderId: string): Promise<string | undefined>;
+    nameOf(folderId: string, e: WatchedEvent): string | undefined;
+    needsLookup(folderId: string, e: WatchedEvent): boolean;
+    lookup(folderId: string, e: WatchedEvent): Promise<string | undefined>;
     /** Sees each folder event first: a Modified may be a rename (src/enrich/folders.ts). */
-    observe(event: WatchedEvent['event']): void;
+    observe(event: WatchedEvent['event'], e: WatchedEvent): void;
   };
   /** false: the event is not printed (--from, --subject). */
   filter?: (e: WatchedEvent) => boolean;
@@ -130,27 +133,27 @@ export function createEnrichStage(o: EnrichStageOptions): EnrichStage {
     if (!folders) return e;
     let out = e;
     if (e.event.kind === 'folder') {
-      folders.observe(e.event);
-      const name = folders.nameOf(e.event.target.id);
+      folders.observe(e.event, e);
+      const name = folders.nameOf(e.event.target.id, e);
       if (name !== undefined) out = { ...out, targetName: name };
     }
     const parent = e.event.parentFolderId?.id;
-    const known = out.folder === undefined && parent !== undefined ? folders.nameOf(parent) : undefined;
+    const known = out.folder === undefined && parent !== undefined ? folders.nameOf(parent, e) : undefined;
     if (known !== undefined) out = { ...out, folder: known };
     const oldParent = e.event.oldParentFolderId?.id;
-    const oldKnown = out.oldFolder === undefined && oldParent !== undefined ? folders.nameOf(oldParent) : undefined;
+    const oldKnown = out.oldFolder === undefined && oldParent !== undefined ? folders.nameOf(oldParent, e) : undefined;
     return oldKnown !== undefined ? { ...out, oldFolder: oldKnown } : out;
   }
 
   /** The lookups one event still needs, or undefined when it can be printed as it is. */
   function lookups(e: WatchedEvent): Promise<WatchedEvent> | undefined {
     const nameWork = (id: string | undefined, known: string | undefined): Promise<string | undefined> | undefined =>
-      o.folders && id !== undefined && known === undefined && o.folders.needsLookup(id) ? o.folders.lookup(id) : undefined;
+      o.folders && id !== undefined && known === undefined && o.folders.needsLookup(id, e) ? o.folders.lookup(id, e) : undefined;
     const folderWork = nameWork(e.event.parentFolderId?.id, e.folder);
     const oldFolderWork = nameWork(e.event.oldParentFolderId?.id, e.oldFolder);
     const wanted = o.details !== undefined && wantsDetails(e);
     if (!folderWork && !oldFolderWork && !wanted) return undefined;
-    const detailsWork = wanted ? o.details?.(e.event.target.id) : undefined;
+    const detailsWork = wanted ? o.details?.(e.event.target.id, e) : undefined;
     return Promise.all([folderWork, detailsWork, oldFolderWork]).then(([folder, details, oldFolder]) => {
       let out = folder !== undefined ? { ...e, folder } : e;
       if (oldFolder !== undefined) out = { ...out, oldFolder };

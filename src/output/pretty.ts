@@ -1,6 +1,7 @@
 // Pretty output: one line per event — local time, event name, what it is about, details. On a TTY the event
 // name is coloured and the line is fitted to the terminal's width; elsewhere the same columns are tab-separated
-// without colour. With --details the sender and the subject get columns of their own. Server text is cleaned of
+// without colour. With --details the sender and the subject get columns of their own; with many mailboxes watched,
+// the mailbox gets one after the time. Server text (and the mailbox as written in a list) is cleaned of
 // escape sequences, control characters and bidi overrides before it is printed.
 
 import type { ChalkInstance } from 'chalk';
@@ -24,7 +25,12 @@ export interface PrettyOptions {
   details?: boolean;
   /** The terminal's width, asked for each line (terminals get resized); undefined: no fitting. */
   columns?: () => number | undefined;
+  /** Many mailboxes are watched: a mailbox column after the time (asked for each line: known only once the list is read). */
+  mailboxes?: () => boolean;
 }
+
+/** Cells of the mailbox column on a terminal (a longer address is cut with …); off a terminal it is whole. */
+export const MAILBOX_WIDTH = 24;
 
 const COLOURS: Record<EventType, 'green' | 'cyan' | 'red' | 'yellow' | 'magenta' | 'blue' | 'gray'> = {
   NewMail: 'green',
@@ -109,21 +115,28 @@ export function createPrettySink(writeLine: LineWriter, opts: PrettyOptions): Ev
   return {
     write(e) {
       const cols = opts.details ? buildDetailColumns(e, fmt) : buildPrettyColumns(e, fmt);
+      const who = opts.mailboxes?.() === true ? cleanText(e.mailbox) : undefined;
       if (!opts.tty) {
-        writeLine(`${cols.join('\t')}\n`);
+        writeLine(`${(who === undefined ? cols : [cols[0]!, who, ...cols.slice(1)]).join('\t')}\n`);
         return;
       }
       const width = opts.columns?.();
-      const line = opts.details ? detailLine(cols, e.event.type, width, opts.chalk) : plainLine(cols, e.event.type, width, opts.chalk);
+      const line = opts.details ? detailLine(cols, e.event.type, width, opts.chalk, who) : plainLine(cols, e.event.type, width, opts.chalk, who);
       writeLine(`${line}\n`);
     },
   };
 }
 
-function plainLine([time, name, what, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined): string {
+/** The mailbox column of a terminal line: fitted to MAILBOX_WIDTH cells, then two spaces; none for one mailbox. */
+function mailboxSegments(who: string | undefined): Segment[] {
+  return who === undefined ? [] : [{ text: padWidth(fitWidth(who, MAILBOX_WIDTH), MAILBOX_WIDTH) }, { text: '  ' }];
+}
+
+function plainLine([time, name, what, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined, who?: string): string {
   const segments: Segment[] = [
     { text: time, style: chalk?.dim },
     { text: '  ' },
+    ...mailboxSegments(who),
     { text: name.padEnd(15), style: chalk?.[COLOURS[type]] },
     { text: `  ${what}` },
     ...(extras ? [{ text: '  ' }, { text: extras, style: chalk?.dim }] : []),
@@ -131,12 +144,13 @@ function plainLine([time, name, what, extras]: string[], type: EventType, width:
   return render(segments, width);
 }
 
-function detailLine([time, name, where, from, subject, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined): string {
+function detailLine([time, name, where, from, subject, extras]: string[], type: EventType, width: number | undefined, chalk: Styles | undefined, who?: string): string {
   const narrow = width !== undefined && width < WIDE_TERMINAL;
   const w = narrow ? NARROW : WIDTH;
   const head: Segment[] = [
     { text: narrow ? time.slice(-8) : time, style: chalk?.dim },
     { text: '  ' },
+    ...mailboxSegments(who),
     { text: padWidth(name, w.event), style: chalk?.[COLOURS[type]] },
     { text: `  ${padWidth(where, w.where)}  ` },
     { text: padWidth(from, w.from), style: chalk?.bold },

@@ -20,7 +20,7 @@ export interface HooksStep {
 export interface DrainParts {
   clock: Clock;
   stage: EnrichStage;
-  details?: DetailsSource;
+  details?: Pick<DetailsSource, 'close'>;
   hooks?: HooksStep;
   /** Stops listening to the user's stop for the hooks, once they are closed. */
   offStopHooks(): void;

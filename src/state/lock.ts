@@ -32,6 +32,15 @@ export interface HeldLock {
 /** Lock paths held by this process, so a lock with our own pid is told apart from a leftover of an old run. */
 const heldHere = new Set<string>();
 
+/**
+ * The synchronous release of each lock held, run by ONE 'exit' listener for all of them: a process watching a
+ * thousand mailboxes holds a thousand locks, and a listener each would trip Node's MaxListenersExceededWarning.
+ */
+const releasers = new Map<string, () => void>();
+const releaseAllSync = (): void => {
+  for (const release of releasers.values()) release();
+};
+
 function parseLock(raw: string): LockDoc | undefined {
   try {
     const d = JSON.parse(raw) as Partial<LockDoc>;
@@ -135,14 +144,16 @@ function hold(path: string, content: string, takenOver: LockOwner | undefined): 
     }
   };
   // Best effort on a normal exit (process.exit, end of the event loop); a kill -9 leaves a stale lock, taken over later.
-  process.once('exit', releaseSync);
+  if (releasers.size === 0) process.once('exit', releaseAllSync);
+  releasers.set(path, releaseSync);
   let released = false;
   return {
     takenOver,
     async release() {
       if (released) return;
       released = true;
-      process.removeListener('exit', releaseSync);
+      releasers.delete(path);
+      if (releasers.size === 0) process.removeListener('exit', releaseAllSync);
       heldHere.delete(path);
       const now = await readLock(path).catch(() => undefined);
       if (now?.raw === content) await unlink(path).catch(() => undefined);

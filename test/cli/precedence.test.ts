@@ -137,6 +137,22 @@ const rows: Row[] = [
   },
   { name: 'EWS_SERVER_VERSION', flag: 'serverVersion', values: ['Exchange2016', 'Exchange2013', 'Exchange2010_SP1'], base: URL_BASE, read: { watch: (c) => c.connection.serverVersion, check: (c) => c.connection.serverVersion }, fallback: 'Exchange2013_SP1' },
   { name: 'EWS_CA_FILE', flag: 'caFile', values: ['/flag/ca.pem', '/env/ca.pem', '/dotenv/ca.pem'], base: URL_BASE, read: { watch: (c) => c.connection.caFile, check: (c) => c.connection.caFile }, fallback: undefined },
+  {
+    name: 'EWS_MAILBOXES_FILE',
+    flag: 'mailboxesFile',
+    values: ['/flag/list.txt', '/env/list.txt', '/dotenv/list.txt'],
+    base: URL_BASE,
+    read: { watch: (c) => (c.mailboxes.kind === 'many' ? c.mailboxes.file?.path : c.mailboxes.kind) },
+    fallback: 'one',
+  },
+  {
+    name: 'EWS_SHARD',
+    flag: 'shard',
+    values: ['1/3', '2/3', '0/3'],
+    base: { ...URL_BASE, EWS_MAILBOX: 'ann@contoso.com,bob@contoso.com' },
+    read: { watch: (c) => (c.mailboxes.kind === 'many' && c.mailboxes.shard ? `${c.mailboxes.shard.index}/${c.mailboxes.shard.count}` : c.mailboxes.kind) },
+    fallback: 'many',
+  },
   { name: 'EWS_STATE_DIR', flag: 'stateDir', values: ['/flag/state', '/env/state', '/dotenv/state'], base: { ...URL_BASE, XDG_STATE_HOME: '/xdg' }, read: { watch: (c) => c.stateDir }, fallback: '/xdg/ews-watch' },
 ];
 

@@ -91,6 +91,24 @@ describe('signals', () => {
     assert.deepEqual(calls, ['beforeExit']);
   });
 
+  it('SIGHUP: not caught until a command asks (onHangup), then calls it instead of ending; removed by its remover or dispose()', () => {
+    const proc = fakeProcess();
+    const a = catchSignals(proc, tty(false));
+    assert.equal(proc.emitter.listenerCount('SIGHUP'), 0, 'the default (the end of the process) until asked');
+    let calls = 0;
+    const off = a.onHangup(() => void calls++);
+    proc.emitter.emit('SIGHUP', 'SIGHUP');
+    proc.emitter.emit('SIGHUP', 'SIGHUP');
+    assert.equal(calls, 2);
+    assert.equal(a.signal.aborted, false, 'a SIGHUP is no stop');
+    off();
+    assert.equal(proc.emitter.listenerCount('SIGHUP'), 0);
+    a.onHangup(() => void calls++);
+    a.dispose();
+    assert.equal(proc.emitter.listenerCount('SIGHUP'), 0);
+    assert.equal(calls, 2);
+  });
+
   it('handOver(): signals kill again, and one caught before is raised again; dispose() raises nothing', () => {
     const proc = fakeProcess();
     const a = catchSignals(proc, tty(false));

@@ -117,6 +117,25 @@ describe('NDJSON', () => {
 
 describe('pretty', () => {
   const fixed = (): string => '2013-09-16 06:31:29';
+  it('many mailboxes: a mailbox column after the time, cleaned; whole off a TTY, fitted to 24 cells on one; none for one mailbox', () => {
+    const lines: string[] = [];
+    let many = false;
+    const plain = createPrettySink((l) => lines.push(l), { tty: false, formatTime: fixed, mailboxes: () => many });
+    plain.write(newMail);
+    many = true;
+    plain.write({ ...newMail, mailbox: 'a.very.long.mailbox.name@contoso.com' });
+    createPrettySink((l) => lines.push(l), { tty: false, formatTime: fixed, details: true, mailboxes: () => true }).write({ ...newMail, mailbox: 'bob@x.com\u001b[2J' });
+    const onTerminal = createPrettySink((l) => lines.push(l), { tty: true, formatTime: fixed, mailboxes: () => true });
+    onTerminal.write({ ...newMail, mailbox: 'ann@contoso.com', folder: 'inbox' });
+    onTerminal.write({ ...newMail, mailbox: 'a.very.long.mailbox.name@contoso.com', folder: 'inbox' });
+    assert.deepEqual(lines, [
+      '2013-09-16 06:31:29\tNewMail\titem AAMk1\tin AQMk2\n',
+      '2013-09-16 06:31:29\ta.very.long.mailbox.name@contoso.com\tNewMail\titem AAMk1\tin AQMk2\n',
+      '2013-09-16 06:31:29\tbob@x.com\tNewMail\tAAMk1\t\t\t\n',
+      '2013-09-16 06:31:29  ann@contoso.com           NewMail          item in inbox\n',
+      '2013-09-16 06:31:29  a.very.long.mailbox.nam…  NewMail          item in inbox\n',
+    ]);
+  });
   it('tab-separated columns without colour off a TTY', () => {
     const lines: string[] = [];
     createPrettySink((l) => lines.push(l), { chalk: new Chalk({ level: 0 }), tty: false, formatTime: fixed }).write(newMail);

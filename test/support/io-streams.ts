@@ -27,8 +27,8 @@ export interface TestIoOptions {
 }
 
 export interface FakeSignals {
-  /** Delivers SIGINT or SIGTERM as the kernel would to the process. */
-  send(sig: StopSignal): void;
+  /** Delivers SIGINT, SIGTERM or SIGHUP as the kernel would to the process (a SIGHUP nobody catches does nothing here). */
+  send(sig: StopSignal | 'SIGHUP'): void;
   /** Signals raised again by handOver() (a command with no orderly stop), and exit codes a second SIGINT forced. */
   readonly raised: StopSignal[];
   readonly exits: number[];

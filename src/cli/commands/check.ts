@@ -16,13 +16,15 @@ import { exitCodeFor } from '../exit-codes.js';
 import { locateServer } from '../locate.js';
 import type { CommandContext } from '../io-streams.js';
 import { describeSecretSource, resolveAuth } from '../sign-in.js';
+import type { FleetFactories } from '../fleet-watch.js';
 
 /** The configuration with the server's URL: given, or found by autodiscover. */
 type Located = CheckConfig & { connection: ConnectionSettings };
 
 export type CheckCommandOptions = RawOptions & LiveFlags & { envFile?: string };
 
-export async function runCheckCommand(ctx: CommandContext, opts: CheckCommandOptions): Promise<number> {
+/** `factories`: the fleet's transport for many mailboxes (tests inject a fake); default fleet-factories.ts. */
+export async function runCheckCommand(ctx: CommandContext, opts: CheckCommandOptions, factories?: Pick<FleetFactories, 'transport'>): Promise<number> {
   const { io } = ctx;
   // --live writes to the mailbox: a signal stops it in order, so that it cleans up (check-live.ts). Plain check has
   // no orderly stop to make: a signal ends it as it ends any program.
@@ -30,6 +32,11 @@ export async function runCheckCommand(ctx: CommandContext, opts: CheckCommandOpt
   const logger = createLogger((t) => void io.stderr.write(t), opts.verbose ? 1 : 0);
   try {
     const config = await resolveCheckConfig(opts, io, (line) => logger.warn(line));
+    if (config.mailboxes.kind === 'many') {
+      const { runFleetCheck } = await import('../fleet-check.js');
+      const transport = factories ?? (await import('../fleet-factories.js')).fleetFactories;
+      return await runFleetCheck({ io, config: { ...config, mailboxes: config.mailboxes }, logger, factories: transport });
+    }
     const secretSource = describeSecretSource(config);
     const auth = await resolveAuth(config, io, { passwordFrom: (source) => (secretSource.source = source) });
     // No --url: autodiscover, afresh (check shows what would be found now, and keeps nothing).
