@@ -87,7 +87,7 @@ export async function connectMailbox(
 }
 
 /** --ca-file is read (and checked) before any network I/O; --insecure is warned about on every start. */
-function tlsFor(conn: ConnectionSettings, logger: Logger): TlsOptions | undefined {
+export function tlsFor(conn: Pick<ConnectionSettings, 'insecure' | 'caFile'>, logger: Logger): TlsOptions | undefined {
   if (conn.insecure) logger.warn('--insecure: the server certificate is NOT verified; anyone on the network path can read the mail and the credentials. Prefer --ca-file with your internal CA.');
   if (conn.caFile === undefined) return conn.insecure ? { insecure: true } : undefined;
   return { ca: readCaFile(conn.caFile), ...(conn.insecure ? { insecure: true } : {}) };
