@@ -72,8 +72,30 @@ export function escapeForTerminal(json: string): string {
   return json.replace(TERMINAL_UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A string JSON.stringify writes as it is, between quotes, and escapeForTerminal() leaves alone: no quote, backslash,
+ * control, character above, or surrogate (a lone one is escaped). Ids, timestamps and most names are such strings.
+ */
+const VERBATIM = /^[^"\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]*$/;
+
+/** One value as JSON, escaped for terminals; a string that needs no escape is only quoted (the hot path). */
+function jsonValue(v: NdjsonValue): string {
+  return typeof v === 'string' && VERBATIM.test(v) ? `"${v}"` : escapeForTerminal(JSON.stringify(v));
+}
+
+/**
+ * The line of escapeForTerminal(JSON.stringify(buildNdjsonRecord(e))), character for character, at less than half
+ * its cost in a burst: the keys are ours (plain ASCII), and each value is escaped on its own.
+ */
 export function ndjsonLine(e: WatchedEvent): string {
-  return escapeForTerminal(JSON.stringify(buildNdjsonRecord(e)));
+  const rec = buildNdjsonRecord(e);
+  let line = '{';
+  for (const key in rec) {
+    const v = rec[key];
+    // As JSON.stringify: a key without a value is left out (buildNdjsonRecord sets none, but the type allows it).
+    if (v !== undefined) line += `${line.length === 1 ? '' : ','}"${key}":${jsonValue(v)}`;
+  }
+  return `${line}}`;
 }
 
 export function createNdjsonSink(writeLine: LineWriter): EventSink {
