@@ -52,6 +52,12 @@ export function judgeSyncChange(c: ItemChange, known: PrintedSoFar): Verdict {
 
 /** Rule 5: `origins` tells, for each key of a stream event, who printed it (undefined: nobody). */
 export function repeatsCatchUp(origins: readonly (Origin | undefined)[]): boolean {
-  const known = origins.filter((o) => o !== undefined);
-  return known.length > 0 && known.every((o) => o === 'catch-up');
+  // Every stream event asks: no list is made for the answer.
+  let any = false;
+  for (const o of origins) {
+    if (o === undefined) continue;
+    if (o !== 'catch-up') return false;
+    any = true;
+  }
+  return any;
 }

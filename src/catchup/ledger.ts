@@ -337,7 +337,8 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   function toDisk(keys: readonly string[], disk: 'intent' | 'printed'): void {
     // Without a file (--since now) there is nothing to write.
     if (!log) return;
-    const lines: string[] = [];
+    // Most events have one key: its line as it is, no list to join.
+    let lines = '';
     for (const k of keys) {
       const e = known(entries.get(k));
       // Printed already: the same line (a NewMail after its Created) is not written again.
@@ -345,9 +346,9 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
       e.disk = disk;
       const text = line(k, e);
       written(e, disk, text);
-      lines.push(text);
+      lines = lines === '' ? text : lines + text;
     }
-    append(lines.join(''));
+    append(lines);
     considerCompaction();
   }
   const persist = (keys: readonly string[]): void => toDisk(keys, 'printed');
@@ -355,7 +356,11 @@ export function createLedger(file?: string, options: LedgerOptions = {}): Ledger
   return {
     has: (key) => known(entries.get(key)) !== undefined,
     heldBack(keys) {
-      if (!repeatsCatchUp(keys.map((k) => (entries.get(k)?.maybe ? undefined : entries.get(k)?.origin)))) return false;
+      const origins = keys.map((k) => {
+        const e = entries.get(k);
+        return e?.maybe ? undefined : e?.origin;
+      });
+      if (!repeatsCatchUp(origins)) return false;
       // A modify is held back once: a second modification is news.
       for (const k of keys) {
         const e = entries.get(k);

@@ -52,9 +52,10 @@ interface Waiting {
 export function createPrinting(o: PrintingOptions): Printing {
   /**
    * Stream events admitted but not yet printed (with --details they wait for their GetItem). A catch-up that skips
-   * such a change must not save a state past it before it is out: a kill in between would lose it.
+   * such a change must not save a state past it before it is out: a kill in between would lose it. The promise is
+   * made only once a catch-up waits for the line (rarely): every streamed event passes through here.
    */
-  const onTheWay = new Map<string, { done: Promise<void>; resolve: () => void }>();
+  const onTheWay = new Map<string, { done: Promise<void>; resolve: () => void } | undefined>();
 
   /** Emits one catch-up line, recorded in memory first and on disk once it is out. */
   function print(emit: Emit, waiting: Waiting, c: ItemChange, f: WatchedFolder | undefined): boolean {
@@ -86,8 +87,13 @@ export function createPrinting(o: PrintingOptions): Printing {
     return {
       print: (c, f) => print(emit, waiting, c, f),
       awaitStream(key) {
-        const streamed = onTheWay.get(key);
-        if (!streamed) return false;
+        if (!onTheWay.has(key)) return false;
+        let streamed = onTheWay.get(key);
+        if (!streamed) {
+          let resolve!: () => void;
+          const done = new Promise<void>((r) => (resolve = r));
+          onTheWay.set(key, (streamed = { done, resolve }));
+        }
         waiting.pending += 1;
         waiting.waits.push(streamed.done.then(() => void (waiting.pending -= 1)));
         return true;
@@ -102,11 +108,7 @@ export function createPrinting(o: PrintingOptions): Printing {
   return {
     page,
     streamAdmitted(keys) {
-      for (const k of keys) {
-        let resolve!: () => void;
-        const done = new Promise<void>((r) => (resolve = r));
-        onTheWay.set(k, { done, resolve });
-      }
+      for (const k of keys) onTheWay.set(k, undefined);
     },
     streamOut(keys) {
       for (const k of keys) {

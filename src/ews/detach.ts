@@ -24,3 +24,21 @@ export function detach(s: string): string {
   if (scratch.length > 65_536) scratch = new Uint8Array(4096);
   return copy;
 }
+
+/**
+ * detach() for strings that repeat from event to event (parent folder ids, subscription ids, timestamps of one
+ * second): an earlier copy of an equal string is handed out again, so a burst in one folder makes one copy instead of
+ * one per event, and the maps keyed by such ids compare a string with itself. Holds at most `size` copies (then starts
+ * afresh), and only copies: never the string asked about, which may be a view of an envelope.
+ */
+export function createDetachedCache(size = 64): (s: string) => string {
+  let copies = new Map<string, string>();
+  return (s) => {
+    const known = copies.get(s);
+    if (known !== undefined) return known;
+    const copy = detach(s);
+    if (copies.size >= size) copies = new Map();
+    copies.set(copy, copy);
+    return copy;
+  };
+}

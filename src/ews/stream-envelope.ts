@@ -8,7 +8,7 @@ import { ProtocolError } from '../errors.js';
 import type { EwsEvent, EwsId, StreamMessage } from './types.js';
 import { usableChangeKey } from './change-key.js';
 import { repairCharRefs } from './char-refs.js';
-import { detach } from './detach.js';
+import { createDetachedCache, detach } from './detach.js';
 import { absurdId, MAX_ID_CHARS, MAX_TIMESTAMP_CHARS, type Absurdity } from './limits.js';
 import { eventTypeOfElement } from './event-names.js';
 import { faultResponseCode, isErrorMessage, localName, parseBackOff } from './error-fields.js';
@@ -74,6 +74,8 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
   let field = F.None;
   let fieldDepth = -1;
   let text = '';
+  // Copies of what repeats from event to event (ids of parents and subscriptions, timestamps): one per value.
+  const repeated = createDetachedCache();
 
   function newParser(): SaxesParser<{ xmlns: false; position: false }> {
     const p = new SaxesParser<{ xmlns: false; position: false }>({ xmlns: false, position: false });
@@ -128,14 +130,14 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
         e.target = idOf(e, local, attrs);
         return;
       case 'ParentFolderId':
-        e.parentFolderId = idOf(e, local, attrs);
+        e.parentFolderId = idOf(e, local, attrs, repeated);
         return;
       case 'OldItemId':
       case 'OldFolderId':
         e.oldTarget = idOf(e, local, attrs);
         return;
       case 'OldParentFolderId':
-        e.oldParentFolderId = idOf(e, local, attrs);
+        e.oldParentFolderId = idOf(e, local, attrs, repeated);
         return;
     }
   }
@@ -201,12 +203,12 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
     switch (f) {
       case F.TimeStamp:
         if (trimmed.length > MAX_TIMESTAMP_CHARS) ev!.absurd ??= { field: 'TimeStamp', length: trimmed.length };
-        else ev!.timestamp = detach(trimmed);
+        else ev!.timestamp = repeated(trimmed);
         break;
       case F.UnreadCount: ev!.unread = value; break;
       case F.NotifSubId:
         if (trimmed.length > MAX_ID_CHARS) notif!.absurd = { field: 'SubscriptionId', length: trimmed.length };
-        else notif!.subscriptionId = detach(trimmed);
+        else notif!.subscriptionId = repeated(trimmed);
         break;
       // An absurd id cannot be ours (Subscribe's answer is held to the same bound): it is left out.
       case F.ErrorSubId: if (trimmed && trimmed.length <= MAX_ID_CHARS) msg!.ids.push(detach(trimmed)); break;
@@ -336,14 +338,14 @@ export function createStreamEnvelopeParser(): StreamEnvelopeParser {
 // An Id/ChangeKey pair, copied out of the envelope; undefined without an Id, which makes the event incomplete.
 // Exchange's notifications carry placeholder ChangeKeys (change-key.ts): those are left out, as if not sent. An
 // absurd one marks the event to be skipped instead.
-function idOf(e: Ev, element: string, attrs: Record<string, string>): EwsId | undefined {
+function idOf(e: Ev, element: string, attrs: Record<string, string>, copy: (s: string) => string = detach): EwsId | undefined {
   const absurd = absurdId(element, attrs.Id, attrs.ChangeKey);
   if (absurd !== undefined) {
     e.absurd ??= absurd;
     return undefined;
   }
   if (!attrs.Id) return undefined;
-  const id: EwsId = { id: detach(attrs.Id) };
+  const id: EwsId = { id: copy(attrs.Id) };
   const changeKey = usableChangeKey(attrs.ChangeKey);
   if (changeKey !== undefined) id.changeKey = detach(changeKey);
   return id;

@@ -4,7 +4,7 @@
 // measurement does see a kept view of a large string, so a pass is not the measurement going blind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detach } from '../../src/ews/detach.js';
+import { createDetachedCache, detach } from '../../src/ews/detach.js';
 import { decodeGetFolderResponse, decodeGetItemResponse } from '../../src/ews/items.js';
 import { decodeSubscribeResponse } from '../../src/ews/responses.js';
 import { createStreamDecoder } from '../../src/ews/stream-decoder.js';
@@ -49,6 +49,36 @@ test('detach: control: views of large strings keep them; detached copies do not'
   const copies = retainedBytes(() => cut(detach));
   assert.ok(copies.bytes < BOUND, `detached copies keep ${copies.bytes} bytes`);
   assert.deepEqual(copies.value, views.value);
+});
+
+test('createDetachedCache: equal strings get one copy, which keeps none of the views it was asked about', () => {
+  const kept = retainedBytes(() => {
+    const copy = createDetachedCache(4);
+    // Each string asked about is a view into 3 MB; the same five values come three times (more than the cache holds).
+    const values = Array.from({ length: COPIES + 3 }, (_, i) => copy(`${'x'.repeat(PAD)}${itemId(i % 5)}`.slice(PAD)));
+    return { copy, values };
+  });
+  assert.ok(kept.bytes < BOUND, `the cache and its copies keep ${kept.bytes} bytes`);
+  assert.deepEqual(kept.value.values, Array.from({ length: COPIES + 3 }, (_, i) => itemId(i % 5)));
+});
+
+test('detach: events of one folder and one subscription from padded envelopes keep none of them (repeated ids)', () => {
+  const kept = retainedBytes(() => {
+    const messages: StreamMessage[] = [];
+    const decoder = createStreamDecoder({ onMessage: (m) => messages.push(m) });
+    // The same parent folder, subscription and second in every envelope: what the decoder copies once and reuses.
+    const same = (xml: string): string => xml.replace(/EA\d+AAA" ChangeKey="AQAAAA=="/, 'EA0AAA" ChangeKey="AQAAAA=="').replace(/AAAD\d+=</, 'AAAD0=<').replace(/:\d\dZ /, ':00Z ');
+    for (let n = 0; n < COPIES; n++) decoder.feed(new TextEncoder().encode(same(paddedNotification(n))));
+    return messages;
+  });
+  assert.ok(kept.bytes < BOUND, `${COPIES} events keep ${kept.bytes} bytes`);
+  const events = kept.value.map((m) => (m.kind === 'event' ? m.event : undefined));
+  assert.deepEqual(events.map((e) => e?.target.id), Array.from({ length: COPIES }, (_, n) => itemId(n)));
+  for (const e of events) {
+    assert.match(e?.parentFolderId?.id ?? '', /0AAA$/);
+    assert.match(e?.subscriptionId ?? '', /^JgBib.*AAAD0=$/);
+    assert.equal(e?.timestamp, '2025-01-02T03:04:00Z');
+  }
 });
 
 test('detach: events decoded from padded 3 MB envelopes keep none of them', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { buildNdjsonRecord, createNdjsonSink, ndjsonLine } from '../../src/output/ndjson.js';
+import { buildNdjsonRecord, createNdjsonSink, escapeForTerminal, ndjsonLine } from '../../src/output/ndjson.js';
 import { createPrettySink } from '../../src/output/pretty.js';
 import { cleanLines, cleanText, shortenId, stripControl } from '../../src/base/sanitize.js';
 import { seededRandom } from '../support/random.js';
@@ -111,6 +111,24 @@ describe('NDJSON', () => {
         assert.doesNotMatch(line, raw, `seed ${seed}, case ${i}`);
         assert.deepEqual(JSON.parse(line), buildNdjsonRecord(e), `seed ${seed}, case ${i}`);
       }
+    }
+  });
+  it('the line is, character for character, JSON.stringify\'s of the record with escapeForTerminal over it', () => {
+    // Values written verbatim (quoted only) and values that need escapes, mixed in one line; numbers and booleans.
+    const plain = ['', 'inbox', 'AAMkAGI2TG93AAA=', 'Ünïcödé €', 'a/b', 'x'.repeat(300)];
+    const tricky = ['"q"', 'back\\slash', 'tab\there', '\u0085', '\u202e', '\u2028', '😀', '\ud800', 'a\udfff', '\u007f', 'é\u001b[0m'];
+    const random = seededRandom(11);
+    const pick = (pool: string[]): string => pool[Math.floor(random() * pool.length)] as string;
+    const value = (): string => (random() < 0.5 ? pick(plain) : pick(plain) + pick(tricky) + pick(plain));
+    for (let i = 0; i < 500; i += 1) {
+      const e: WatchedEvent = {
+        ...newMail,
+        event: { ...newMail.event, subscriptionId: value(), target: { id: value() } },
+        folder: value(),
+        isRead: random() < 0.5,
+        details: { subject: value(), size: Math.floor(random() * 1e6), from: { name: value(), address: value() }, to: [{ name: value(), address: value() }] },
+      };
+      assert.equal(ndjsonLine(e), escapeForTerminal(JSON.stringify(buildNdjsonRecord(e))), `case ${i}`);
     }
   });
 });
