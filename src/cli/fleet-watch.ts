@@ -147,6 +147,7 @@ async function watchFleet(r: FleetRun, transport: FleetTransport, locator: Locat
     random: Math.random,
     connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    ...(config.tuning.mailboxRetryMs !== undefined ? { mailboxRetryMs: config.tuning.mailboxRetryMs } : {}),
     onStatus: (s) => reportFleet(logger, s),
   });
   show();

@@ -130,7 +130,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
       return setAside(m, nextDelay(m.attempt - 1, hint, ctx.options.random));
     }
     // Said once per code; tried again rarely, with jitter so that many such mailboxes do not return together.
-    const retryMs = mailboxRetryMs(ctx.options.random);
+    const retryMs = mailboxRetryMs(ctx.options.random, ctx.options.mailboxRetryMs);
     if (m.reported !== f.code) ctx.report({ type: 'mailbox-failed', mailbox: m.address, code: f.code, advice: f.advice, retryMs });
     m.reported = f.code;
     setAside(m, retryMs);
@@ -242,7 +242,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     if (d.subscriptionLost || d.kind === 'resubscribe') for (const m of streamed) m.subscriptionId = undefined;
     if (d.catchUp) for (const m of streamed) m.gap ??= d.reason;
     // Anything else fatal is this group's (its URL, its anchor's rights): said, and tried again rarely.
-    const delayMs = d.kind === 'fail' ? mailboxRetryMs(ctx.options.random) : d.delayMs;
+    const delayMs = d.kind === 'fail' ? mailboxRetryMs(ctx.options.random, ctx.options.mailboxRetryMs) : d.delayMs;
     const reason = d.kind === 'fail' && d.error ? `${d.reason}: ${cleanText(d.error.message).slice(0, 300)}` : d.reason;
     ctx.report({ type: 'group-disconnected', group: label(), reason, delayMs });
     return delayMs;
