@@ -2,7 +2,7 @@
 // each event to its mailbox's port, and after each end decide what to do (watch/policy.ts decide(), per group). An
 // end that names some ids touches only those mailboxes; the others reconnect at once without a gap.
 
-import { raceAbort } from '../base/abortable.js';
+import { raceAbort, sharedByMany } from '../base/abortable.js';
 import type { EwsEvent } from '../ews/types.js';
 import { cleanText } from '../base/sanitize.js';
 import { runConnection } from '../watch/connection.js';
@@ -44,7 +44,8 @@ interface Ended {
 export function startGroupRun(group: Group, client: GroupClient, members: readonly Member[], ctx: GroupContext): GroupRun {
   const { clock } = ctx.options;
   const own = new AbortController();
-  const signal = AbortSignal.any([ctx.stop, own.signal]);
+  // Every member being made ready (ten at once, and any number set aside) waits on it.
+  const signal = sharedByMany(AbortSignal.any([ctx.stop, own.signal]));
   const byAddress = new Map(members.map((m) => [m.address.toLowerCase(), m]));
   const step: StepContext = { ...ctx, client, stop: signal };
   let current = group;
