@@ -137,7 +137,11 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     setAside(m, retryMs);
   }
 
-  /** The member is made ready off the loop after `delayMs`; it joins the group's next connection. */
+  /**
+   * The member is made ready off the loop after `delayMs`; it joins the group's next connection, except that one the
+   * admin has just fixed (it was reported) has the connection reopened for it: "watched again" means its mail comes
+   * now, not at the next reconnect up to ConnectionTimeout later. The others catch up, as after any reopen.
+   */
   function setAside(m: Member, delayMs: number): void {
     m.aside = true;
     m.retry?.cancel();
@@ -147,11 +151,23 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
       if (signal.aborted || m.removed) return;
       void makeReady(m, step).then((r) => {
         if (signal.aborted || m.removed) return;
+        const wasReported = m.reported !== undefined;
         if (r.ok) m.aside = false;
         settle(m, r);
-        if (isReady(m)) poke();
+        if (isReady(m)) reconnectWith(current, wasReported);
       });
     });
+  }
+
+  /** Takes a changed member list (or a member back) into the stream: at the next connection, or now by reopening. */
+  function reconnectWith(next: Group, now: boolean): void {
+    current = next;
+    changed = true;
+    if (now && connection) {
+      reopening = true;
+      connection.abort();
+    }
+    poke();
   }
 
   /** Nothing to stream (every member set aside): wait for one to become ready, a reopen, or the stop. */
@@ -225,11 +241,12 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     if (named) {
       for (const m of streamed) {
         if (named.lost.includes(m.subscriptionId as string)) {
-          // Gone on the server: never streamed nor unsubscribed again; subscribed anew and caught up off the loop.
+          // Gone on the server: never streamed nor unsubscribed again. Subscribed anew and caught up before the group
+          // reconnects, so that it streams again at once rather than at the next reconnect (up to ConnectionTimeout
+          // later); the others' events wait in their subscriptions meanwhile, so they get no gap. A Subscribe that
+          // fails now sets it aside as at the start (failed()), without holding the group longer.
           m.subscriptionId = undefined;
           m.gap ??= named.reason;
-          setAside(m, m.attempt === 0 ? 0 : nextDelay(m.attempt - 1, undefined, ctx.options.random));
-          m.attempt += 1;
         } else if (named.missed.includes(m.subscriptionId as string)) m.gap ??= named.reason;
       }
       ctx.report({ type: 'group-disconnected', group: label(), reason: named.reason, delayMs: d.delayMs });
@@ -268,13 +285,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     members: byAddress,
     done,
     reopen(next: Group) {
-      current = next;
-      changed = true;
-      if (connection) {
-        reopening = true;
-        connection.abort();
-      }
-      poke();
+      reconnectWith(next, true);
     },
     stop() {
       own.abort();
