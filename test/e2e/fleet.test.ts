@@ -63,8 +63,9 @@ function assertBudget(sim: Simulator): number {
 
 describe('many mailboxes, end to end', { concurrency: 3 }, () => {
   it('450 mailboxes on 2 backends: groups of at most 200, each on its own stream, anchor and cookie; nothing mixes groups; at most 10 in flight; 30 mails printed once with their mailbox', async () => {
-    // Answers that take a while, as a loaded server's do, so that the client's calls overlap and meet its budget.
-    await withSim(farm({ serviceMs: { Subscribe: 20, SyncFolderItems: 20, GetFolder: 20, Unsubscribe: 20 } }), async (sim) => {
+    // Answers that take a while, as a loaded server's do, so that the client's calls overlap and meet its budget; and
+    // Unsubscribes slow enough that 450 of them, ten at a time, take longer than one mailbox's 5 s bound on the way out.
+    await withSim(farm({ serviceMs: { Subscribe: 20, SyncFolderItems: 20, GetFolder: 20, Unsubscribe: 120 } }), async (sim) => {
       const run = startCli(['--json', '--events', 'NewMail', '--max-events', '30', '--mailboxes-file', listFile(ALL)], { env: envFor(sim) });
       await streaming(sim, 450);
       const owner = new Map(sim.subscriptions().map((s) => [s.id, s.mailbox!.toLowerCase()]));
@@ -168,7 +169,7 @@ describe('many mailboxes, end to end', { concurrency: 3 }, () => {
       await streaming(sim, 449);
       const refused = (): RecordedRequest[] => requestsOf(sim, 'Subscribe').filter((q) => q.impersonated === denied);
       // Tried again (at least once more) while still denied: said once all the same.
-      await sim.waitFor(() => refused().length >= 2, 20_000);
+      await sim.waitFor(() => refused().length >= 2, 45_000);
       const other = deliver(sim, user(11));
       await run.lines(1, 45_000);
       sim.setImpersonation(denied, true);
