@@ -3,12 +3,14 @@
 // the simulator's request log; mails from the printed lines; every test asserts exit code, stdout and stderr together.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { MAX_USERS_PER_REQUEST } from '../../src/autodiscover/codec.js';
 import type { RecordedRequest, Simulator, SimulatorOptions } from '../../src/simulator/types.js';
 import { startCli, runCli } from '../support/cli.js';
+import { makeTestCertificate } from '../support/tls.js';
 import { envFor, parseLines, requestsOf, subscriptionIdsIn, withSim } from './helpers.js';
 
 const OTHER_BACKEND = 'EXSIM01.contoso.local';
@@ -26,8 +28,16 @@ const farm = (extra: Partial<SimulatorOptions> = {}): SimulatorOptions => ({
   ...extra,
 });
 
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'ews-watch-fleet-'));
+  dirs.push(d);
+  return d;
+};
+
 function listFile(addresses: readonly string[]): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'ews-watch-fleet-')), 'team.txt');
+  const path = join(tempDir(), 'team.txt');
   writeFileSync(path, `# the test's mailboxes\n${addresses.join('\n')}\n`);
   return path;
 }
@@ -261,6 +271,34 @@ describe('many mailboxes, end to end', { concurrency: 3 }, () => {
       assert.equal(requestsOf(sim, 'Unsubscribe').length, 449, 'every subscription the check made is ended');
       const uncookied = requestsOf(sim, 'Subscribe').filter((q) => q.overrideCookie === undefined);
       assert.deepEqual(uncookied.map((q) => q.impersonated), [user(1), user(201), user(401)], "each group's anchor first, alone: the others carry the cookie it got");
+      assertBudget(sim);
+    });
+  });
+
+  it('no --url: autodiscover places the 450 in batches of GetUserSettings, and the groups follow its GroupingInformation (one backend each)', async () => {
+    const cert = makeTestCertificate('ews-watch fleet test CA', ['contoso.com']);
+    const ca = join(tempDir(), 'ca.pem');
+    writeFileSync(ca, cert.ca);
+    // The mailboxes spread over the two backends in turn: user001, user003, … on EXSIM02, user002, … on EXSIM01.
+    await withSim({ mailboxes: 450, backends: 2, tls: { key: cert.key, cert: cert.cert }, autodiscover: { hosts: { 'contoso.com': { soap: 'settings' } } } }, async (sim) => {
+      const env = { EWS_AUTH: 'basic', EWS_USER: sim.credentials.user, EWS_PASSWORD: sim.credentials.password, EWS_CA_FILE: ca, EWS_WATCH_DNS: JSON.stringify({ hosts: { 'contoso.com:443': `127.0.0.1:${sim.port}` } }) };
+      const run = startCli(['--json', '--events', 'NewMail', '--max-events', '2', '--mailboxes-file', listFile(ALL)], { env });
+      await streaming(sim, 450);
+      const owner = new Map(sim.subscriptions().map((s) => [s.id, s.mailbox!.toLowerCase()]));
+      const mails = [user(2), user(333)].map((a): [string, string, string] => [a, deliver(sim, a), 'stream']);
+      const r = await run.result(90_000);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.deepEqual(printed(r.stdout), expected(mails));
+      const asked = sim.requests.filter((q) => q.path.toLowerCase().startsWith('/autodiscover/'));
+      assert.equal(asked.length, Math.ceil(450 / MAX_USERS_PER_REQUEST), 'batched, not one request per mailbox');
+      // Each backend's mailboxes (GroupingInformation EXSIM01 or EXSIM02) in groups of their own, at most 200 each.
+      const streams = requestsOf(sim, 'GetStreamingEvents');
+      assert.deepEqual(streams.map((q) => q.impersonated).sort(), [user(1), user(2), user(401), user(402)]);
+      for (const q of streams) {
+        const backends = new Set(subscriptionIdsIn(q.body).map((id) => sim.mailbox(owner.get(id)!).backend));
+        assert.deepEqual([...backends], [q.backend], `the group of ${q.impersonated} is all on its backend`);
+      }
       assertBudget(sim);
     });
   });
