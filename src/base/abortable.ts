@@ -1,6 +1,8 @@
 // Waiting on a promise that may never settle (a hung server, a body that ignores its signal) without being held by
 // it: raceAbort() resolves as soon as the signal aborts, and keeps the loser from becoming an unhandled rejection.
 
+import { setMaxListeners } from 'node:events';
+
 export type Raced<T> = { aborted: false; value: T } | { aborted: true };
 
 /**
@@ -44,4 +46,14 @@ export function releaseIterable(body: AsyncIterable<unknown>): void {
   } catch {
     // As above.
   }
+}
+
+/**
+ * `signal`, marked as one that many waits share at once (one per mailbox of a fleet under way: hundreds when a group
+ * subscribes or the fleet unsubscribes). Each wait removes its listener when it settles, so Node's leak warning at
+ * eleven listeners would only print a false alarm on stderr.
+ */
+export function sharedByMany<T extends AbortSignal>(signal: T): T {
+  setMaxListeners(0, signal);
+  return signal;
 }

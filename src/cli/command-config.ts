@@ -46,6 +46,8 @@ export interface Tuning {
   readonly backoffPercent: number;
   /** EWS_WATCH_DNS: where autodiscover's host names resolve to in tests (src/cli/locate.ts). */
   readonly testDns?: string;
+  /** EWS_WATCH_MAILBOX_RETRY_MS: how soon a mailbox of many that cannot be watched is tried again (default 15 min). */
+  readonly mailboxRetryMs?: number;
 }
 
 /** Where and as whom to sign in: watching and `check`. */
@@ -206,6 +208,8 @@ export function resolveTuning(vars: Lookup): Tuning {
     // Tests whose point is what a failure prints, not how long the retry waits, need not wait out 1 s, 2 s, 4 s.
     backoffPercent: Math.min(100, whole('EWS_WATCH_BACKOFF_PERCENT', 1, 100)),
     ...(vars.variable('EWS_WATCH_DNS').value !== undefined ? { testDns: vars.variable('EWS_WATCH_DNS').value } : {}),
+    // A test that grants a refused mailbox its rights again need not wait a quarter of an hour for the retry.
+    ...(vars.variable('EWS_WATCH_MAILBOX_RETRY_MS').value !== undefined ? { mailboxRetryMs: whole('EWS_WATCH_MAILBOX_RETRY_MS', 100, 15 * 60_000) } : {}),
   });
 }
 

@@ -56,12 +56,15 @@ export async function checkMailboxes(transport: FleetTransport, mailboxes: reado
   for (const group of groupMailboxes(mailboxes, o.url !== undefined ? { url: o.url } : {})) {
     const client = transport.group(group);
     try {
-      const queue = [...group.members];
+      // The anchor (the first member) alone first, as the watch does: its answer sets the cookie the others carry.
+      const queue = group.members.slice(0, 1);
       const worker = async (): Promise<void> => {
         for (let m = queue.shift(); m !== undefined && !o.signal?.aborted; m = queue.shift()) {
           results.set(m.toLowerCase(), { mailbox: m, group: group.id, anchor: group.anchor, ...(await checkOne(client, m, o.signal)) });
         }
       };
+      await worker();
+      queue.push(...group.members.slice(1));
       await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, queue.length) }, worker));
     } finally {
       await client.close().catch(() => undefined);

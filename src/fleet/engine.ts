@@ -2,7 +2,7 @@
 // by its own loop (group-run.ts). This file owns the groups' lives: starting them, applying a new reading of the list
 // (only the groups it changes reopen), and the way out (every subscription ended in parallel, bounded in time).
 
-import { raceAbort } from '../base/abortable.js';
+import { raceAbort, sharedByMany } from '../base/abortable.js';
 import { DEFAULT_UNSUBSCRIBE_TIMEOUT_MS } from '../watch/engine.js';
 import { groupMailboxes, type Group, type Located } from './grouping.js';
 import { startGroupRun, type GroupContext, type GroupRun } from './group-run.js';
@@ -68,6 +68,8 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
   const stopper = new AbortController();
   // Aborted when the bounded shutdown runs out of time: it limits the calls the soft stop must not cut short.
   const hardStop = new AbortController();
+  // Every Subscribe of the fleet under way carries it.
+  sharedByMany(hardStop.signal);
   const runs = new Map<string, GroupRun>();
   const retired: Promise<void>[] = [];
   let groups: Group[] = [];
@@ -147,7 +149,8 @@ function createSession(options: FleetOptions, initial: readonly Located[]): Sess
   async function endSubscriptions(leaving: readonly Leaving[]): Promise<void> {
     const bound = new AbortController();
     const deadline = clock.setTimer(unsubscribeTimeoutMs, () => bound.abort());
-    const signal = AbortSignal.any([bound.signal, hardStop.signal]);
+    // One wait per leaving member, all at once.
+    const signal = sharedByMany(AbortSignal.any([bound.signal, hardStop.signal]));
     try {
       await Promise.all(leaving.map((l) => unsubscribe(l, signal)));
     } finally {

@@ -2,7 +2,7 @@
 // each event to its mailbox's port, and after each end decide what to do (watch/policy.ts decide(), per group). An
 // end that names some ids touches only those mailboxes; the others reconnect at once without a gap.
 
-import { raceAbort } from '../base/abortable.js';
+import { raceAbort, sharedByMany } from '../base/abortable.js';
 import type { EwsEvent } from '../ews/types.js';
 import { cleanText } from '../base/sanitize.js';
 import { runConnection } from '../watch/connection.js';
@@ -44,7 +44,8 @@ interface Ended {
 export function startGroupRun(group: Group, client: GroupClient, members: readonly Member[], ctx: GroupContext): GroupRun {
   const { clock } = ctx.options;
   const own = new AbortController();
-  const signal = AbortSignal.any([ctx.stop, own.signal]);
+  // Every member being made ready (ten at once, and any number set aside) waits on it.
+  const signal = sharedByMany(AbortSignal.any([ctx.stop, own.signal]));
   const byAddress = new Map(members.map((m) => [m.address.toLowerCase(), m]));
   const step: StepContext = { ...ctx, client, stop: signal };
   let current = group;
@@ -130,13 +131,17 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
       return setAside(m, nextDelay(m.attempt - 1, hint, ctx.options.random));
     }
     // Said once per code; tried again rarely, with jitter so that many such mailboxes do not return together.
-    const retryMs = mailboxRetryMs(ctx.options.random);
+    const retryMs = mailboxRetryMs(ctx.options.random, ctx.options.mailboxRetryMs);
     if (m.reported !== f.code) ctx.report({ type: 'mailbox-failed', mailbox: m.address, code: f.code, advice: f.advice, retryMs });
     m.reported = f.code;
     setAside(m, retryMs);
   }
 
-  /** The member is made ready off the loop after `delayMs`; it joins the group's next connection. */
+  /**
+   * The member is made ready off the loop after `delayMs`; it joins the group's next connection, except that one the
+   * admin has just fixed (it was reported) has the connection reopened for it: "watched again" means its mail comes
+   * now, not at the next reconnect up to ConnectionTimeout later. The others catch up, as after any reopen.
+   */
   function setAside(m: Member, delayMs: number): void {
     m.aside = true;
     m.retry?.cancel();
@@ -146,11 +151,23 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
       if (signal.aborted || m.removed) return;
       void makeReady(m, step).then((r) => {
         if (signal.aborted || m.removed) return;
+        const wasReported = m.reported !== undefined;
         if (r.ok) m.aside = false;
         settle(m, r);
-        if (isReady(m)) poke();
+        if (isReady(m)) reconnectWith(current, wasReported);
       });
     });
+  }
+
+  /** Takes a changed member list (or a member back) into the stream: at the next connection, or now by reopening. */
+  function reconnectWith(next: Group, now: boolean): void {
+    current = next;
+    changed = true;
+    if (now && connection) {
+      reopening = true;
+      connection.abort();
+    }
+    poke();
   }
 
   /** Nothing to stream (every member set aside): wait for one to become ready, a reopen, or the stop. */
@@ -224,11 +241,12 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     if (named) {
       for (const m of streamed) {
         if (named.lost.includes(m.subscriptionId as string)) {
-          // Gone on the server: never streamed nor unsubscribed again; subscribed anew and caught up off the loop.
+          // Gone on the server: never streamed nor unsubscribed again. Subscribed anew and caught up before the group
+          // reconnects, so that it streams again at once rather than at the next reconnect (up to ConnectionTimeout
+          // later); the others' events wait in their subscriptions meanwhile, so they get no gap. A Subscribe that
+          // fails now sets it aside as at the start (failed()), without holding the group longer.
           m.subscriptionId = undefined;
           m.gap ??= named.reason;
-          setAside(m, m.attempt === 0 ? 0 : nextDelay(m.attempt - 1, undefined, ctx.options.random));
-          m.attempt += 1;
         } else if (named.missed.includes(m.subscriptionId as string)) m.gap ??= named.reason;
       }
       ctx.report({ type: 'group-disconnected', group: label(), reason: named.reason, delayMs: d.delayMs });
@@ -242,7 +260,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     if (d.subscriptionLost || d.kind === 'resubscribe') for (const m of streamed) m.subscriptionId = undefined;
     if (d.catchUp) for (const m of streamed) m.gap ??= d.reason;
     // Anything else fatal is this group's (its URL, its anchor's rights): said, and tried again rarely.
-    const delayMs = d.kind === 'fail' ? mailboxRetryMs(ctx.options.random) : d.delayMs;
+    const delayMs = d.kind === 'fail' ? mailboxRetryMs(ctx.options.random, ctx.options.mailboxRetryMs) : d.delayMs;
     const reason = d.kind === 'fail' && d.error ? `${d.reason}: ${cleanText(d.error.message).slice(0, 300)}` : d.reason;
     ctx.report({ type: 'group-disconnected', group: label(), reason, delayMs });
     return delayMs;
@@ -267,13 +285,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     members: byAddress,
     done,
     reopen(next: Group) {
-      current = next;
-      changed = true;
-      if (connection) {
-        reopening = true;
-        connection.abort();
-      }
-      poke();
+      reconnectWith(next, true);
     },
     stop() {
       own.abort();

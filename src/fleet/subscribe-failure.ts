@@ -69,8 +69,8 @@ function clean(text: string): string {
   return cleanText(text).slice(0, 300);
 }
 
-/** The rare retry's delay: MAILBOX_RETRY_MS ± 20 %, so many set-aside mailboxes do not come back at once. */
-export function mailboxRetryMs(random: () => number): number {
+/** The rare retry's delay: `base` (MAILBOX_RETRY_MS) ± 20 %, so many set-aside mailboxes do not come back at once. */
+export function mailboxRetryMs(random: () => number, base = MAILBOX_RETRY_MS): number {
   const r = Math.min(1, Math.max(0, random()));
-  return Math.round(MAILBOX_RETRY_MS * (0.8 + 0.4 * r));
+  return Math.round(base * (0.8 + 0.4 * r));
 }

@@ -85,6 +85,8 @@ export interface FleetOptions {
   heartbeatTimeoutMs: number;
   /** Bound on the parallel Unsubscribes on the way out. */
   unsubscribeTimeoutMs?: number;
+  /** How long a mailbox that cannot be watched waits before it is tried again (±20 %); default MAILBOX_RETRY_MS, 15 min. */
+  mailboxRetryMs?: number;
   onStatus?(s: FleetStatus): void;
 }
 

@@ -21,6 +21,12 @@ export const RESERVED_FOR_CALLS = 2;
 export const MAX_GROUPS = MAX_IN_FLIGHT - RESERVED_FOR_CALLS;
 /** Connections per EWS URL for the calls about single mailboxes (sync, GetItem, GetFolder), whatever their number. */
 export const CONNECTIONS_PER_URL = 4;
+/**
+ * Connections per group for its Subscribes and Unsubscribes (the first also carries the hanging request, on a socket
+ * of its own). On one, a group's 200 calls would take turns: its start would wait 200 answers in a row, and the way out
+ * would end its bounded time with most of the group still subscribed.
+ */
+export const CALL_CONNECTIONS_PER_GROUP = 4;
 
 export interface FleetTransportOptions {
   auth: AuthProvider;
@@ -82,9 +88,9 @@ export function createFleetTransport(o: FleetTransportOptions): FleetTransport &
     limiter,
     group(g) {
       checkGroupCount(groups.size + 1);
+      // One jar for the group's connections: the cookie the anchor's Subscribe gets routes every later request.
       const jar = createAffinityJar({ keepOverride: true });
-      // One connection for the hanging request, one for calls (and a spare only for an Unsubscribe on the way out).
-      const http = httpFor(o, limiter, g.ewsUrl, { anchorMailbox: g.anchor, jar, lookupConnections: 0 });
+      const http = createPool(Array.from({ length: CALL_CONNECTIONS_PER_GROUP }, () => httpFor(o, limiter, g.ewsUrl, { anchorMailbox: g.anchor, jar, lookupConnections: 0 })));
       groups.add(http);
       return groupClient(g, http, jar.override, options, () => groups.delete(http));
     },

@@ -46,3 +46,18 @@ describe('EWS_WATCH_BACKOFF_PERCENT', () => {
     assert.equal(scaledSleeps(fake, 100), fake);
   });
 });
+
+describe('EWS_WATCH_MAILBOX_RETRY_MS', () => {
+  for (const [value, ms] of [
+    [undefined, undefined],
+    ['', undefined],
+    ['1000', 1_000],
+    ['100', 100],
+    ['99', 900_000],
+    ['x', 900_000],
+  ] as const) {
+    it(`${value === undefined ? 'unset' : JSON.stringify(value)} → ${ms === undefined ? "the fleet's default" : `${ms} ms`}`, () => {
+      assert.equal(tuning(value === undefined ? {} : { EWS_WATCH_MAILBOX_RETRY_MS: value }).mailboxRetryMs, ms);
+    });
+  }
+});

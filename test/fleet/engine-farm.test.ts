@@ -151,9 +151,10 @@ async function lostIdScenario(sim: Simulator, transport: FleetTransport): Promis
       await until("the member's catch-up", () => f.ports.get(MEMBER)!.gaps.some((g) => g.reason === 'ErrorSubscriptionNotFound'));
       assert.deepEqual(f.ports.get(ANCHOR)!.gaps.map((g) => g.reason), ['start'], 'the anchor had no gap');
       sim.mailbox(ANCHOR).deliverMail({ subject: 'after the loss' });
-      await until('the anchor streams on', () => f.ports.get(ANCHOR)!.events.length === 2);
+      sim.mailbox(MEMBER).deliverMail({ subject: 'after the loss' });
+      await until('both stream on', () => f.ports.get(ANCHOR)!.events.length === 2 && f.ports.get(MEMBER)!.events.length === 2);
       const opened = sim.requests.filter((r) => r.operation === 'GetStreamingEvents').map((r) => (r.body.match(/<t:SubscriptionId>/g) ?? []).length);
-      assert.deepEqual(opened.slice(0, 2), [2, 1], 'reconnected at once without the lost id');
+      assert.deepEqual(opened, [2, 2], 'reconnected once, with the new id once it was caught up');
     } finally {
       f.stop.abort();
       assert.deepEqual(await f.run, { reason: 'stopped' });

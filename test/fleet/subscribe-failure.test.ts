@@ -33,4 +33,6 @@ test("subscribe failure: this mailbox's trouble is set aside with the code's adv
 
 test('subscribe failure: the rare retry is 15 minutes ± 20 %', () => {
   assert.deepEqual([0, 0.5, 1].map((r) => mailboxRetryMs(() => r)), [720_000, 900_000, 1_080_000]);
+  // FleetOptions.mailboxRetryMs (the EWS_WATCH_MAILBOX_RETRY_MS test knob) moves the middle, the jitter kept.
+  assert.deepEqual([0, 0.5, 1].map((r) => mailboxRetryMs(() => r, 1_000)), [800, 1_000, 1_200]);
 });
