@@ -12,6 +12,7 @@ import { haveProc } from './support/proc.js';
 import { allFolders } from './sections/folders.js';
 import { burst } from './sections/burst.js';
 import { enrich } from './sections/enrich.js';
+import { fleet } from './sections/fleet.js';
 import { idle } from './sections/idle.js';
 import { memory } from './sections/memory.js';
 import { firstEvent, helpAndVersion } from './sections/startup.js';
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   memory,
   enrich,
   folders: allFolders,
+  fleet,
 };
 
 /** Their verdict lines ("… → target met", "… → not met") go into the summary. */

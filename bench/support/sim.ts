@@ -39,6 +39,7 @@ export async function startBenchSim(opts: SimulatorOptions = {}): Promise<BenchS
     maxQueuedEvents: 200_000,
     ...opts,
     log: (line) => {
+      opts.log?.(line);
       const op = /^POST \S+ (\w+)$/.exec(line)?.[1];
       if (op) counts.set(op, (counts.get(op) ?? 0) + 1);
     },

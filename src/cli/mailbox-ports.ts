@@ -93,7 +93,8 @@ export function createMailboxPorts(o: MailboxPortsOptions): FleetPorts {
       o.registry.set(m.address, { names, ...(details ? { details } : {}), recorder });
       const port = o.pipeline.port(recorder, m.address);
       const mailboxPort: MailboxPort = {
-        ready: () => port.ready?.(),
+        // The printed path's one ready(), not a wrapper per mailbox: a group asks each distinct one once per chunk.
+        ...(port.ready ? { ready: port.ready } : {}),
         event: (event) => port.event(event),
         gap: (info, signal) => port.gap(info, signal),
         async close() {

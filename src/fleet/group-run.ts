@@ -12,7 +12,7 @@ import { forEachLimited } from './limit.js';
 import { isReady, makeReady, type Member, type StepContext, type StepFailure } from './member.js';
 import { namedIds } from './named-ids.js';
 import { mailboxRetryMs } from './subscribe-failure.js';
-import { MAX_IN_FLIGHT, type FleetOptions, type GroupClient } from './types.js';
+import { MAX_IN_FLIGHT, type FleetOptions, type GroupClient, type MailboxPort } from './types.js';
 
 /** What the group's loop shares with the fleet. */
 export interface GroupContext extends Omit<StepContext, 'client'> {
@@ -192,7 +192,7 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
         connectionTimeoutMinutes: ctx.options.connectionTimeoutMinutes,
         heartbeatTimeoutMs: ctx.options.heartbeatTimeoutMs,
         onEvent: (e) => handOver(byId, e),
-        ready: () => readyAll(streaming),
+        ready: readiness(streaming),
         onOpen: () => {
           const cookie = client.cookie();
           ctx.report({ type: 'group-connected', group: label(), anchor: client.anchor, members: byId.size, ...(cookie ? { cookie } : {}) });
@@ -214,14 +214,28 @@ export function startGroupRun(group: Group, client: GroupClient, members: readon
     return false;
   }
 
-  /** Back-pressure: one slow mailbox holds the group's reading (the server keeps the events meanwhile). */
-  function readyAll(streaming: readonly Member[]): Promise<void> | undefined {
-    const behind: Promise<void>[] = [];
+  /**
+   * Back-pressure: one slow mailbox holds the group's reading (the server keeps the events meanwhile). Asked after
+   * every chunk, so each distinct ready() is asked once: the ports of one printed path share theirs, and asking it
+   * for each of 200 members would cost 200 calls (and, while behind, 200 waiters) per chunk for one answer.
+   */
+  function readiness(streaming: readonly Member[]): () => Promise<void> | undefined {
+    const asks: { port: MailboxPort; ready: () => Promise<void> | undefined }[] = [];
+    const seen = new Set<unknown>();
     for (const m of streaming) {
-      const p = m.port?.ready?.();
-      if (p) behind.push(p);
+      const ready = m.port?.ready;
+      if (!ready || seen.has(ready)) continue;
+      seen.add(ready);
+      asks.push({ port: m.port as MailboxPort, ready });
     }
-    return behind.length === 0 ? undefined : Promise.all(behind).then(() => undefined);
+    return () => {
+      let behind: Promise<void>[] | undefined;
+      for (const a of asks) {
+        const p = a.ready.call(a.port);
+        if (p) (behind ??= []).push(p);
+      }
+      return behind && Promise.all(behind).then(() => undefined);
+    };
   }
 
   async function afterEnd(ended: Ended, streamed: readonly Member[]): Promise<void> {

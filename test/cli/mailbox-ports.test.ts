@@ -82,6 +82,17 @@ describe('mailbox ports', () => {
     assert.equal(await s.pipeline.finish(), 0);
   });
 
+  it("every port hands on the printed path's one ready() itself, so that a group of 200 asks it once per chunk", async () => {
+    const s = setUp(mkdtempSync(join(root, 'ready-')));
+    const a = await s.ports.open(located(1));
+    const b = await s.ports.open(located(2));
+    assert.equal(typeof a.ready, 'function');
+    assert.equal(a.ready, b.ready);
+    assert.equal(a.ready?.(), undefined, 'nothing is behind');
+    await s.ports.closeAll();
+    assert.equal(await s.pipeline.finish(), 0);
+  });
+
   it('one --max-events count for all mailboxes: the second event, from another mailbox, says enough', async () => {
     const s = setUp(mkdtempSync(join(root, 'max-')), { maxEvents: '2' });
     const a = await s.ports.open(located(1));

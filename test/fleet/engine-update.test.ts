@@ -92,6 +92,31 @@ test("fleet: back-pressure: a port's ready() holds its group's reading (no stall
   await b.clock.runUntil(run);
 });
 
+test('fleet: back-pressure: ports that share one ready() (one printed path) are asked it once per chunk, not once per member', async () => {
+  const asked = { shared: 0, dave: 0, erin: 0 };
+  // Alice and Bob share one ready(), as every port of the command line's one printed path does; Dave and Erin have
+  // one each. Both groups read the same script, so each distinct ready() is asked as often as the other.
+  const readies: Record<string, () => Promise<void> | undefined> = {
+    'alice@contoso.com': () => void asked.shared++,
+    'dave@contoso.com': () => void asked.dave++,
+    'erin@contoso.com': () => void asked.erin++,
+  };
+  readies['bob@contoso.com'] = readies['alice@contoso.com']!;
+  const script = (a: string, b: string) => [{ steps: [notification(a, [1]), heartbeat(), notification(b, [2]), { hang: true as const }] }];
+  const b = bench({
+    mailboxes: four,
+    onOpen: (mailbox, port) => void (port.ready = readies[mailbox]),
+    streams: { 'alice@contoso.com': script('alice-1', 'bob-1'), 'dave@contoso.com': script('dave-1', 'erin-1') },
+  });
+  const run = b.watch();
+  await b.clock.flush();
+  assert.deepEqual(itemsByMailbox(b), { 'alice@contoso.com': ['item-1'], 'bob@contoso.com': ['item-2'], 'dave@contoso.com': ['item-1'], 'erin@contoso.com': ['item-2'] });
+  assert.ok(asked.dave > 0);
+  assert.deepEqual(asked, { shared: asked.dave, dave: asked.dave, erin: asked.dave }, 'the shared one once per chunk, not once for Alice and again for Bob');
+  b.stop.abort();
+  await b.clock.runUntil(run);
+});
+
 test('fleet shutdown: every subscription is ended in parallel, and a hung server holds the exit exactly unsubscribeTimeoutMs', async () => {
   const b = bench({ mailboxes: four, unsubscribe: 'hang', options: { unsubscribeTimeoutMs: 5_000 } });
   const result = await b.run();
