@@ -5,6 +5,7 @@
 import { cleanText } from '../base/sanitize.js';
 import { AuthError, describeError, EwsResponseError } from '../errors.js';
 import { groupMailboxes, type Located } from '../fleet/grouping.js';
+import { forEachLimited } from '../fleet/limit.js';
 import { MAX_IN_FLIGHT, type FleetTransport } from '../fleet/types.js';
 import type { Logger } from '../term/logger.js';
 import type { CheckConfig } from './command-config.js';
@@ -55,17 +56,14 @@ export async function checkMailboxes(transport: FleetTransport, mailboxes: reado
   const results = new Map<string, MailboxCheck>();
   for (const group of groupMailboxes(mailboxes, o.url !== undefined ? { url: o.url } : {})) {
     const client = transport.group(group);
+    const check = async (m: string): Promise<void> => {
+      if (o.signal?.aborted) return;
+      results.set(m.toLowerCase(), { mailbox: m, group: group.id, anchor: group.anchor, ...(await checkOne(client, m, o.signal)) });
+    };
     try {
       // The anchor (the first member) alone first, as the watch does: its answer sets the cookie the others carry.
-      const queue = group.members.slice(0, 1);
-      const worker = async (): Promise<void> => {
-        for (let m = queue.shift(); m !== undefined && !o.signal?.aborted; m = queue.shift()) {
-          results.set(m.toLowerCase(), { mailbox: m, group: group.id, anchor: group.anchor, ...(await checkOne(client, m, o.signal)) });
-        }
-      };
-      await worker();
-      queue.push(...group.members.slice(1));
-      await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, queue.length) }, worker));
+      await forEachLimited(group.members.slice(0, 1), 1, check);
+      await forEachLimited(group.members.slice(1), MAX_IN_FLIGHT, check);
     } finally {
       await client.close().catch(() => undefined);
     }
