@@ -6,10 +6,10 @@ import type { EwsEvent } from '../../src/ews/types.js';
 import type { Group, Located } from '../../src/fleet/grouping.js';
 import type { FleetTransport, GroupClient, MailboxPort, MailboxPorts } from '../../src/fleet/types.js';
 import type { GapInfo, Verdict } from '../../src/watch/engine.js';
-import type { StreamScript, StreamStep } from '../watch/fake-ews.js';
+import { playSubscribe, untilAborted, type StreamScript, type StreamStep, type SubscribeScript } from '../watch/fake-ews.js';
 
-/** An id; a failure; an id after `after` ms of clock time; or no answer until aborted. */
-export type SubscribeStep = string | { fail: unknown } | { after: number; id: string } | { hang: true };
+/** An id; a failure; an id after `after` ms of clock time; or no answer until aborted (the watch's fake's script). */
+export type SubscribeStep = SubscribeScript;
 
 export interface FakeFleetOptions {
   clock: Clock;
@@ -67,13 +67,7 @@ export function createFakeFleet(o: FakeFleetOptions): FakeFleet {
           counters.set(key, n);
           return `${key.split('@')[0]}-${n}`;
         }
-        if (typeof next === 'string') return next;
-        if ('fail' in next) throw next.fail;
-        if ('after' in next) {
-          await new Promise<void>((resolve) => o.clock.setTimer(next.after, resolve));
-          return next.id;
-        }
-        return untilAborted(signal);
+        return playSubscribe(next, o.clock, signal);
       },
       async unsubscribe(mailbox: string, id: string, signal?: AbortSignal): Promise<void> {
         log(`unsubscribe:${mailbox}:${id}`);
@@ -139,14 +133,6 @@ async function* body(steps: StreamStep[], signal: AbortSignal, clock: Clock, end
   } finally {
     ended();
   }
-}
-
-function untilAborted(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const fail = (): void => reject(Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }));
-    if (signal?.aborted) return fail();
-    signal?.addEventListener('abort', fail, { once: true });
-  });
 }
 
 export interface FakePort extends MailboxPort {

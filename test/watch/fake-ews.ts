@@ -147,13 +147,7 @@ export function createFakeClient(o: FakeClientOptions): FakeClient {
         o.onExhausted?.();
         return untilAborted(signal);
       }
-      if (typeof next === 'string') return next;
-      if ('fail' in next) throw next.fail;
-      if ('after' in next) {
-        await new Promise<void>((resolve) => o.clock.setTimer(next.after, resolve));
-        return next.id;
-      }
-      return untilAborted(signal);
+      return playSubscribe(next, o.clock, signal);
     },
     async unsubscribe(id, signal) {
       calls.push(`unsubscribe:${id}`);
@@ -202,7 +196,19 @@ async function* body(steps: StreamStep[], record: StreamRecord, clock: Clock): A
 }
 
 /** Never resolves; rejects with an AbortError once `signal` aborts (as undici does). */
-function untilAborted(signal: AbortSignal | undefined): Promise<never> {
+/** What one scripted Subscribe answers: the id, the failure, the id after `after` ms of clock time, or nothing until aborted. */
+export async function playSubscribe(next: SubscribeScript, clock: Pick<Clock, 'setTimer'>, signal: AbortSignal | undefined): Promise<string> {
+  if (typeof next === 'string') return next;
+  if ('fail' in next) throw next.fail;
+  if ('after' in next) {
+    await new Promise<void>((resolve) => clock.setTimer(next.after, resolve));
+    return next.id;
+  }
+  return untilAborted(signal);
+}
+
+/** Never resolves; rejects with an AbortError once `signal` aborts. */
+export function untilAborted(signal: AbortSignal | undefined): Promise<never> {
   return new Promise<never>((_, reject) => {
     const fail = (): void => reject(Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }));
     if (signal?.aborted) return fail();
