@@ -128,7 +128,8 @@ export function openLedgerFile(path: string, o: LedgerFileOptions = {}): LedgerF
   }
 
   function recoveredIfDone(): void {
-    if (!failing || backlogBytes > 0 || owed) return;
+    // A compaction in flight may still fail: it tells when it ends.
+    if (!failing || backlogBytes > 0 || owed || compaction) return;
     failing = false;
     o.health?.recovered('ledger');
   }

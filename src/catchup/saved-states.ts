@@ -46,6 +46,8 @@ export function createSavedStates(o: SavedStatesOptions): SavedStates {
   let retryTimer: TimerHandle | undefined;
 
   async function save(key: string, state: string): Promise<void> {
+    // In flight until its outcome is told: a save that began on a full disk ends the episode only by succeeding.
+    const done = o.health.writing();
     try {
       await o.store.save(key, state);
       unsaved.delete(key);
@@ -58,6 +60,8 @@ export function createSavedStates(o: SavedStatesOptions): SavedStates {
         retryTimer = undefined;
         void o.serialised(saveUnsaved);
       });
+    } finally {
+      done();
     }
   }
 

@@ -1,6 +1,8 @@
 // One voice for writes of the sync state that fail (the state files, printed.ledger): a full disk, a quota, an
 // I/O error. The first failure is one warning line; later failures while it lasts are folded into it (a new line
 // only for a new reason); one line says when every write went through again. Whoever failed retries on its own.
+// An episode ends only when nothing is failing and no write is in flight: a save that began while the disk was
+// full and fails just after another source recovered belongs to the same episode, not to a new warning.
 
 import { stripControl } from '../base/sanitize.js';
 
@@ -12,6 +14,11 @@ export interface WriteHealth {
   failed(source: string, err: unknown): void;
   /** `source` was written (everything it had waiting, too). */
   recovered(source: string): void;
+  /**
+   * An asynchronous write begins; the function returned ends it, after its outcome was reported with failed() or
+   * recovered() (or not at all, when it was dropped). Until then no episode ends.
+   */
+  writing(): () => void;
   /** Whether some write is still failing. */
   readonly failing: boolean;
 }
@@ -42,8 +49,14 @@ export function writeFailureReason(err: unknown): string {
 
 export function createWriteHealth(o: { dir: string; warn(line: string): void; info(line: string): void }): WriteHealth {
   const failing = new Map<string, string>();
-  /** Reasons reported since the first failure of this episode. */
+  /** Reasons reported since the first failure of this episode (empty: no episode). */
   const told = new Set<string>();
+  let inFlight = 0;
+  const settle = (): void => {
+    if (told.size === 0 || failing.size > 0 || inFlight > 0) return;
+    told.clear();
+    o.info(`the sync state in ${o.dir} is written again`);
+  };
   return {
     failed(source, err) {
       const reason = writeFailureReason(err);
@@ -53,9 +66,17 @@ export function createWriteHealth(o: { dir: string; warn(line: string): void; in
       o.warn(`cannot write the sync state in ${o.dir}: ${reason}; events keep printing, the state catches up when it can`);
     },
     recovered(source) {
-      if (!failing.delete(source) || failing.size > 0) return;
-      told.clear();
-      o.info(`the sync state in ${o.dir} is written again`);
+      if (failing.delete(source)) settle();
+    },
+    writing() {
+      inFlight += 1;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        inFlight -= 1;
+        settle();
+      };
     },
     get failing() {
       return failing.size > 0;

@@ -14,6 +14,7 @@ import type { ItemChange } from '../../src/ews/sync.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import type { WatchedEvent } from '../../src/base/event.js';
 import { createWriteHealth } from '../../src/state/health.js';
+import { createSavedStates } from '../../src/catchup/saved-states.js';
 import { openStateStore, StateError, type StateStore } from '../../src/state/index.js';
 import { createFakeClock } from '../support/fake-clock.js';
 import type { SyncClient } from '../../src/ews/client.js';
@@ -145,5 +146,33 @@ describe('catching up on a full disk', () => {
     const saved = await store.load('inbox');
     assert.equal(saved.kind === 'ok' && saved.state.syncState, 'S1');
     await c.close();
+  });
+
+  it('a save that began while the disk was full and fails after the ledger recovered is the same episode: one warning, then one line when all is written', async () => {
+    const clock = createFakeClock();
+    const lines: string[] = [];
+    const health = createWriteHealth({ dir: store.dir, warn: (l) => lines.push(`warning: ${l}`), info: (l) => lines.push(l) });
+    const efbig = Object.assign(new Error('EFBIG: file too large, write'), { code: 'EFBIG' });
+    // The store's save is held until the test lets it end: a slow fsync ahead of it, on a loaded machine.
+    let release!: (err?: Error) => void;
+    const slow: StateStore = { ...store, dir: store.dir, save: () => new Promise<void>((resolve, reject) => (release = (err) => (err ? reject(err) : resolve()))) };
+    const states = createSavedStates({ store: slow, clock, health, retryMs: 300, warn: (l) => lines.push(`warning: ${l}`), debug: () => undefined, closing: new AbortController().signal, serialised: (work) => work() });
+    health.failed('ledger', efbig);
+    const saving = states.save('inbox', 'S1');
+    // The disk is back: the ledger's retry goes through while the save that began before is still on its way.
+    health.recovered('ledger');
+    assert.deepEqual(lines.length, 1, 'no "written again" while a save is in flight');
+    release(efbig);
+    await saving;
+    assert.equal(states.waiting('inbox'), true);
+    const warning = `warning: cannot write the sync state in ${store.dir}: file too large (a file size limit); events keep printing, the state catches up when it can`;
+    assert.deepEqual(lines, [warning], 'its failure is folded into the first warning');
+    const retried = clock.advance(300);
+    await clock.flush();
+    release();
+    await retried;
+    await clock.flush();
+    assert.deepEqual(lines, [warning, `the sync state in ${store.dir} is written again`]);
+    assert.equal(states.waiting('inbox'), false);
   });
 });
