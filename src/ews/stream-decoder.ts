@@ -31,13 +31,27 @@ export interface StreamDecoder {
   readonly bufferedBytes: number;
 }
 
+/** A heartbeat envelope longer than this is not remembered (Exchange's are about 1 KB). */
+const MAX_REMEMBERED_HEARTBEAT = 8 * 1024;
+
 export function createStreamDecoder(opts: StreamDecoderOptions): StreamDecoder {
   const utf8 = createUtf8Stream();
   const envelope = createStreamEnvelopeParser();
+  // An idle stream is heartbeats, and a server sends the same heartbeat envelope, byte for byte, every time: the last
+  // one that held heartbeats only is remembered, and the same text again yields the same messages without a parse
+  // (each envelope parses on its own, so equal text means equal messages). Half of an idle watch's CPU was that parse.
+  let heartbeat: { xml: string; count: number } | undefined;
   const framer = createEnvelopeFramer({
     maxEnvelopeBytes: opts.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE_BYTES,
     onEnvelope(xml) {
+      if (heartbeat !== undefined && xml === heartbeat.xml) {
+        for (let i = 0; i < heartbeat.count; i++) opts.onMessage({ kind: 'heartbeat' });
+        return;
+      }
       const messages = envelope.parse(xml); // the whole envelope parses before any of its messages is emitted
+      if (messages.length > 0 && xml.length <= MAX_REMEMBERED_HEARTBEAT && messages.every((m) => m.kind === 'heartbeat')) {
+        heartbeat = { xml, count: messages.length };
+      }
       for (const m of messages) opts.onMessage(m);
     },
   });

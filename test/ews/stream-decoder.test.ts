@@ -348,3 +348,33 @@ test('decoder, many mailboxes: an Error message without ConnectionStatus fails o
   });
   assert.equal(messages.some((m) => m.kind === 'closed' || m.kind === 'lost'), false);
 });
+
+test('decoder: a heartbeat envelope that comes again byte for byte yields the same messages; one that differs in any byte is read anew', () => {
+  const twoBeats = notification('<t:StatusEvent/><t:StatusEvent/>');
+  // Same length as HEARTBEAT, one name changed: a mismatched end tag.
+  const broken = HEARTBEAT.replace('</m:ConnectionStatus>', '</m:ConnectionStatuz>');
+  assert.equal(broken.length, HEARTBEAT.length);
+  const closing = CLOSED;
+  const r = decodeChunks([utf8(HEARTBEAT + HEARTBEAT + notification(created) + HEARTBEAT + twoBeats + twoBeats + HEARTBEAT + closing)]);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.messages, [
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    createdEvent,
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    { kind: 'heartbeat' },
+    { kind: 'closed' },
+  ]);
+  const bad = decodeChunks([utf8(HEARTBEAT + HEARTBEAT + broken)]);
+  assert.deepEqual(bad.messages, [{ kind: 'heartbeat' }, { kind: 'heartbeat' }]);
+  assert.ok(bad.errorObject instanceof ProtocolError, 'the same length is not the same text');
+  // Each message is an object of its own: a consumer that changes one does not change the next.
+  const seen: StreamMessage[] = [];
+  const d = createStreamDecoder({ onMessage: (m) => seen.push(m) });
+  d.feed(utf8(HEARTBEAT + HEARTBEAT));
+  assert.notEqual(seen[0], seen[1]);
+});
