@@ -258,8 +258,10 @@ describe('many mailboxes, end to end', { concurrency: 3 }, () => {
   });
 
   it('--shard 0/3, 1/3, 2/3 over the same list check every mailbox exactly once between them', async () => {
-    await withSim(farm(), async (sim) => {
-      const file = listFile(ALL);
+    // 150 are enough to show the split (the hash itself is tested in test/mailboxes/); each shard checks its third.
+    const list = range(1, 150);
+    await withSim({ mailboxes: list, backends: 2 }, async (sim) => {
+      const file = listFile(list);
       const seen: string[] = [];
       for (const k of [0, 1, 2]) {
         const mark = lastSeq(sim);
@@ -270,10 +272,10 @@ describe('many mailboxes, end to end', { concurrency: 3 }, () => {
         assert.equal(lines.length, mine.length + 1);
         assert.equal(lines.at(-1), `${mine.length} of ${mine.length} mailboxes ok`);
         assert.equal(r.stderr, '');
-        assert.ok(mine.length > 100 && mine.length < 200, `shard ${k}: ${mine.length} mailboxes`);
+        assert.ok(mine.length > 30 && mine.length < 70, `shard ${k}: ${mine.length} mailboxes`);
         seen.push(...mine);
       }
-      assert.deepEqual(seen.sort(), ALL, 'no overlap, no gap');
+      assert.deepEqual(seen.sort(), list, 'no overlap, no gap');
     });
   });
 
