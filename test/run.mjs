@@ -20,63 +20,71 @@ function walk(dir) {
   });
 }
 const filters = process.argv.slice(2);
-const LONGEST_FIRST = ['chaos', 'conformance', 'fleet', 'memory', 'hostile', 'back-pressure', 'details-load', 'terminal', 'watch', 'check-live', 'secrets'];
+// The files that take longest (wall time, as measured on a 2-core machine), longest first: each keeps a process of
+// its own and starts before the rest. Some are long for waiting (the chaos test alone takes a minute), some for work.
+const LONGEST_FIRST = [
+  'e2e/chaos', 'e2e/conformance', 'e2e/fleet', 'e2e/memory', 'e2e/hostile', 'e2e/back-pressure', 'catchup/ledger', 'simulator/hostile',
+  'e2e/details-load', 'e2e/terminal', 'e2e/watch', 'e2e/check-live', 'e2e/secrets', 'transport/fleet-transport',
+];
 const files = walk(testDir)
   .filter((f) => filters.length === 0 || filters.some((s) => relative(testDir, f).includes(s)))
   .sort()
-  // The end-to-end files are the long ones: started first, the longest of them (as measured on a 2-core machine)
-  // before the rest, so the many short files fill the gaps and the run does not end waiting for one long file that
-  // started last. The chaos test alone takes a minute.
+  // The long files first, so that the many short ones fill the gaps and the run does not end waiting for one long
+  // file that started last; then the other end-to-end files, then the unit files.
   .sort((a, b) => startRank(a) - startRank(b));
 
 function startRank(f) {
-  const name = relative(testDir, f);
-  if (!name.startsWith('e2e')) return LONGEST_FIRST.length + 1;
-  const i = LONGEST_FIRST.findIndex((l) => name === `e2e/${l}.test.js`);
-  return i < 0 ? LONGEST_FIRST.length : i;
+  const name = relative(testDir, f).replace(/\\/g, '/');
+  const i = LONGEST_FIRST.findIndex((l) => name === `${l}.test.js`);
+  return i >= 0 ? i : LONGEST_FIRST.length + Number(!name.startsWith('e2e/'));
 }
 if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');
   process.exit(2);
 }
-// The unit files run several to a process: each process costs ~0.2 s of CPU to start and load the test runner,
-// which for 110-odd small files was a sixth of the suite's CPU on a 2-core machine. A bundle imports its files, so
-// their tests run one file after another in one process, each test still reported under its own name and file;
-// the end-to-end files (processes, servers, signals) keep a process each. The unit files share nothing global
-// (no file sets process.env, cwd or timers for others; file-level after() hooks only remove temp dirs).
+// Files run several to a process: each process costs ~0.2 s of CPU to start and load the test runner (and the
+// simulator, for an end-to-end file), which for 140-odd files was a sixth of the suite's CPU on a 2-core machine.
+// A bundle imports its files, so their tests run one file after another in one process, each test still reported
+// under its own name and file. The long files (LONGEST_FIRST) keep a process each and start first; then the other
+// end-to-end files, four or five to a bundle; then the unit files, seven or eight to a bundle, fill the end. No file sets
+// process.env, the working directory or timers for others; file-level before()/after() hooks only make and remove
+// temp dirs, and every process a test starts is killed when that test ends (test/support/children.ts).
 // EWS_TEST_BUNDLES=0 runs every file in its own process, to rule out a leak between files.
-// node --test starts the files it is given in the order of their names, not in the order given: each one is run
+// node --test starts the files it is given in the order of their names, not in the order given: each process runs
 // through a small file in dist/test/.run/ whose name makes that order the order above.
-const runList = process.env.EWS_TEST_RUN_DIR ? files : ordered(files, Number(process.env.EWS_TEST_BUNDLES ?? 16));
+const bundling = Number(process.env.EWS_TEST_BUNDLES ?? 1) > 0;
+const runList = process.env.EWS_TEST_RUN_DIR ? files : ordered(files);
 
-/** One file per process to start, in `all`'s order; with `bundles` > 0, the unit files spread over that many. */
-function ordered(all, bundles) {
+/** The files to start, one process each, in the order above. */
+function ordered(all) {
   const isUnit = (f) => !relative(testDir, f).startsWith('e2e');
-  const units = all.filter(isUnit).map((f) => ({ f, size: statSync(f).size })).sort((a, b) => b.size - a.size);
-  const groups = all.filter((f) => !isUnit(f) || bundles <= 0).map((f) => [f]);
-  // The long end-to-end files first, then the bundles, then the short end-to-end files fill the end.
-  const short = groups.splice(groups.findIndex((g) => startRank(g[0]) >= LONGEST_FIRST.length) >>> 0);
-  if (bundles > 0) {
-    // Largest first, each to the lightest bundle so far (by compiled size, a fair guess at its number of tests).
-    const made = Array.from({ length: Math.min(bundles, units.length) }, () => ({ files: [], size: 0 }));
-    for (const u of units) {
-      const lightest = made.reduce((a, b) => (b.size < a.size ? b : a));
-      lightest.files.push(u.f);
-      lightest.size += u.size;
-    }
-    groups.push(...made.map((b) => b.files.sort()));
-  }
-  groups.push(...short);
+  const isLong = (f) => startRank(f) < LONGEST_FIRST.length;
+  const groups = [
+    ...all.filter(isLong).map((f) => [f]),
+    ...(bundling ? bundle(all.filter((f) => !isUnit(f) && !isLong(f)), 5) : all.filter((f) => !isUnit(f) && !isLong(f)).map((f) => [f])),
+    ...(bundling ? bundle(all.filter((f) => isUnit(f) && !isLong(f)), 16) : all.filter((f) => isUnit(f) && !isLong(f)).map((f) => [f])),
+  ];
   const dir = join(testDir, '.run');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return groups.map((group, i) => {
-    const label = group.length === 1 ? relative(testDir, group[0]).replace(/\.test\.js$/, '').replace(/[\\/]/g, '-') : `unit-bundle`;
+    const label = group.length === 1 ? relative(testDir, group[0]).replace(/\.test\.js$/, '').replace(/[\\/]/g, '-') : `bundle`;
     const path = join(dir, `${String(i).padStart(3, '0')}-${label}.js`);
     const imports = group.map((f) => `import ${JSON.stringify(pathToFileURL(f).href)};`);
     writeFileSync(path, `// Made by test/run.mjs (started in the order of these files' names):\n${imports.join('\n')}\n`);
     return path;
   });
+}
+
+/** `files` spread over at most `n` groups: largest first, each to the lightest group so far (by compiled size). */
+function bundle(files, n) {
+  const made = Array.from({ length: Math.min(n, files.length) }, () => ({ files: [], size: 0 }));
+  for (const { f, size } of files.map((f) => ({ f, size: statSync(f).size })).sort((a, b) => b.size - a.size)) {
+    const lightest = made.reduce((a, b) => (b.size < a.size ? b : a));
+    lightest.files.push(f);
+    lightest.size += size;
+  }
+  return made.map((b) => b.files.sort());
 }
 
 // Every file has a time limit, so a hang ends as a failure with a report instead of a run that never ends: the
