@@ -20,6 +20,10 @@ function walk(dir) {
   });
 }
 const filters = process.argv.slice(2);
+/** A file's path under dist/test, with forward slashes. */
+const nameOf = (f) => relative(testDir, f).replace(/\\/g, '/');
+const isEndToEnd = (f) => nameOf(f).startsWith('e2e/');
+
 // The files that take longest (wall time, as measured on a 2-core machine), longest first: each keeps a process of
 // its own and starts before the rest. Some are long for waiting (the chaos test alone takes a minute), some for work.
 const LONGEST_FIRST = [
@@ -34,9 +38,8 @@ const files = walk(testDir)
   .sort((a, b) => startRank(a) - startRank(b));
 
 function startRank(f) {
-  const name = relative(testDir, f).replace(/\\/g, '/');
-  const i = LONGEST_FIRST.findIndex((l) => name === `${l}.test.js`);
-  return i >= 0 ? i : LONGEST_FIRST.length + Number(!name.startsWith('e2e/'));
+  const i = LONGEST_FIRST.findIndex((l) => nameOf(f) === `${l}.test.js`);
+  return i >= 0 ? i : LONGEST_FIRST.length + Number(!isEndToEnd(f));
 }
 if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');
@@ -57,18 +60,15 @@ const runList = process.env.EWS_TEST_RUN_DIR ? files : ordered(files);
 
 /** The files to start, one process each, in the order above. */
 function ordered(all) {
-  const isUnit = (f) => !relative(testDir, f).startsWith('e2e');
-  const isLong = (f) => startRank(f) < LONGEST_FIRST.length;
-  const groups = [
-    ...all.filter(isLong).map((f) => [f]),
-    ...(bundling ? bundle(all.filter((f) => !isUnit(f) && !isLong(f)), 5) : all.filter((f) => !isUnit(f) && !isLong(f)).map((f) => [f])),
-    ...(bundling ? bundle(all.filter((f) => isUnit(f) && !isLong(f)), 16) : all.filter((f) => isUnit(f) && !isLong(f)).map((f) => [f])),
-  ];
+  const long = all.filter((f) => startRank(f) < LONGEST_FIRST.length);
+  const rest = all.filter((f) => !long.includes(f));
+  const grouped = (files, n) => (bundling ? bundle(files, n) : files.map((f) => [f]));
+  const groups = [...long.map((f) => [f]), ...grouped(rest.filter(isEndToEnd), 5), ...grouped(rest.filter((f) => !isEndToEnd(f)), 16)];
   const dir = join(testDir, '.run');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return groups.map((group, i) => {
-    const label = group.length === 1 ? relative(testDir, group[0]).replace(/\.test\.js$/, '').replace(/[\\/]/g, '-') : `bundle`;
+    const label = group.length === 1 ? nameOf(group[0]).replace(/\.test\.js$/, '').replace(/\//g, '-') : 'bundle';
     const path = join(dir, `${String(i).padStart(3, '0')}-${label}.js`);
     const imports = group.map((f) => `import ${JSON.stringify(pathToFileURL(f).href)};`);
     writeFileSync(path, `// Made by test/run.mjs (started in the order of these files' names):\n${imports.join('\n')}\n`);
@@ -87,9 +87,9 @@ function bundle(files, n) {
   return made.map((b) => b.files.sort());
 }
 
-// Every file has a time limit, so a hang ends as a failure with a report instead of a run that never ends: the
-// watchdog loaded into each file (dist/test/support/watchdog.js) reports what was still running shortly before
-// the limit, or 10 s after the file's last test when something still holds it open; --test-timeout (on Node 20,
+// Every test process (a file, or a bundle) has a time limit, so a hang ends as a failure with a report instead of a
+// run that never ends: the watchdog loaded into each (dist/test/support/watchdog.js) reports what was still running
+// shortly before the limit, or 10 s after its last test when something still holds it open; --test-timeout (on Node 20,
 // the time a whole file may take) is the backstop. EWS_TEST_FILE_TIMEOUT_MS widens it, e.g. for long chaos runs.
 const fileLimitMs = Number(process.env.EWS_TEST_FILE_TIMEOUT_MS) || 300_000;
 const watchdog = pathToFileURL(join(root, 'dist', 'test', 'support', 'watchdog.js')).href;
