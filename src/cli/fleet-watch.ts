@@ -22,7 +22,7 @@ import { locateMany } from './locate.js';
 import { readMailboxList, sourceOf, type ReadList } from './mailbox-list.js';
 import { createMailboxPorts, createMailboxRegistry } from './mailbox-ports.js';
 import type { MailboxSelection } from './mailbox-selection.js';
-import { createPipeline } from './pipeline.js';
+import { createPipeline, loadPipelineParts } from './pipeline.js';
 import { resolveAuth } from './sign-in.js';
 
 /** What the HTTP transport is made from (src/transport/ implements FleetTransport). */
@@ -128,6 +128,7 @@ async function watchFleet(r: FleetRun, transport: FleetTransport, locator: Locat
   const registry = createMailboxRegistry(settings.details);
   const pipeline = createPipeline({
     settings,
+    parts: await loadPipelineParts(settings),
     client: undefined,
     mailbox: '',
     mailboxes: registry,

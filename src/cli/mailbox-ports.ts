@@ -53,7 +53,7 @@ export interface MailboxPortsOptions {
   transport: Pick<FleetTransport, 'mailbox'>;
   registry: MailboxRegistry;
   /** The one pipeline, created with `mailboxes: registry`. */
-  pipeline: Pick<Pipeline, 'port' | 'settled'>;
+  pipeline: Pick<Pipeline, 'port' | 'settled' | 'parts'>;
   settings: WatchSettings;
   logger: Logger;
   clock: Clock;
@@ -79,7 +79,7 @@ export function createMailboxPorts(o: MailboxPortsOptions): FleetPorts {
       // Its warnings name it: among a thousand mailboxes, "rebuilt the baseline" must say whose.
       const logger = namedLogger(o.logger, m.address);
       const names = createNames({ settings: o.settings, clock: o.clock, logger }, client);
-      const details = o.settings.details ? createDetails({ clock: o.clock, logger }, client) : undefined;
+      const details = o.settings.details ? createDetails({ clock: o.clock, logger, parts: o.pipeline.parts }, client) : undefined;
       const catchUp = await openCatchUp({ mailbox: m.address, url: new URL(m.ewsUrl) }, o.settings, logger, client, o, o.pipeline.settled, (id) => names.distinguishedNameOf(id));
       let open = true;
       // After close, what is still on its way through the path for this mailbox records nothing in its closed ledger.

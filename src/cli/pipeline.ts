@@ -2,11 +2,10 @@
 // the watch settings turned into its parts (folder names, --details, filters, hooks with the process's environment),
 // a forced exit that kills the hooks' process groups, and its end turned into an exit code (124 for --timeout).
 
-import { createDetailsSource, type DetailsSource } from '../enrich/details.js';
+import type { DetailsSource } from '../enrich/details.js';
 import { createEventFilter } from '../enrich/filter.js';
 import { createFolderNames, WELL_KNOWN_FOLDERS, type FolderNames } from '../enrich/folders.js';
-import { createHookRunner, type HookRunner } from '../hooks/index.js';
-import { KILL_GRACE_MS } from '../hooks/process.js';
+import type { HookRunner } from '../hooks/index.js';
 import type { EventSink, WatchedEvent } from '../base/event.js';
 import { createPrintedPath, type MailboxEnrichment, type PrintedPath, type Recorder } from '../printed/path.js';
 import type { Logger } from '../term/logger.js';
@@ -19,8 +18,24 @@ import { formatDuration } from '../base/duration.js';
 import { EXIT } from './exit-codes.js';
 import type { EnrichClient } from '../ews/client.js';
 
+/**
+ * What a watch with these settings needs beyond a plain one: the hook runner (--exec) and the GetItem lookups
+ * (--details). A plain watch loads neither, nor node:child_process (spawn → first event is a bench figure).
+ */
+export interface PipelineParts {
+  hooks?: typeof import('../hooks/index.js');
+  details?: typeof import('../enrich/details.js');
+}
+
+export async function loadPipelineParts(s: Pick<WatchSettings, 'hooks' | 'details'>): Promise<PipelineParts> {
+  const [hooks, details] = await Promise.all([s.hooks.length > 0 ? import('../hooks/index.js') : undefined, s.details ? import('../enrich/details.js') : undefined]);
+  return { ...(hooks ? { hooks } : {}), ...(details ? { details } : {}) };
+}
+
 export interface PipelineOptions {
   settings: WatchSettings;
+  /** loadPipelineParts(settings). */
+  parts: PipelineParts;
   /** The one mailbox's GetFolder and GetItem; undefined with `mailboxes` (each mailbox its own). */
   client: EnrichClient | undefined;
   /** SMTP address of the watched mailbox, put on every event ('' with `mailboxes`: each port gives its own). */
@@ -48,6 +63,8 @@ export interface PipelineOptions {
 export interface Pipeline {
   /** The watch's stop, for runWatch. */
   signal: AbortSignal;
+  /** What was loaded for these settings (each mailbox of many makes its own --details lookups with it). */
+  readonly parts: PipelineParts;
   /** The engine's port, with the catch-up recording what was printed; `mailbox`: one of many (its own port). */
   port(catchUp: Recorder, mailbox?: string): WatchPort;
   /** The distinguished name a FolderId was resolved to, when known (for the catch-up). */
@@ -66,7 +83,8 @@ function distinguishedOf(settings: WatchSettings): string[] {
 function createHooks(o: PipelineOptions): HookRunner | undefined {
   const s = o.settings;
   if (s.hooks.length === 0) return undefined;
-  return createHookRunner({
+  if (!o.parts.hooks) throw new Error('createPipeline: --exec without loadPipelineParts()');
+  return o.parts.hooks.createHookRunner({
     hooks: [...s.hooks],
     concurrency: s.hookConcurrency,
     timeoutMs: s.hookTimeoutMs,
@@ -92,8 +110,9 @@ export function createNames(o: Pick<PipelineOptions, 'settings' | 'clock' | 'log
 }
 
 /** --details of one mailbox: its GetItem lookups. */
-export function createDetails(o: Pick<PipelineOptions, 'clock' | 'logger'>, client: EnrichClient): DetailsSource {
-  return createDetailsSource({ client, clock: o.clock, debug: (l) => o.logger.debug(l), warn: (l) => o.logger.warn(l) });
+export function createDetails(o: Pick<PipelineOptions, 'clock' | 'logger' | 'parts'>, client: EnrichClient): DetailsSource {
+  if (!o.parts.details) throw new Error('createDetails: --details without loadPipelineParts()');
+  return o.parts.details.createDetailsSource({ client, clock: o.clock, debug: (l) => o.logger.debug(l), warn: (l) => o.logger.warn(l) });
 }
 
 export function createPipeline(o: PipelineOptions): Pipeline {
@@ -101,7 +120,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const names = o.client ? createNames(o, o.client) : undefined;
   const runner = createHooks(o);
   // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after this bound nothing waits.
-  const hookWaitMs = s.hookTimeoutMs + KILL_GRACE_MS + 1_000;
+  const hookWaitMs = s.hookTimeoutMs + (o.parts.hooks?.KILL_GRACE_MS ?? 0) + 1_000;
   const filter = createEventFilter(s.from, s.subject);
   const path: PrintedPath = createPrintedPath({
     mailbox: o.mailbox,
@@ -122,6 +141,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const offExit = runner ? o.onProcessExit?.(() => runner.killAll('SIGKILL')) : undefined;
   return {
     signal: path.signal,
+    parts: o.parts,
     port: (catchUp, mailbox) => path.port(catchUp, mailbox),
     distinguishedNameOf: (folderId) => names?.distinguishedNameOf(folderId),
     settled: (e, then) => path.settled(e, then),

@@ -18,7 +18,7 @@ import type { Tuning } from './command-config.js';
 import type { ConnectionSettings, MailboxConnection, WatchSettings } from './config.js';
 import { connectMailbox } from './connect.js';
 import { EXIT } from './exit-codes.js';
-import { createPipeline } from './pipeline.js';
+import { createPipeline, loadPipelineParts } from './pipeline.js';
 import type { Env } from './precedence.js';
 import { createStatusReporter } from './status.js';
 import type { StdoutGuard } from './stdout.js';
@@ -50,6 +50,7 @@ export async function watchWith(run: WatchRun): Promise<number> {
   const report = createStatusReporter({ logger, status, folderLabel: settings.folderLabel, mailbox: conn.mailbox, heartbeatTimeoutMs: settings.heartbeatTimeoutMs, now: () => Date.now() });
   const pipeline = createPipeline({
     settings,
+    parts: await loadPipelineParts(settings),
     client,
     mailbox: conn.mailbox,
     sink,

@@ -4,7 +4,6 @@
 
 import { describeError } from '../errors.js';
 import { createNdjsonSink } from '../output/ndjson.js';
-import { createPrettySink } from '../output/pretty.js';
 import { cleanLines } from '../base/sanitize.js';
 import type { EventSink } from '../base/event.js';
 import { decideColourLevel } from '../term/colour.js';
@@ -91,11 +90,13 @@ function killedAfter(n: number | undefined, out: { whenWritten(fn: () => void): 
   };
 }
 
-/** chalk is loaded only for pretty lines on a terminal with colour: NDJSON, a pipe and NO_COLOR never read it. */
+/** The pretty printer is loaded only for pretty lines, and chalk only for those on a terminal with colour: NDJSON, a pipe
+ * and NO_COLOR never read it. */
 async function buildSink({ settings, terminal }: RunSettings, io: IOStreams, writeLine: (l: string) => void, many: () => boolean): Promise<EventSink> {
   if (settings.format === 'ndjson') return createNdjsonSink(writeLine);
   const tty = io.stdout.isTTY === true;
   const level = decideColourLevel(settings.colour, tty, terminal.colourEnv);
   const chalk = tty && level > 0 ? new (await import('chalk')).Chalk({ level }) : undefined;
+  const { createPrettySink } = await import('../output/pretty.js');
   return createPrettySink(writeLine, { ...(chalk ? { chalk } : {}), tty, details: settings.details, columns: () => io.stdout.columns || undefined, mailboxes: many });
 }

@@ -12,10 +12,10 @@ import { foldEvents, type FoldedRun } from './fold.js';
 import { KILL_GRACE_MS, MAX_OUTPUT_LINE_CHARS, PIPE_GRACE_MS, killProcessGroup, runHookProcess, type GroupKiller, type RunOutcome } from './process.js';
 import { createRunQueue } from './queue.js';
 import { createBacklog } from '../base/backlog.js';
-import type { HookEvent, HookRunner, HookRunnerOptions, HookSpec, HookStats } from './types.js';
+import { HOOK_DEFAULTS, type HookEvent, type HookRunner, type HookRunnerOptions, type HookSpec, type HookStats } from './types.js';
 import { formatDuration } from '../base/duration.js';
 
-export const HOOK_DEFAULTS = { concurrency: 4, timeoutMs: 30_000, debounceMs: 0 } as const;
+export { HOOK_DEFAULTS };
 /** Runs waiting (debounced bursts included) above which the stream waits: enough to keep every slot busy, a few MB. */
 export const HOOK_BACKLOG_MIN = 256;
 /** A burst is run at the latest this many debounce periods after its first event, even if events keep coming. */

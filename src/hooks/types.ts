@@ -1,8 +1,11 @@
-// The shapes a hook runner is configured and fed with. A hook is a program run once per event, without a shell.
+// The shapes a hook runner is configured and fed with, and its defaults. A hook is a program run once per event, without a shell.
 
 import type { spawn } from 'node:child_process';
 import type { Clock } from '../base/clock.js';
 import type { GroupKiller } from './process.js';
+
+/** Here rather than in runner.ts: the settings read them, and a watch without --exec loads no more of hooks/. */
+export const HOOK_DEFAULTS = { concurrency: 4, timeoutMs: 30_000, debounceMs: 0 } as const;
 
 export interface HookSpec {
   /** Short event names ('NewMail', 'Created', …) this hook runs for; undefined = all. */

@@ -16,6 +16,7 @@ import { resolveTuning } from '../../src/cli/command-config.js';
 import { resolveWatchSettings } from '../../src/cli/config.js';
 import { createMailboxPorts, createMailboxRegistry } from '../../src/cli/mailbox-ports.js';
 import { createPipeline } from '../../src/cli/pipeline.js';
+import * as details from '../../src/enrich/details.js';
 import { createLookup } from '../../src/cli/precedence.js';
 import type { EwsEvent } from '../../src/ews/types.js';
 import type { FleetTransport, MailboxPort } from '../../src/fleet/types.js';
@@ -38,6 +39,7 @@ function setUp(stateDir: string, o: { maxEvents?: string; details?: boolean; tra
   const stop = new AbortController();
   const pipeline = createPipeline({
     settings,
+    parts: { details },
     client: undefined,
     mailbox: '',
     mailboxes: registry,

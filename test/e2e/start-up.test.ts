@@ -1,7 +1,8 @@
 // What the CLI loads before it does its work (issue 13, item 5), checked by name, never by time: --help and
 // --version off a terminal load nothing (the build rendered their answers), and rendered by the program they load
 // commander and the command line's own modules, nothing that talks to a server; a watch with Basic
-// sign-in off a terminal loads neither the NTLM maths, OAuth, the keychain module nor chalk. Each spawned CLI
+// sign-in off a terminal loads neither the NTLM maths, OAuth, the keychain module nor chalk, and a watch with a URL
+// loads no hook runner, GetItem lookups, autodiscover or pretty printer unless asked for them. Each spawned CLI
 // records every module it imports (test/support/record-loads.ts).
 
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { envFor, parseLines, withSim } from './helpers.js';
 const recorder = pathToFileURL(join(repoRoot, 'dist/test/support/record-loads.js')).href;
 
 /** Env that makes the CLI record its imports, and a reader for them: package names, and our own modules. */
-function recording(): { env: Record<string, string>; packages(): string[]; ours(): string[]; done(): void } {
+function recording(): { env: Record<string, string>; packages(): string[]; ours(): string[]; builtins(): string[]; done(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ews-watch-loads-'));
   const file = join(dir, 'loads.txt');
   const urls = (): string[] => {
@@ -30,12 +31,15 @@ function recording(): { env: Record<string, string>; packages(): string[]; ours(
     env: { NODE_OPTIONS: `--import ${recorder}`, EWS_WATCH_TEST_LOADS: file },
     packages: () => [...new Set(urls().flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []))].sort(),
     ours: () => [...new Set(urls().flatMap((u) => /\/dist\/src\/(.+)\.js$/.exec(u)?.[1] ?? []))].sort(),
+    builtins: () => [...new Set(urls().filter((u) => u.startsWith('node:')))].sort(),
     done: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 /** Loaded only where they are used: the NTLM maths, OAuth, the OS keychain, colour. */
 const ON_DEMAND = ['@ewsjs/ntlm-client', '@azure/msal-node', '@napi-rs/keyring', 'chalk'];
+/** Ours, loaded only where used: hooks (--exec), GetItem lookups (--details), autodiscover (no URL), pretty lines. */
+const OURS_ON_DEMAND = /^(hooks\/(index|runner|process|queue|env|fold)|enrich\/details|autodiscover\/|state\/autodiscover-cache|cli\/locate|output\/pretty)/;
 
 describe('start-up: what is loaded', { concurrency: 2 }, () => {
   for (const flag of ['--help', '--version']) {
@@ -107,6 +111,32 @@ describe('start-up: what is loaded', { concurrency: 2 }, () => {
         const loaded = rec.packages();
         assert.ok(loaded.includes('@ewsjs/ntlm-client'), loaded.join(' '));
         assert.deepEqual(loaded.filter((p) => p !== '@ewsjs/ntlm-client' && ON_DEMAND.includes(p)), []);
+        // With a URL, NDJSON, no --exec and no --details: none of those parts, and no child processes.
+        assert.deepEqual(rec.ours().filter((m) => OURS_ON_DEMAND.test(m)), []);
+        assert.ok(!rec.builtins().includes('node:child_process') && !rec.builtins().includes('node:dns/promises'), rec.builtins().join(' '));
+      } finally {
+        rec.done();
+      }
+    });
+  });
+
+  it('--exec loads the hook runner, --details the lookups, --format pretty the pretty lines, no URL autodiscover: each only then', async () => {
+    await withSim({}, async (sim) => {
+      const rec = recording();
+      try {
+        // --exec takes the rest of the command line as the hook's: last.
+        const args = ['--format', 'pretty', '--details', '--max-events', '1', '--events', 'NewMail', '--on', 'NewMail', '--exec', 'true'];
+        const run = startCli(args, { env: envFor(sim, rec.env) });
+        await sim.waitFor(() => sim.connections().length > 0, 20_000);
+        sim.deliverMail({ subject: 'lazy' });
+        const r = await run.result();
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /NewMail\t.*lazy.*\n$/);
+        const ours = rec.ours();
+        for (const m of ['hooks/runner', 'hooks/process', 'enrich/details', 'output/pretty']) assert.ok(ours.includes(m), `${m} in ${ours.join(' ')}`);
+        assert.ok(rec.builtins().includes('node:child_process'), rec.builtins().join(' '));
+        // A URL was given: autodiscover stays unloaded even here.
+        assert.deepEqual(ours.filter((m) => /^(autodiscover\/|cli\/locate)/.test(m)), []);
       } finally {
         rec.done();
       }

@@ -4,9 +4,8 @@
 // --mailboxes-file, --shard) are watched by fleet-watch.ts, with the fleet's factories (fleet-factories.ts).
 
 import { resolveWatchConfig } from '../command-config.js';
-import type { RawOptions } from '../config.js';
+import type { ConnectionSettings, RawOptions } from '../config.js';
 import type { CommandContext } from '../io-streams.js';
-import { locateServer, withCachedServer } from '../locate.js';
 import { resolveAuth } from '../sign-in.js';
 import { runWatching } from '../watching.js';
 import type { FleetFactories } from '../fleet-watch.js';
@@ -26,12 +25,15 @@ export function runWatchCommand(ctx: CommandContext, opts: WatchOptions, factori
     }
     for (const line of configured.mailboxes.warnings) logger.warn(line);
     // No --url: a URL autodiscover found in the last day (--since now keeps nothing on disk, so asks every time).
+    // With one, autodiscover (locate.ts and what it loads) is not even loaded.
+    const given = configured.connection;
+    const locate = given.url === undefined || given.autodiscover !== undefined ? await import('../locate.js') : undefined;
     const where = { cacheDir: configured.settings.since === 'now' ? undefined : configured.stateDir, tuning: configured.tuning, signal };
-    const config = { ...configured, connection: await withCachedServer(configured.connection, where, logger) };
+    const config = { ...configured, connection: locate ? await locate.withCachedServer(given, where, logger) : given };
     // The status line draws nothing before its first set(), which comes once signed in: a password prompt is never overdrawn.
     const auth = await resolveAuth(config, ctx.io, { signal });
     return watchWith({
-      conn: await locateServer(config.connection, auth, logger, where),
+      conn: locate ? await locate.locateServer(config.connection, auth, logger, where) : (config.connection as ConnectionSettings),
       auth,
       settings: config.settings,
       logger,
