@@ -5,16 +5,19 @@
 //    (an EWS response code such as ErrorItemNotFound, not ews-watch's "not fetched: …");
 //  - `--on NewMail --exec dd …`: one hook run per mail; each run appends one byte to a file (dd reads one byte of
 //    the event on its stdin and stops, as `true` would not read it at all), so the file's size is the exact count
-//    of runs that happened. Wall time runs until the last run's byte is there.
+//    of runs that happened. Wall time runs until the last run's byte is there;
+//  - and the floor under the --exec figure: the same runs of the same hook from a bare Node process that does
+//    nothing else (bare/spawn-hooks.ts), for information. Starting a process costs what it costs: when the floor
+//    alone is over 3× the plain burst, no watcher that runs one process per event meets that target on this machine.
 // The wait ends when everything arrived, when nothing moved for BENCH_GIVE_UP_SECONDS (default 20), or after
 // BENCH_BURST_TIMEOUT_SECONDS.
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readLines, stop, type LineReader } from '../support/children.js';
+import { readLines, start, stop, type LineReader } from '../support/children.js';
 import { report, sleep } from '../support/figures.js';
-import { startBenchSim, startCli, tempDir } from '../support/sim.js';
+import { barePath, startBenchSim, startCli, tempDir } from '../support/sim.js';
 import { BURST_MAILS, BURST_TIMEOUT_MS, EVENTS_PER_MAIL, deliverBurst } from './burst.js';
 
 const GIVE_UP_MS = Number(process.env.BENCH_GIVE_UP_SECONDS ?? 20) * 1000;
@@ -79,6 +82,23 @@ async function burstRun(args: string[], hookFile?: string): Promise<Run> {
   }
 }
 
+/** bare/spawn-hooks.ts running `hook` BURST_MAILS times; its own wall time (first spawn → last exit). */
+async function spawnFloor(hook: string[], countFile: string): Promise<{ wallMs: number; runs: number }> {
+  const child = start(process.execPath, [barePath('spawn-hooks'), ...hook], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BENCH_HOOK_RUNS: String(BURST_MAILS), BENCH_HOOK_CONCURRENCY: '4' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const lines = readLines(child.stdout!, { keep: true });
+    if (!(await lines.until(() => lines.count > 0, BURST_TIMEOUT_MS))) throw new Error(`the bare spawner did not finish ${BURST_MAILS} runs in time`);
+    const wallMs = Number(/^done ([\d.]+)$/.exec(lines.lines[0] ?? '')?.[1]);
+    if (!(wallMs > 0)) throw new Error(`the bare spawner said ${JSON.stringify(lines.lines[0])}`);
+    return { wallMs, runs: sizeOf(countFile) };
+  } finally {
+    await stop(child);
+  }
+}
+
 export async function enrich(): Promise<void> {
   const events = BURST_MAILS * EVENTS_PER_MAIL;
   console.log(`\n--details and --exec: ${BURST_MAILS} mails (${events} events) at once, each against a plain run of the same burst`);
@@ -97,5 +117,11 @@ export async function enrich(): Promise<void> {
   console.log(`  --exec     ${(exec.wallMs / 1000).toFixed(2)} s, ${exec.lines} of ${events} lines; hook runs ${exec.hooks} of ${BURST_MAILS} (--on NewMail --exec ${hook.join(' ').replace(hookFile, 'FILE')})`);
   report({ what: 'hook runs, --exec burst', ours: (100 * exec.hooks) / BURST_MAILS, unit: '%', target: { op: '≥', value: 100 } });
   report({ what: '--exec burst wall time', ours: exec.wallMs / 1000, yardstick: plain.wallMs / 1000, against: 'plain burst', unit: 's', target: { op: '≤', value: 3 } });
+  // The floor under that target: the same runs from a bare Node process that does nothing else (bare/spawn-hooks.ts).
+  const floorFile = join(tempDir('ews-watch-bench-hooks-'), 'runs');
+  const floor = await spawnFloor(hook.map((a) => (a === `of=${hookFile}` ? `of=${floorFile}` : a)), floorFile);
+  console.log(`  floor      ${(floor.wallMs / 1000).toFixed(2)} s for ${floor.runs} runs of the same hook from a bare Node process (4 at once, the same pipes), nothing else`);
+  report({ what: '--exec floor (bare Node, same runs)', ours: floor.wallMs / 1000, yardstick: plain.wallMs / 1000, against: 'plain burst', unit: 's' });
+  report({ what: '--exec burst wall time against that floor', ours: exec.wallMs / 1000, yardstick: floor.wallMs / 1000, against: 'floor', unit: 's' });
   if (!details.complete || !exec.complete) console.log(`  (a run that stopped moving for ${GIVE_UP_MS / 1000} s is timed to its last progress)`);
 }
