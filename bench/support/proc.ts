@@ -69,6 +69,21 @@ export function cpuBetween(a: CpuSample, b: CpuSample): CpuDelta {
   return { cpuMs: ns / 1e6, switches: b.switches - a.switches, source: 'schedstat' };
 }
 
+/**
+ * CPU of the main thread (its tid is the pid) and of all the others (V8's workers, libuv's pool) between two
+ * samples, in ms (schedstat; threads that exited in between are not counted): where an idle process spent its time.
+ */
+export function threadSplit(pid: number, a: CpuSample, b: CpuSample): { mainMs: number; othersMs: number } {
+  let mainNs = 0;
+  let othersNs = 0;
+  for (const [tid, end] of b.threadNs) {
+    const d = end - (a.threadNs.get(tid) ?? 0);
+    if (tid === pid) mainNs += d;
+    else othersNs += d;
+  }
+  return { mainMs: mainNs / 1e6, othersMs: othersNs / 1e6 };
+}
+
 /** VmHWM (peak resident set) and VmRSS of /proc/<pid>/status in bytes; undefined when the process is gone. */
 export function memoryOf(pid: number): { peak: number; rss: number } | undefined {
   try {
