@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { readLines, start, stop, type LineReader } from '../support/children.js';
 import { report, sleep } from '../support/figures.js';
 import { barePath, startBenchSim, startCli, tempDir } from '../support/sim.js';
+import { HOOK_DEFAULTS } from '../../src/hooks/types.js';
 import { BURST_MAILS, BURST_TIMEOUT_MS, EVENTS_PER_MAIL, deliverBurst } from './burst.js';
 
 const GIVE_UP_MS = Number(process.env.BENCH_GIVE_UP_SECONDS ?? 20) * 1000;
@@ -85,7 +86,7 @@ async function burstRun(args: string[], hookFile?: string): Promise<Run> {
 /** bare/spawn-hooks.ts running `hook` BURST_MAILS times; its own wall time (first spawn → last exit). */
 async function spawnFloor(hook: string[], countFile: string): Promise<{ wallMs: number; runs: number }> {
   const child = start(process.execPath, [barePath('spawn-hooks'), ...hook], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BENCH_HOOK_RUNS: String(BURST_MAILS), BENCH_HOOK_CONCURRENCY: '4' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BENCH_HOOK_RUNS: String(BURST_MAILS), BENCH_HOOK_CONCURRENCY: String(HOOK_DEFAULTS.concurrency) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -120,7 +121,7 @@ export async function enrich(): Promise<void> {
   // The floor under that target: the same runs from a bare Node process that does nothing else (bare/spawn-hooks.ts).
   const floorFile = join(tempDir('ews-watch-bench-hooks-'), 'runs');
   const floor = await spawnFloor(hook.map((a) => (a === `of=${hookFile}` ? `of=${floorFile}` : a)), floorFile);
-  console.log(`  floor      ${(floor.wallMs / 1000).toFixed(2)} s for ${floor.runs} runs of the same hook from a bare Node process (4 at once, the same pipes), nothing else`);
+  console.log(`  floor      ${(floor.wallMs / 1000).toFixed(2)} s for ${floor.runs} runs of the same hook from a bare Node process (${HOOK_DEFAULTS.concurrency} at once, the same pipes), nothing else`);
   report({ what: '--exec floor (bare Node, same runs)', ours: floor.wallMs / 1000, yardstick: plain.wallMs / 1000, against: 'plain burst', unit: 's' });
   report({ what: '--exec burst wall time against that floor', ours: exec.wallMs / 1000, yardstick: floor.wallMs / 1000, against: 'floor', unit: 's' });
   if (!details.complete || !exec.complete) console.log(`  (a run that stopped moving for ${GIVE_UP_MS / 1000} s is timed to its last progress)`);

@@ -7,8 +7,7 @@ import { DEFAULT_SERVER_VERSION, isDistinguishedFolder, parseEventTypeName } fro
 import { EVENT_TYPES, type EventType, type FolderRef, type FolderSelector } from '../ews/types.js';
 import type { ColourMode } from '../term/colour.js';
 import { parsePattern, type Matcher } from '../enrich/filter.js';
-import { HOOK_DEFAULTS } from '../hooks/types.js';
-import type { HookSpec } from '../hooks/types.js';
+import { HOOK_DEFAULTS, type HookSpec } from '../hooks/types.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import type { RawHook } from './hook-args.js';
 import type { Lookup, Source } from './precedence.js';

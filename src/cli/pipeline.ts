@@ -80,11 +80,15 @@ function distinguishedOf(settings: WatchSettings): string[] {
   return settings.folders.folders.flatMap((f) => (f.kind === 'distinguished' ? [f.name] : []));
 }
 
-function createHooks(o: PipelineOptions): HookRunner | undefined {
+/** The hook runner, and how long the end of the watch waits for its runs. */
+function createHooks(o: PipelineOptions): { runner: HookRunner; waitMs: number } | undefined {
   const s = o.settings;
   if (s.hooks.length === 0) return undefined;
-  if (!o.parts.hooks) throw new Error('createPipeline: --exec without loadPipelineParts()');
-  return o.parts.hooks.createHookRunner({
+  const hooks = o.parts.hooks;
+  if (!hooks) throw new Error('createPipeline: --exec without loadPipelineParts()');
+  // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after this bound nothing waits.
+  const waitMs = s.hookTimeoutMs + hooks.KILL_GRACE_MS + 1_000;
+  const runner = hooks.createHookRunner({
     hooks: [...s.hooks],
     concurrency: s.hookConcurrency,
     timeoutMs: s.hookTimeoutMs,
@@ -95,6 +99,7 @@ function createHooks(o: PipelineOptions): HookRunner | undefined {
     onReport: (line) => o.logger.warn(line),
     onOutput: (line) => o.writeErr(`${o.logger.redact(line)}\n`),
   });
+  return { runner, waitMs };
 }
 
 /** The folder names of one mailbox (each mailbox of many has its own: mailbox-ports.ts). */
@@ -118,9 +123,8 @@ export function createDetails(o: Pick<PipelineOptions, 'clock' | 'logger' | 'par
 export function createPipeline(o: PipelineOptions): Pipeline {
   const s = o.settings;
   const names = o.client ? createNames(o, o.client) : undefined;
-  const runner = createHooks(o);
-  // Runs already going keep their own deadline (--hook-timeout, then SIGKILL); after this bound nothing waits.
-  const hookWaitMs = s.hookTimeoutMs + (o.parts.hooks?.KILL_GRACE_MS ?? 0) + 1_000;
+  const hooks = createHooks(o);
+  const runner = hooks?.runner;
   const filter = createEventFilter(s.from, s.subject);
   const path: PrintedPath = createPrintedPath({
     mailbox: o.mailbox,
@@ -131,7 +135,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ...(o.mailboxes ? { mailboxes: o.mailboxes } : {}),
     ...(filter ? { filter } : {}),
     output: o.sink,
-    ...(runner ? { hooks: { runner, waitMs: hookWaitMs, waitText: formatDuration(hookWaitMs) } } : {}),
+    ...(hooks ? { hooks: { runner: hooks.runner, waitMs: hooks.waitMs, waitText: formatDuration(hooks.waitMs) } } : {}),
     ...(s.maxEvents !== undefined ? { maxEvents: s.maxEvents } : {}),
     ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
     ...(o.output ? { stdout: o.output } : {}),

@@ -15,7 +15,6 @@ import { createBacklog } from '../base/backlog.js';
 import { HOOK_DEFAULTS, type HookEvent, type HookRunner, type HookRunnerOptions, type HookSpec, type HookStats } from './types.js';
 import { formatDuration } from '../base/duration.js';
 
-export { HOOK_DEFAULTS };
 /** Runs waiting (debounced bursts included) above which the stream waits: enough to keep every slot busy, a few MB. */
 export const HOOK_BACKLOG_MIN = 256;
 /** A burst is run at the latest this many debounce periods after its first event, even if events keep coming. */

@@ -1,4 +1,5 @@
-// The shapes a hook runner is configured and fed with, and its defaults. A hook is a program run once per event, without a shell.
+// The shapes a hook runner is configured and fed with, and its defaults. A hook is a program run once per event,
+// without a shell.
 
 import type { spawn } from 'node:child_process';
 import type { Clock } from '../base/clock.js';
