@@ -41,6 +41,26 @@ const ON_DEMAND = ['@ewsjs/ntlm-client', '@azure/msal-node', '@napi-rs/keyring',
 /** Ours, loaded only where used: hooks (--exec), GetItem lookups (--details), autodiscover (no URL), pretty lines. */
 const OURS_ON_DEMAND = /^(hooks\/(index|runner|process|queue|env|fold)|enrich\/details|autodiscover\/|state\/autodiscover-cache|cli\/locate|output\/pretty)/;
 
+/**
+ * A watch with `args` (and `env` on top of the simulator's) that prints the one mail delivered once its stream is
+ * open and exits (--max-events 1 among `args`), recording its imports; `check` reads its output and the recording.
+ */
+async function watchOneMail(args: string[], env: Record<string, string>, check: (r: { stdout: string; stderr: string }, rec: ReturnType<typeof recording>) => void): Promise<void> {
+  await withSim({}, async (sim) => {
+    const rec = recording();
+    try {
+      const run = startCli(args, { env: envFor(sim, { ...rec.env, ...env }) });
+      await sim.waitFor(() => sim.connections().length > 0, 20_000);
+      sim.deliverMail({ subject: 'lazy' });
+      const r = await run.result();
+      assert.equal(r.code, 0, r.stderr);
+      check(r, rec);
+    } finally {
+      rec.done();
+    }
+  });
+}
+
 describe('start-up: what is loaded', { concurrency: 2 }, () => {
   for (const flag of ['--help', '--version']) {
     it(`${flag} off a terminal prints the build's rendering of the program's own answer, loading no module at all`, async () => {
@@ -77,69 +97,39 @@ describe('start-up: what is loaded', { concurrency: 2 }, () => {
   }
 
   it('a watch with Basic sign-in, pretty lines to a pipe: no NTLM maths, OAuth, keychain or chalk', async () => {
-    await withSim({}, async (sim) => {
-      const rec = recording();
-      try {
-        const run = startCli(['--format', 'pretty', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, rec.env) });
-        await sim.waitFor(() => sim.connections().length > 0, 20_000);
-        sim.deliverMail({ subject: 'lazy' });
-        const r = await run.result();
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stderr, '');
-        assert.match(r.stdout, /NewMail\t.*\n$/);
-        const loaded = rec.packages();
-        // undici's files are loaded with require() (src/transport/undici.ts), which this recorder of imports does not see.
-        assert.ok(loaded.includes('saxes') && !loaded.includes('undici'), loaded.join(' '));
-        assert.deepEqual(loaded.filter((p) => ON_DEMAND.includes(p)), []);
-      } finally {
-        rec.done();
-      }
+    await watchOneMail(['--format', 'pretty', '--max-events', '1', '--events', 'NewMail'], {}, (r, rec) => {
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /NewMail\t.*\n$/);
+      const loaded = rec.packages();
+      // undici's files are loaded with require() (src/transport/undici.ts), which this recorder of imports does not see.
+      assert.ok(loaded.includes('saxes') && !loaded.includes('undici'), loaded.join(' '));
+      assert.deepEqual(loaded.filter((p) => ON_DEMAND.includes(p)), []);
     });
   });
 
   it('the recorder sees what is imported on demand: --auth ntlm loads the NTLM maths; NDJSON loads no chalk', async () => {
-    await withSim({}, async (sim) => {
-      const rec = recording();
-      try {
-        const run = startCli(['--auth', 'ntlm', '--max-events', '1', '--events', 'NewMail'], { env: envFor(sim, { ...rec.env, EWS_AUTH: 'ntlm' }) });
-        await sim.waitFor(() => sim.connections().length > 0, 20_000);
-        sim.deliverMail({ subject: 'lazy' });
-        const r = await run.result();
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stderr, '');
-        assert.deepEqual(parseLines(r.stdout).map((l) => l.event), ['NewMail']);
-        const loaded = rec.packages();
-        assert.ok(loaded.includes('@ewsjs/ntlm-client'), loaded.join(' '));
-        assert.deepEqual(loaded.filter((p) => p !== '@ewsjs/ntlm-client' && ON_DEMAND.includes(p)), []);
-        // With a URL, NDJSON, no --exec and no --details: none of those parts, and no child processes.
-        assert.deepEqual(rec.ours().filter((m) => OURS_ON_DEMAND.test(m)), []);
-        assert.ok(!rec.builtins().includes('node:child_process') && !rec.builtins().includes('node:dns/promises'), rec.builtins().join(' '));
-      } finally {
-        rec.done();
-      }
+    await watchOneMail(['--auth', 'ntlm', '--max-events', '1', '--events', 'NewMail'], { EWS_AUTH: 'ntlm' }, (r, rec) => {
+      assert.equal(r.stderr, '');
+      assert.deepEqual(parseLines(r.stdout).map((l) => l.event), ['NewMail']);
+      const loaded = rec.packages();
+      assert.ok(loaded.includes('@ewsjs/ntlm-client'), loaded.join(' '));
+      assert.deepEqual(loaded.filter((p) => p !== '@ewsjs/ntlm-client' && ON_DEMAND.includes(p)), []);
+      // With a URL, NDJSON, no --exec and no --details: none of those parts, and no child processes.
+      assert.deepEqual(rec.ours().filter((m) => OURS_ON_DEMAND.test(m)), []);
+      assert.ok(!rec.builtins().includes('node:child_process') && !rec.builtins().includes('node:dns/promises'), rec.builtins().join(' '));
     });
   });
 
   it('--exec loads the hook runner, --details the lookups, --format pretty the pretty lines, no URL autodiscover: each only then', async () => {
-    await withSim({}, async (sim) => {
-      const rec = recording();
-      try {
-        // --exec takes the rest of the command line as the hook's: last.
-        const args = ['--format', 'pretty', '--details', '--max-events', '1', '--events', 'NewMail', '--on', 'NewMail', '--exec', 'true'];
-        const run = startCli(args, { env: envFor(sim, rec.env) });
-        await sim.waitFor(() => sim.connections().length > 0, 20_000);
-        sim.deliverMail({ subject: 'lazy' });
-        const r = await run.result();
-        assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /NewMail\t.*lazy.*\n$/);
-        const ours = rec.ours();
-        for (const m of ['hooks/runner', 'hooks/process', 'enrich/details', 'output/pretty']) assert.ok(ours.includes(m), `${m} in ${ours.join(' ')}`);
-        assert.ok(rec.builtins().includes('node:child_process'), rec.builtins().join(' '));
-        // A URL was given: autodiscover stays unloaded even here.
-        assert.deepEqual(ours.filter((m) => /^(autodiscover\/|cli\/locate)/.test(m)), []);
-      } finally {
-        rec.done();
-      }
+    // --exec takes the rest of the command line as the hook's: last.
+    const args = ['--format', 'pretty', '--details', '--max-events', '1', '--events', 'NewMail', '--on', 'NewMail', '--exec', 'true'];
+    await watchOneMail(args, {}, (r, rec) => {
+      assert.match(r.stdout, /NewMail\t.*lazy.*\n$/);
+      const ours = rec.ours();
+      for (const m of ['hooks/runner', 'hooks/process', 'enrich/details', 'output/pretty']) assert.ok(ours.includes(m), `${m} in ${ours.join(' ')}`);
+      assert.ok(rec.builtins().includes('node:child_process'), rec.builtins().join(' '));
+      // A URL was given: autodiscover stays unloaded even here.
+      assert.deepEqual(ours.filter((m) => /^(autodiscover\/|cli\/locate)/.test(m)), []);
     });
   });
 });
