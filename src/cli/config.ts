@@ -128,6 +128,11 @@ export interface ConnectionSettings {
 /** As configured: the URL is missing when autodiscover is to find it. */
 export type ConfiguredConnection = Omit<ConnectionSettings, 'url'> & { url?: URL };
 
+/** A URL was given and nothing is left for autodiscover (locate.ts) to find or check: the connection as it stands. */
+export function isLocated(conn: ConfiguredConnection): conn is ConnectionSettings {
+  return conn.url !== undefined && conn.autodiscover === undefined;
+}
+
 /** A connection whose mailbox is known (given, or found after sign-in). */
 export type MailboxConnection = ConnectionSettings & { mailbox: string };
 

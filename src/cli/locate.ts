@@ -13,7 +13,7 @@ import { readCachedServer, writeCachedServer, type CachedServer } from '../state
 import type { Logger } from '../term/logger.js';
 import { connectorFor, createEwsHttp, toTransportError, type EwsHttp, type Route, type TlsOptions } from '../transport/http.js';
 import type { Tuning } from './command-config.js';
-import type { ConfiguredConnection, ConnectionSettings } from './config.js';
+import { isLocated, type ConfiguredConnection, type ConnectionSettings } from './config.js';
 import { createClientFor, readCaFile } from './connect.js';
 
 /** The test seam (EWS_WATCH_DNS, not documented): host:port → 127.0.0.1:port, and SRV answers; nothing else resolves. */
@@ -42,7 +42,7 @@ export async function withCachedServer(conn: ConfiguredConnection, o: LocateOpti
 /** The connection with its URL: as given, from the cache (checked with one GetFolder), or found by autodiscover. */
 export async function locateServer(conn: ConfiguredConnection, auth: AuthProvider, logger: Logger, o: LocateOptions): Promise<ConnectionSettings> {
   const ad = conn.autodiscover as (ConnectionSettings['autodiscover'] & { cached?: CachedServer }) | undefined;
-  if (ad === undefined && conn.url !== undefined) return conn as ConnectionSettings;
+  if (isLocated(conn)) return conn;
   if (ad === undefined) throw new UsageError('no EWS URL: pass --url https://mail.example.com/EWS/Exchange.asmx or set EWS_URL');
   if (conn.url !== undefined && ad.cached !== undefined) {
     const failure = await probe(conn as ConnectionSettings, auth, logger, o);

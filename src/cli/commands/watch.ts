@@ -4,7 +4,7 @@
 // --mailboxes-file, --shard) are watched by fleet-watch.ts, with the fleet's factories (fleet-factories.ts).
 
 import { resolveWatchConfig } from '../command-config.js';
-import type { ConnectionSettings, RawOptions } from '../config.js';
+import { isLocated, type ConnectionSettings, type RawOptions } from '../config.js';
 import type { CommandContext } from '../io-streams.js';
 import { resolveAuth } from '../sign-in.js';
 import { runWatching } from '../watching.js';
@@ -27,13 +27,13 @@ export function runWatchCommand(ctx: CommandContext, opts: WatchOptions, factori
     // No --url: a URL autodiscover found in the last day (--since now keeps nothing on disk, so asks every time).
     // With one, autodiscover (locate.ts and what it loads) is not even loaded.
     const given = configured.connection;
-    const locate = given.url === undefined || given.autodiscover !== undefined ? await import('../locate.js') : undefined;
+    const locate = isLocated(given) ? undefined : await import('../locate.js');
     const where = { cacheDir: configured.settings.since === 'now' ? undefined : configured.stateDir, tuning: configured.tuning, signal };
     const config = { ...configured, connection: locate ? await locate.withCachedServer(given, where, logger) : given };
     // The status line draws nothing before its first set(), which comes once signed in: a password prompt is never overdrawn.
     const auth = await resolveAuth(config, ctx.io, { signal });
     return watchWith({
-      conn: locate ? await locate.locateServer(config.connection, auth, logger, where) : (config.connection as ConnectionSettings),
+      conn: locate ? await locate.locateServer(config.connection, auth, logger, where) : (given as ConnectionSettings),
       auth,
       settings: config.settings,
       logger,
